@@ -1,0 +1,2 @@
+//! The structured-encryption wire format: header, footer, encrypted fields.
+//! Spec: aws-database-encryption-sdk-dynamodb specification/structured-encryption/

@@ -1,0 +1,24 @@
+//! fieldseal: field-level encryption for DynamoDB items and SQL rows,
+//! byte-compatible with the AWS Database Encryption SDK for DynamoDB (DB-ESDK).
+//!
+//! The crate is a pure Rust core with no knowledge of JavaScript. Its layers:
+//! - [`item`]: the DynamoDB attribute model and its canonical serialization;
+//! - [`suite`] and [`primitives`]: the two DB-ESDK algorithm suites and the crypto they use;
+//! - [`materials`] and [`keyring`]: data keys and the pluggable providers that wrap them;
+//! - [`format`]: the structured-encryption wire format (header, footer, fields);
+//! - [`encryptor`]: the item encryptor that ties them together.
+
+pub mod encryptor;
+pub mod error;
+pub mod format;
+pub mod item;
+pub mod keyring;
+pub mod materials;
+pub mod primitives;
+pub mod suite;
+
+pub use encryptor::{CryptoAction, ItemEncryptor, ItemEncryptorConfig};
+pub use error::{Error, Result};
+pub use item::{AttributeValue, Item};
+pub use keyring::Keyring;
+pub use suite::AlgorithmSuiteId;

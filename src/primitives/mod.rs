@@ -1,0 +1,123 @@
+//! The cryptographic primitives the format uses, as small functions over the
+//! RustCrypto crates. Nothing here knows about items or headers.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha384, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, Result};
+use crate::materials::SecretBytes;
+
+pub mod signature;
+
+type Aes192Gcm = AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>;
+
+/// Fill `buf` from the platform CSPRNG (OS, or `crypto.getRandomValues` in wasm).
+pub fn fill_random(buf: &mut [u8]) -> Result<()> {
+    getrandom::getrandom(buf)
+        .map_err(|e| Error::KeyProviderFailure(format!("random number generator failed: {e}")))
+}
+
+/// Random bytes that are not secret (message ids, IVs).
+pub fn random_array<const N: usize>() -> Result<[u8; N]> {
+    let mut out = [0u8; N];
+    fill_random(&mut out)?;
+    Ok(out)
+}
+
+/// HKDF-SHA512 extract-and-expand. `salt = None` means the RFC 5869 default (zeros).
+pub fn hkdf_sha512(ikm: &[u8], salt: Option<&[u8]>, info: &[&[u8]], len: usize) -> SecretBytes {
+    let hk = hkdf::Hkdf::<Sha512>::new(salt, ikm);
+    let mut out = vec![0u8; len];
+    hk.expand_multi_info(info, &mut out)
+        .expect("HKDF-SHA512 output lengths used by the format are far below 255*64");
+    SecretBytes::new(out)
+}
+
+/// HMAC-SHA384 over the concatenation of `parts`.
+pub fn hmac_sha384(key: &[u8], parts: &[&[u8]]) -> [u8; 48] {
+    let mut mac = <Hmac<Sha384> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SHA512 over the concatenation of `parts`.
+pub fn hmac_sha512(key: &[u8], parts: &[&[u8]]) -> [u8; 64] {
+    let mut mac = <Hmac<Sha512> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// SHA-384 of `data`.
+pub fn sha384(data: &[u8]) -> [u8; 48] {
+    Sha384::digest(data).into()
+}
+
+/// Constant-time equality, for MACs, tags and commitments.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// AES-GCM encryption with a 12-byte nonce and 16-byte tag; returns `ciphertext || tag`.
+/// The key length (16, 24 or 32 bytes) selects AES-128/192/256.
+pub fn aes_gcm_encrypt(key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    let nonce = gcm_nonce(nonce)?;
+    let payload = Payload { msg: plaintext, aad };
+    let out = match key.len() {
+        16 => Aes128Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
+        24 => Aes192Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
+        32 => Aes256Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
+        n => return Err(Error::InvalidKey(format!("AES key must be 16, 24 or 32 bytes, got {n}"))),
+    };
+    out.map_err(|_| Error::InvalidKey("AES key setup failed".into()))?
+        .map_err(|_| Error::LimitExceeded("AES-GCM plaintext too long".into()))
+}
+
+/// AES-GCM decryption of `ciphertext || tag`; a bad tag is an [`Error::IntegrityFailure`].
+pub fn aes_gcm_decrypt(key: &[u8], nonce: &[u8], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+    let nonce = gcm_nonce(nonce)?;
+    let payload = Payload { msg: sealed, aad };
+    let out = match key.len() {
+        16 => Aes128Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
+        24 => Aes192Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
+        32 => Aes256Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
+        n => return Err(Error::InvalidKey(format!("AES key must be 16, 24 or 32 bytes, got {n}"))),
+    };
+    out.map_err(|_| Error::InvalidKey("AES key setup failed".into()))?
+        .map_err(|_| Error::integrity("AES-GCM authentication tag did not verify"))
+}
+
+fn gcm_nonce(nonce: &[u8]) -> Result<&Nonce<aes_gcm::aead::consts::U12>> {
+    if nonce.len() != 12 {
+        return Err(Error::malformed(format!(
+            "AES-GCM nonce must be 12 bytes, got {}",
+            nonce.len()
+        )));
+    }
+    Ok(Nonce::from_slice(nonce))
+}
+
+/// The AES-256-CTR keystream for `key` and a 16-byte initial counter block.
+pub fn aes256_ctr_stream(key: &[u8; 32], counter_block: &[u8; 16], len: usize) -> SecretBytes {
+    use ctr::cipher::{KeyIvInit, StreamCipher};
+    let mut out = vec![0u8; len];
+    let mut cipher = ctr::Ctr128BE::<aes::Aes256>::new(key.into(), counter_block.into());
+    cipher.apply_keystream(&mut out);
+    SecretBytes::new(out)
+}

@@ -1,0 +1,1 @@
+//! ECDSA P-384 signing for the footer (suite 0x6701).

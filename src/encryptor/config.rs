@@ -2,6 +2,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::format::header::Version;
+use crate::format::RESERVED_PREFIX;
 use crate::keyring::Keyring;
 use crate::suite::AlgorithmSuiteId;
 
@@ -96,7 +98,98 @@ impl ItemEncryptorConfig {
         }
     }
 
+    /// Whether `name` is outside the signature scope: listed as allowed
+    /// unsigned, under the allowed prefix, or under the reserved `aws_dbe_` prefix.
+    /// Spec: decrypt-item.md#signature-scope
+    pub fn is_allowed_unsigned(&self, name: &str) -> bool {
+        self.allowed_unsigned_attributes.iter().any(|a| a == name)
+            || self
+                .allowed_unsigned_attribute_prefix
+                .as_deref()
+                .is_some_and(|p| name.starts_with(p))
+            || name.starts_with(RESERVED_PREFIX)
+    }
+
+    /// Version 2 binds SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attributes into the context.
+    /// Spec: ddb-table-encryption-config.md#configuration-version
+    pub(crate) fn version(&self) -> Version {
+        if self
+            .attribute_actions_on_encrypt
+            .values()
+            .any(|a| *a == CryptoAction::SignAndIncludeInEncryptionContext)
+        {
+            Version::V2
+        } else {
+            Version::V1
+        }
+    }
+
+    /// The config rules of the DB-ESDK item encryptor.
+    /// Spec: ddb-table-encryption-config.md, decrypt-item.md#signature-scope
     pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::InvalidConfig(msg));
+        if self.logical_table_name.is_empty() {
+            return bad("logicalTableName must not be empty".into());
+        }
+        if self.partition_key_name.is_empty() {
+            return bad("partitionKeyName must not be empty".into());
+        }
+        if self.sort_key_name.as_deref() == Some("") {
+            return bad("sortKeyName must not be empty when given".into());
+        }
+        if self.allowed_unsigned_attribute_prefix.as_deref() == Some("") {
+            return bad("allowedUnsignedAttributePrefix must not be empty when given (it would leave every attribute unsigned)".into());
+        }
+        let key_action = match self.version() {
+            Version::V1 => CryptoAction::SignOnly,
+            Version::V2 => CryptoAction::SignAndIncludeInEncryptionContext,
+        };
+        let keys = std::iter::once(("partition key", &self.partition_key_name))
+            .chain(self.sort_key_name.iter().map(|s| ("sort key", s)));
+        for (role, key) in keys {
+            match self.attribute_actions_on_encrypt.get(key) {
+                Some(a) if *a == key_action => {}
+                Some(a) => {
+                    return bad(format!(
+                        "{role} {key:?} is {} but must be {}{}",
+                        a.name(),
+                        key_action.name(),
+                        if key_action == CryptoAction::SignAndIncludeInEncryptionContext {
+                            " because another attribute uses SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT"
+                        } else {
+                            ""
+                        }
+                    ))
+                }
+                None => {
+                    return bad(format!(
+                        "{role} {key:?} needs an action in attributeActionsOnEncrypt ({})",
+                        key_action.name()
+                    ))
+                }
+            }
+        }
+        for (name, action) in &self.attribute_actions_on_encrypt {
+            if name.starts_with(RESERVED_PREFIX) {
+                return bad(format!(
+                    "attribute {name:?} uses the reserved prefix {RESERVED_PREFIX:?}"
+                ));
+            }
+            let unsigned = self.is_allowed_unsigned(name);
+            if *action == CryptoAction::DoNothing && !unsigned {
+                return bad(format!(
+                    "attribute {name:?} is DO_NOTHING, so it must also be in allowedUnsignedAttributes \
+                     or start with allowedUnsignedAttributePrefix"
+                ));
+            }
+            if *action != CryptoAction::DoNothing && unsigned {
+                return bad(format!(
+                    "attribute {name:?} is {} but is also allowed unsigned; \
+                     signed attributes must not be in allowedUnsignedAttributes or under the prefix",
+                    action.name()
+                ));
+            }
+        }
         Ok(())
     }
 }

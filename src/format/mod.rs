@@ -1,2 +1,19 @@
 //! The structured-encryption wire format: header, footer, encrypted fields.
 //! Spec: aws-database-encryption-sdk-dynamodb specification/structured-encryption/
+//!
+//! These modules are pure byte-level code: they take keys and terminals and
+//! know nothing of keyrings or DynamoDB item rules.
+
+pub mod field;
+pub mod footer;
+pub mod header;
+pub mod path;
+
+mod reader;
+
+/// Attribute holding the serialized header.
+pub const HEADER_FIELD: &str = "aws_dbe_head";
+/// Attribute holding the serialized footer.
+pub const FOOTER_FIELD: &str = "aws_dbe_foot";
+/// Prefix reserved for the format's own attributes.
+pub const RESERVED_PREFIX: &str = "aws_dbe_";

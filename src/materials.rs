@@ -144,3 +144,47 @@ fn check_data_key_len(key: &SecretBytes) -> Result<()> {
     }
     Ok(())
 }
+
+/// The MPL's canonical encryption context serialization, used as AES-GCM AAD by
+/// every keyring (`CanonicalEncryptionContext.EncryptionContextToAAD`; spec
+/// framework/structures.md#serialization):
+/// `count: u16 BE`, then per entry in UTF-8 byte order of the keys
+/// `key_len: u16 BE || key || value_len: u16 BE || value`.
+/// An empty context serializes to **zero bytes** (not `0x0000`).
+/// More than 65535 entries, or a key or value longer than 65535 bytes, is an error.
+pub fn serialize_encryption_context(ec: &EncryptionContext) -> Result<Vec<u8>> {
+    if ec.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = u16::try_from(ec.len()).map_err(|_| {
+        Error::LimitExceeded(format!(
+            "encryption context has {} entries; at most 65535 can be serialized",
+            ec.len()
+        ))
+    })?;
+    let mut out =
+        Vec::with_capacity(2 + ec.iter().map(|(k, v)| 4 + k.len() + v.len()).sum::<usize>());
+    out.extend_from_slice(&count.to_be_bytes());
+    // BTreeMap<String, _> iterates in byte order of the UTF-8 keys.
+    for (key, value) in ec {
+        for (what, part) in [("key", key), ("value", value)] {
+            let len = u16::try_from(part.len()).map_err(|_| {
+                Error::LimitExceeded(format!(
+                    "encryption context {what} of {} bytes (entry {key_name:?}) exceeds 65535 bytes",
+                    part.len(),
+                    key_name = truncate_for_message(key),
+                ))
+            })?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(part.as_bytes());
+        }
+    }
+    Ok(out)
+}
+
+fn truncate_for_message(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}

@@ -103,7 +103,7 @@ pub const KEY_LEN: usize = 32;
 pub const NONCE_LEN: usize = 12;
 /// AES-GCM tag length.
 pub const TAG_LEN: usize = 16;
-/// HMAC-SHA384 recipient tag length, and the symmetric signing key length.
+/// HMAC-SHA384 recipient tag length in the footer.
 pub const RECIPIENT_TAG_LEN: usize = 48;
 /// ECDSA P-384 DER signature length in the footer (re-signed until it is exactly this).
 pub const SIGNATURE_LEN: usize = 103;

@@ -313,10 +313,11 @@ impl ItemEncryptor {
                 out.insert(name.clone(), value.clone());
             }
         }
-        let mut offset = 0;
-        for f in signed.iter().filter(|f| f.entry == LegendEntry::EncryptAndSign) {
+        let encrypted = signed
+            .iter()
+            .filter(|f| f.entry == LegendEntry::EncryptAndSign);
+        for (offset, f) in encrypted.enumerate() {
             let plain = root.decrypt(offset, &f.path, &f.terminal.value)?;
-            offset += 1;
             let value = serialize::deserialize(plain.type_id, &plain.value)?;
             out.insert(f.name.to_owned(), value);
         }

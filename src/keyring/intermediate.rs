@@ -1,1 +1,232 @@
-//! TODO
+//! Intermediate key wrapping, the EDK wrapping algorithm of both DB-ESDK suites.
+//!
+//! Spec: framework/algorithm-suites.md#intermediate-key-wrapping; reference code:
+//! MPL `KeyWrapping/IntermediateKeyWrapping.dfy` and `KeyWrapping/EdkWrapping.dfy`.
+//!
+//! For every EDK a fresh 32-byte *intermediate key* is drawn. From it:
+//! - `prk = HKDF-SHA512-Extract(salt = none (64 zero bytes), ikm = intermediate key)`
+//! - `pdk encryption key = HKDF-Expand(prk, "AWS_MPL_INTERMEDIATE_KEYWRAP_ENC", 32)`
+//! - `symmetric signing key = HKDF-Expand(prk, "AWS_MPL_INTERMEDIATE_KEYWRAP_MAC", 32)`
+//!
+//! The EDK ciphertext is
+//! `AES-256-GCM(pdk encryption key, IV = 12 zero bytes, AAD = serialized EC, data key)`
+//! (32 bytes + 16-byte tag = 48 bytes) followed by the intermediate key as wrapped
+//! by the keyring's own mechanism (raw AES, RSA, hierarchy, ...).
+//!
+//! Keyrings implement only that last step, as a closure given to
+//! [`encrypt_materials`] / [`decrypt_materials`]. The functions are public so
+//! that custom keyrings (e.g. in the wasm layer) can produce compatible EDKs.
+
+use crate::error::{Error, Result};
+use crate::materials::{
+    serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionMaterials,
+    SecretBytes,
+};
+use crate::primitives;
+use crate::suite::{KEY_LEN, NONCE_LEN, TAG_LEN};
+
+/// HKDF info for the symmetric signing key (the footer recipient-tag key).
+pub const KEYWRAP_MAC_INFO: &[u8] = b"AWS_MPL_INTERMEDIATE_KEYWRAP_MAC";
+/// HKDF info for the key that encrypts the plaintext data key.
+pub const KEYWRAP_ENC_INFO: &[u8] = b"AWS_MPL_INTERMEDIATE_KEYWRAP_ENC";
+/// Length of the intermediate key (the suite's encryption key length).
+pub const INTERMEDIATE_KEY_LEN: usize = KEY_LEN;
+/// Length of the symmetric signing key: the suite KDF's output length (32),
+/// even though it keys HMAC-SHA384.
+pub const SYMMETRIC_SIGNING_KEY_LEN: usize = 32;
+/// Length of the encrypted data key at the start of every EDK ciphertext.
+pub const ENCRYPTED_PDK_LEN: usize = KEY_LEN + TAG_LEN;
+
+/// What a keyring's own mechanism produced for one intermediate key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderWrapped {
+    pub key_provider_id: String,
+    pub key_provider_info: Vec<u8>,
+    /// The wrapped intermediate key; appended after the encrypted data key.
+    pub wrapped_intermediate_key: Vec<u8>,
+}
+
+/// The two keys derived from an intermediate key.
+pub struct DerivedKeys {
+    pub pdk_encryption_key: SecretBytes,
+    pub symmetric_signing_key: SecretBytes,
+}
+
+/// Derive the pdk encryption key and the symmetric signing key.
+pub fn derive_keys(intermediate_key: &[u8]) -> DerivedKeys {
+    DerivedKeys {
+        pdk_encryption_key: primitives::hkdf_sha512(
+            intermediate_key,
+            None,
+            &[KEYWRAP_ENC_INFO],
+            KEY_LEN,
+        ),
+        symmetric_signing_key: primitives::hkdf_sha512(
+            intermediate_key,
+            None,
+            &[KEYWRAP_MAC_INFO],
+            SYMMETRIC_SIGNING_KEY_LEN,
+        ),
+    }
+}
+
+/// Wrap `data_key` for one recipient. `provider_wrap` receives the fresh
+/// intermediate key and the serialized encryption context, and wraps the key
+/// with the keyring's own mechanism. Returns the EDK and its symmetric signing key.
+pub fn wrap_data_key(
+    data_key: &SecretBytes,
+    serialized_ec: &[u8],
+    provider_wrap: impl FnOnce(&SecretBytes, &[u8]) -> Result<ProviderWrapped>,
+) -> Result<(EncryptedDataKey, SecretBytes)> {
+    if data_key.len() != KEY_LEN {
+        return Err(Error::InvalidKey(format!(
+            "data key must be {KEY_LEN} bytes, got {}",
+            data_key.len()
+        )));
+    }
+    let intermediate = SecretBytes::random(INTERMEDIATE_KEY_LEN)?;
+    let keys = derive_keys(intermediate.expose());
+    // A zero IV is safe: the pdk encryption key is fresh for every EDK.
+    let encrypted_pdk = primitives::aes_gcm_encrypt(
+        keys.pdk_encryption_key.expose(),
+        &[0u8; NONCE_LEN],
+        serialized_ec,
+        data_key.expose(),
+    )?;
+    debug_assert_eq!(encrypted_pdk.len(), ENCRYPTED_PDK_LEN);
+    let wrapped = provider_wrap(&intermediate, serialized_ec)?;
+    let mut ciphertext =
+        Vec::with_capacity(encrypted_pdk.len() + wrapped.wrapped_intermediate_key.len());
+    ciphertext.extend_from_slice(&encrypted_pdk);
+    ciphertext.extend_from_slice(&wrapped.wrapped_intermediate_key);
+    let edk = EncryptedDataKey {
+        key_provider_id: wrapped.key_provider_id,
+        key_provider_info: wrapped.key_provider_info,
+        ciphertext,
+    };
+    Ok((edk, keys.symmetric_signing_key))
+}
+
+/// Split an EDK ciphertext into (encrypted data key, provider-wrapped intermediate key).
+pub fn split_ciphertext(ciphertext: &[u8]) -> Result<(&[u8], &[u8])> {
+    if ciphertext.len() < ENCRYPTED_PDK_LEN {
+        return Err(Error::malformed(format!(
+            "EDK ciphertext of {} bytes is shorter than the {ENCRYPTED_PDK_LEN}-byte encrypted data key",
+            ciphertext.len()
+        )));
+    }
+    Ok(ciphertext.split_at(ENCRYPTED_PDK_LEN))
+}
+
+/// Unwrap one EDK ciphertext. `provider_unwrap` receives the provider-wrapped
+/// part and the serialized encryption context and returns the intermediate key.
+/// Returns (data key, symmetric signing key).
+pub fn unwrap_data_key(
+    ciphertext: &[u8],
+    serialized_ec: &[u8],
+    provider_unwrap: impl FnOnce(&[u8], &[u8]) -> Result<SecretBytes>,
+) -> Result<(SecretBytes, SecretBytes)> {
+    let (encrypted_pdk, provider_part) = split_ciphertext(ciphertext)?;
+    let intermediate = provider_unwrap(provider_part, serialized_ec)?;
+    if intermediate.len() != INTERMEDIATE_KEY_LEN {
+        return Err(Error::integrity(format!(
+            "unwrapped intermediate key has {} bytes, expected {INTERMEDIATE_KEY_LEN}",
+            intermediate.len()
+        )));
+    }
+    let keys = derive_keys(intermediate.expose());
+    let data_key = SecretBytes::new(
+        primitives::aes_gcm_decrypt(
+            keys.pdk_encryption_key.expose(),
+            &[0u8; NONCE_LEN],
+            serialized_ec,
+            encrypted_pdk,
+        )
+        .map_err(|_| {
+            Error::integrity(
+                "the encrypted data key did not verify under the unwrapped intermediate key \
+                 (wrong encryption context?)",
+            )
+        })?,
+    );
+    if data_key.len() != KEY_LEN {
+        return Err(Error::integrity("unwrapped data key has the wrong length"));
+    }
+    Ok((data_key, keys.symmetric_signing_key))
+}
+
+/// The standard keyring OnEncrypt: generate the data key if the materials have
+/// none, wrap it for this keyring, record the EDK and its signing key.
+pub fn encrypt_materials(
+    mut materials: EncryptionMaterials,
+    provider_wrap: impl FnOnce(&SecretBytes, &[u8]) -> Result<ProviderWrapped>,
+) -> Result<EncryptionMaterials> {
+    let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
+    if materials.plaintext_data_key.is_none() {
+        materials.set_plaintext_data_key(SecretBytes::random(KEY_LEN)?)?;
+    }
+    let data_key = materials
+        .plaintext_data_key
+        .as_ref()
+        .expect("the data key was set above");
+    let (edk, signing_key) = wrap_data_key(data_key, &serialized_ec, provider_wrap)?;
+    materials.add_recipient(edk, signing_key);
+    Ok(materials)
+}
+
+/// The standard keyring OnDecrypt. Materials that already hold a data key are
+/// returned unchanged. Otherwise each EDK accepted by `is_mine` is tried in
+/// order with `provider_unwrap` (which gets the EDK, the provider-wrapped part
+/// of its ciphertext and the serialized encryption context); the first that
+/// opens completely wins. If none does: [`Error::NoMatchingKey`], naming the
+/// providers seen and why each candidate failed. `keyring` describes the
+/// keyring for that message (no key bytes).
+pub fn decrypt_materials(
+    mut materials: DecryptionMaterials,
+    encrypted_data_keys: &[EncryptedDataKey],
+    keyring: &str,
+    is_mine: impl Fn(&EncryptedDataKey) -> bool,
+    mut provider_unwrap: impl FnMut(&EncryptedDataKey, &[u8], &[u8]) -> Result<SecretBytes>,
+) -> Result<DecryptionMaterials> {
+    if materials.plaintext_data_key.is_some() {
+        return Ok(materials);
+    }
+    let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
+    let mut reasons = Vec::new();
+    for (i, edk) in encrypted_data_keys.iter().enumerate() {
+        if !is_mine(edk) {
+            continue;
+        }
+        match unwrap_data_key(&edk.ciphertext, &serialized_ec, |part, ec| {
+            provider_unwrap(edk, part, ec)
+        }) {
+            Ok((data_key, signing_key)) => {
+                materials.set_keys(data_key, signing_key)?;
+                return Ok(materials);
+            }
+            Err(e) => reasons.push(format!("EDK #{i}: {e}")),
+        }
+    }
+    let detail = if encrypted_data_keys.is_empty() {
+        format!("{keyring}: there are no encrypted data keys")
+    } else if reasons.is_empty() {
+        format!("{keyring}: no encrypted data key is for this keyring")
+    } else {
+        format!("{keyring}: {}", reasons.join("; "))
+    };
+    Err(Error::NoMatchingKey {
+        providers_seen: providers_seen(encrypted_data_keys),
+        detail,
+    })
+}
+
+/// The distinct provider ids of `edks`, in order of first appearance.
+pub fn providers_seen(edks: &[EncryptedDataKey]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for edk in edks {
+        if !seen.contains(&edk.key_provider_id) {
+            seen.push(edk.key_provider_id.clone());
+        }
+    }
+    seen
+}

@@ -121,3 +121,29 @@ pub fn aes256_ctr_stream(key: &[u8; 32], counter_block: &[u8; 16], len: usize) -
     cipher.apply_keystream(&mut out);
     SecretBytes::new(out)
 }
+
+/// NIST SP 800-108 KDF in counter mode with HMAC-SHA256 as the PRF, exactly as
+/// the MPL implements it (`KdfCtr.dfy`): block `i` (counting from 1) is
+/// `HMAC-SHA256(key, [i]_32BE || label || 0x00 || context || [L]_32BE)`, where
+/// `L` is the output length in bits; the blocks are concatenated and truncated.
+/// The hierarchical keyring uses it with label `"aws-kms-hierarchy"` and the
+/// 16-byte EDK salt as context to derive its 32-byte wrapping key.
+pub fn kdf_ctr_hmac_sha256(key: &[u8], label: &[u8], context: &[u8], len: usize) -> SecretBytes {
+    let length_bits = u32::try_from(len * 8).expect("KDF output length fits in 32 bits");
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(len.div_ceil(32) * 32));
+    let mut counter: u32 = 1;
+    while out.len() < len {
+        let mut mac =
+            <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(&counter.to_be_bytes());
+        mac.update(label);
+        mac.update(&[0x00]);
+        mac.update(context);
+        mac.update(&length_bits.to_be_bytes());
+        let block = zeroize::Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
+        out.extend_from_slice(&*block);
+        counter += 1;
+    }
+    out.truncate(len);
+    SecretBytes::new(std::mem::take(&mut *out))
+}

@@ -1,0 +1,1107 @@
+//! Keyrings: round trips, failure modes, EDK layouts, and unwrapping real
+//! records sealed by the official Java/.NET DB-ESDK under the static branch key.
+//! (The raw RSA keyring is behind the default `rsa` feature.)
+#![cfg(feature = "rsa")]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use fieldseal::keyring::intermediate;
+use fieldseal::keyring::{
+    Keyring, MultiKeyring, RawAesKeyring, RawRsaKeyring, RsaPadding, StaticBranchKeyKeyring,
+};
+use fieldseal::materials::{
+    serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionContext,
+    EncryptionMaterials, SecretBytes,
+};
+use fieldseal::{primitives, AlgorithmSuiteId, Error};
+use pollster::block_on;
+use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::RsaPrivateKey;
+use serde_json::Value;
+
+const SUITES: [AlgorithmSuiteId; 2] = [
+    AlgorithmSuiteId::AesGcmHkdfSha512CommitKeySymsigHmacSha384,
+    AlgorithmSuiteId::AesGcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384,
+];
+const SUITE: AlgorithmSuiteId =
+    AlgorithmSuiteId::AesGcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384;
+
+const BRANCH_KEY_ID: &str = "bd3842ff-3076-4092-9918-4395730050b8";
+const BRANCH_KEY_VERSION: &str = "e9ce18a3-edb5-4272-9f86-1cacb7997ff6";
+
+// ---------------------------------------------------------------- helpers
+
+fn ec(pairs: &[(&str, &str)]) -> EncryptionContext {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn sample_ec() -> EncryptionContext {
+    ec(&[
+        ("aws-crypto-table-name", "Orders"),
+        ("aws-crypto-partition-name", "pk"),
+        ("aws-crypto-attr.pk", "AAFvcmRlciMx"),
+    ])
+}
+
+fn encrypt(
+    keyring: &dyn Keyring,
+    suite: AlgorithmSuiteId,
+    ec: &EncryptionContext,
+) -> EncryptionMaterials {
+    block_on(keyring.on_encrypt(EncryptionMaterials::new(suite, ec.clone()))).expect("on_encrypt")
+}
+
+fn decrypt(
+    keyring: &dyn Keyring,
+    suite: AlgorithmSuiteId,
+    ec: &EncryptionContext,
+    edks: &[EncryptedDataKey],
+) -> fieldseal::Result<DecryptionMaterials> {
+    block_on(keyring.on_decrypt(DecryptionMaterials::new(suite, ec.clone()), edks))
+}
+
+/// Encrypt with `enc`, decrypt with `dec`, and check that the same data key
+/// and the EDK's own signing key come back.
+fn round_trip(enc: &dyn Keyring, dec: &dyn Keyring) -> EncryptionMaterials {
+    let mut last = None;
+    for suite in SUITES {
+        let ec = sample_ec();
+        let m = encrypt(enc, suite, &ec);
+        let data_key = m
+            .plaintext_data_key
+            .as_ref()
+            .expect("a data key was generated");
+        assert_eq!(data_key.len(), 32);
+        assert_eq!(m.encrypted_data_keys.len(), 1);
+        assert_eq!(m.symmetric_signing_keys.len(), 1);
+        assert_eq!(
+            m.symmetric_signing_keys[0].len(),
+            intermediate::SYMMETRIC_SIGNING_KEY_LEN
+        );
+        let d = decrypt(dec, suite, &ec, &m.encrypted_data_keys).expect("on_decrypt");
+        assert_eq!(d.plaintext_data_key.as_ref(), Some(data_key));
+        assert_eq!(
+            d.symmetric_signing_key.as_ref(),
+            Some(&m.symmetric_signing_keys[0])
+        );
+        assert_eq!(d.suite, suite);
+        last = Some(m);
+    }
+    last.unwrap()
+}
+
+fn expect_no_matching_key(r: fieldseal::Result<DecryptionMaterials>) -> (Vec<String>, String) {
+    match r {
+        Err(Error::NoMatchingKey {
+            providers_seen,
+            detail,
+        }) => (providers_seen, detail),
+        Err(other) => panic!("expected NoMatchingKey, got {other:?}"),
+        Ok(_) => panic!("expected NoMatchingKey, but decryption succeeded"),
+    }
+}
+
+fn aes(key_byte: u8) -> RawAesKeyring {
+    RawAesKeyring::new("ns", "k1", &[key_byte; 32]).unwrap()
+}
+
+fn branch(key_byte: u8) -> StaticBranchKeyKeyring {
+    StaticBranchKeyKeyring::new(BRANCH_KEY_ID, BRANCH_KEY_VERSION, &[key_byte; 32]).unwrap()
+}
+
+/// RSA key generation is slow in debug builds: one key for the whole file.
+fn rsa_key() -> &'static RsaPrivateKey {
+    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| RsaPrivateKey::new(&mut rand_core::OsRng, 2048).expect("RSA keygen"))
+}
+
+fn rsa_pems() -> (String, String) {
+    let key = rsa_key();
+    let private = key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let public = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    (public, private)
+}
+
+fn rsa(padding: RsaPadding) -> RawRsaKeyring {
+    let (public, private) = rsa_pems();
+    RawRsaKeyring::new("rsa-ns", "rsa-key", padding, Some(&public), Some(&private)).unwrap()
+}
+
+// ------------------------------------------- official vectors (static branch key)
+
+/// `../shared/vectors/dbesdk/` next to the crate, or `None` (after a loud SKIP
+/// message) when it is absent. With `CI` set, absence is a failure.
+fn vectors_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/dbesdk");
+    if dir.join("keys.json").is_file() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "test vectors not found at {} (CI is set, so this is a failure)",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "\n==================== SKIP ====================\n\
+         DB-ESDK test vectors not found at {}\n\
+         the interop keyring tests did NOT run\n\
+         ==============================================\n",
+        dir.display()
+    );
+    None
+}
+
+fn read_json(path: PathBuf) -> Value {
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+fn static_branch_keyring(dir: &Path) -> StaticBranchKeyKeyring {
+    let keys = read_json(dir.join("keys.json"));
+    let k = &keys["keys"]["static-branch-key-1"];
+    let id = k["key-id"].as_str().unwrap();
+    let version = k["branchKeyVersion"].as_str().unwrap();
+    let key = B64.decode(k["branchKey"].as_str().unwrap()).unwrap();
+    assert_eq!(id, BRANCH_KEY_ID);
+    StaticBranchKeyKeyring::new(id, version, &key).unwrap()
+}
+
+/// What the keyring needs from a DB-ESDK header.
+struct ParsedHeader {
+    version: u8,
+    suite: AlgorithmSuiteId,
+    legend: Vec<u8>,
+    stored_ec: EncryptionContext,
+    edks: Vec<EncryptedDataKey>,
+}
+
+/// version(1) flavor(1) message id(32) legend(u16 len + bytes)
+/// EC(u16 count, then u16-len key, u16-len value) EDK count(u8), then per EDK
+/// u16-len provider id, u16-len provider info, u16-len ciphertext; commitment(32).
+fn parse_header(bytes: &[u8]) -> ParsedHeader {
+    struct Reader<'a>(&'a [u8]);
+    impl<'a> Reader<'a> {
+        fn take(&mut self, n: usize) -> &'a [u8] {
+            let (a, b) = self.0.split_at(n);
+            self.0 = b;
+            a
+        }
+        fn u16(&mut self) -> usize {
+            u16::from_be_bytes(self.take(2).try_into().unwrap()) as usize
+        }
+        fn prefixed(&mut self) -> &'a [u8] {
+            let n = self.u16();
+            self.take(n)
+        }
+        fn string(&mut self) -> String {
+            String::from_utf8(self.prefixed().to_vec()).unwrap()
+        }
+    }
+    let mut r = Reader(bytes);
+    let version = r.take(1)[0];
+    let suite = AlgorithmSuiteId::from_flavor(r.take(1)[0]).unwrap();
+    r.take(32);
+    let legend = r.prefixed().to_vec();
+    let mut stored_ec = EncryptionContext::new();
+    for _ in 0..r.u16() {
+        let k = r.string();
+        let v = r.string();
+        stored_ec.insert(k, v);
+    }
+    let mut edks = Vec::new();
+    for _ in 0..r.take(1)[0] {
+        edks.push(EncryptedDataKey {
+            key_provider_id: r.string(),
+            key_provider_info: r.prefixed().to_vec(),
+            ciphertext: r.prefixed().to_vec(),
+        });
+    }
+    assert_eq!(r.0.len(), 32, "32-byte commitment after the EDKs");
+    ParsedHeader {
+        version,
+        suite,
+        legend,
+        stored_ec,
+        edks,
+    }
+}
+
+/// The full encryption context a vector record was sealed with: the header's
+/// stored context plus the DynamoDB "required" context (table defaults:
+/// GazelleVectorTable, partition key RecNum, no sort key).
+fn record_context(
+    header: &ParsedHeader,
+    record: &serde_json::Map<String, Value>,
+) -> EncryptionContext {
+    let mut ec = header.stored_ec.clone();
+    ec.insert("aws-crypto-table-name".into(), "GazelleVectorTable".into());
+    ec.insert("aws-crypto-partition-name".into(), "RecNum".into());
+    let number = |v: &Value| v["N"].as_str().expect("RecNum is N").to_owned();
+    match header.version {
+        1 => {
+            // v1: the partition key's value is base64(type id || serialized value); N is 0x0002.
+            let mut bytes = vec![0x00, 0x02];
+            bytes.extend_from_slice(number(&record["RecNum"]).as_bytes());
+            ec.insert("aws-crypto-attr.RecNum".into(), B64.encode(bytes));
+        }
+        2 => {
+            // v2: each SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT ('c' in the legend)
+            // attribute, raw for S and N, plus a legend of their types in key order.
+            // The legend follows canonical-path order: name length, then bytes.
+            let mut names: Vec<&String> = record
+                .keys()
+                .filter(|k| !k.starts_with("aws_dbe_"))
+                .collect();
+            names.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+            assert_eq!(names.len(), header.legend.len());
+            let mut typed = Vec::new();
+            for (name, action) in names.iter().zip(&header.legend) {
+                if *action != b'c' {
+                    continue;
+                }
+                let v = &record[name.as_str()];
+                let (value, t) = match (v.get("S"), v.get("N")) {
+                    (Some(s), _) => (s.as_str().unwrap().to_owned(), 'S'),
+                    (_, Some(_)) => (number(v), 'N'),
+                    _ => panic!("context attribute {name} is neither S nor N"),
+                };
+                typed.push((format!("aws-crypto-attr.{name}"), value, t));
+            }
+            typed.sort();
+            ec.insert(
+                "aws-crypto-legend".into(),
+                typed.iter().map(|(_, _, t)| *t).collect(),
+            );
+            for (k, v, _) in typed {
+                ec.insert(k, v);
+            }
+        }
+        v => panic!("unknown header version {v}"),
+    }
+    ec
+}
+
+fn unwrap_vector(keyring: &StaticBranchKeyKeyring, test: &Value) -> DecryptionMaterials {
+    let record = test["encrypted"].as_object().unwrap();
+    let header_bytes = B64
+        .decode(record["aws_dbe_head"]["B"].as_str().unwrap())
+        .unwrap();
+    let header = parse_header(&header_bytes);
+    assert_eq!(header.edks.len(), 1);
+    let edk = &header.edks[0];
+    assert_eq!(edk.key_provider_id, "aws-kms-hierarchy");
+    assert_eq!(edk.key_provider_info, BRANCH_KEY_ID.as_bytes());
+    assert_eq!(edk.ciphertext.len(), 140);
+    let ec = record_context(&header, record);
+    decrypt(keyring, header.suite, &ec, &header.edks).expect("the static branch key unwraps it")
+}
+
+#[test]
+fn static_branch_key_unwraps_java_33_test_7() {
+    let Some(dir) = vectors_dir() else { return };
+    let keyring = static_branch_keyring(&dir);
+    let manifest = read_json(dir.join("decrypt_java_33.json"));
+    let test = &manifest["tests"]["7"];
+    let header_bytes = B64
+        .decode(test["encrypted"]["aws_dbe_head"]["B"].as_str().unwrap())
+        .unwrap();
+    let header = parse_header(&header_bytes);
+    assert_eq!(header.version, 1);
+    assert_eq!(header.suite.id(), 0x6700);
+    assert!(
+        header.stored_ec.is_empty(),
+        "suite 0x6700 stores no context"
+    );
+
+    let m = unwrap_vector(&keyring, test);
+    assert_eq!(m.plaintext_data_key.as_ref().unwrap().len(), 32);
+    assert_eq!(m.symmetric_signing_key.as_ref().unwrap().len(), 32);
+
+    // The footer of an unsigned record is exactly one 48-byte recipient tag.
+    let footer = B64
+        .decode(test["encrypted"]["aws_dbe_foot"]["B"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(footer.len(), 48);
+
+    // The wrong context must not open it.
+    let record = test["encrypted"].as_object().unwrap();
+    let mut wrong = record_context(&header, record);
+    wrong.insert("aws-crypto-table-name".into(), "OtherTable".into());
+    expect_no_matching_key(decrypt(&keyring, header.suite, &wrong, &header.edks));
+
+    // Nor a different branch key.
+    let other = branch(9);
+    let ec = record_context(&header, record);
+    let (seen, _) = expect_no_matching_key(decrypt(&other, header.suite, &ec, &header.edks));
+    assert_eq!(seen, vec!["aws-kms-hierarchy".to_string()]);
+}
+
+#[test]
+fn static_branch_key_unwraps_every_vector_record() {
+    let Some(dir) = vectors_dir() else { return };
+    let keyring = static_branch_keyring(&dir);
+    let mut opened = 0;
+    for file in [
+        "decrypt_java_32.json",
+        "decrypt_java_33.json",
+        "decrypt_dotnet_32.json",
+        "decrypt_dotnet_33.json",
+    ] {
+        let manifest = read_json(dir.join(file));
+        for (name, test) in manifest["tests"].as_object().unwrap() {
+            if test["type"] != "positive-decrypt" {
+                continue;
+            }
+            let m = unwrap_vector(&keyring, test);
+            assert!(m.plaintext_data_key.is_some(), "{file} test {name}");
+            opened += 1;
+        }
+    }
+    assert!(opened >= 38, "only {opened} vector records were tried");
+}
+
+#[test]
+fn static_branch_key_round_trips_and_interops_with_its_own_edks() {
+    let Some(dir) = vectors_dir() else { return };
+    let keyring = static_branch_keyring(&dir);
+    round_trip(&keyring, &keyring);
+}
+
+// ------------------------------------------------ encryption context & primitives
+
+#[test]
+fn encryption_context_serialization() {
+    assert_eq!(
+        serialize_encryption_context(&EncryptionContext::new()).unwrap(),
+        Vec::<u8>::new()
+    );
+    let bytes = serialize_encryption_context(&ec(&[("b", "2"), ("a", "xy")])).unwrap();
+    assert_eq!(
+        bytes,
+        vec![0, 2, 0, 1, b'a', 0, 2, b'x', b'y', 0, 1, b'b', 0, 1, b'2']
+    );
+    // Keys sort by UTF-8 bytes: "Z" (0x5a) < "a" < "é" (0xc3 0xa9).
+    let bytes = serialize_encryption_context(&ec(&[("é", ""), ("a", ""), ("Z", "")])).unwrap();
+    assert_eq!(
+        bytes,
+        vec![0, 3, 0, 1, b'Z', 0, 0, 0, 1, b'a', 0, 0, 0, 2, 0xc3, 0xa9, 0, 0]
+    );
+    let max = "v".repeat(65535);
+    assert!(serialize_encryption_context(&ec(&[("k", &max)])).is_ok());
+    let too_long = "v".repeat(65536);
+    for bad in [ec(&[("k", &too_long)]), ec(&[(&too_long, "v")])] {
+        assert!(matches!(
+            serialize_encryption_context(&bad),
+            Err(Error::LimitExceeded(_))
+        ));
+    }
+    let huge: EncryptionContext = (0..65536).map(|i| (i.to_string(), String::new())).collect();
+    assert!(matches!(
+        serialize_encryption_context(&huge),
+        Err(Error::LimitExceeded(_))
+    ));
+}
+
+#[test]
+fn kdf_counter_mode_known_answers() {
+    // Computed independently with Python's hmac module.
+    let key: Vec<u8> = (0..32).collect();
+    let salt: Vec<u8> = (100..116).collect();
+    let out = primitives::kdf_ctr_hmac_sha256(&key, b"aws-kms-hierarchy", &salt, 32);
+    assert_eq!(
+        hex(out.expose()),
+        "158fc6a614fd99d6004e1fe18a50b033eebdf21f70d63f2b8af9a1def888d927"
+    );
+    let out = primitives::kdf_ctr_hmac_sha256(&key, b"lbl", b"ctx", 64);
+    assert_eq!(
+        hex(out.expose()),
+        "bd52e7a666187ebc046e5bebb2c76f7ae3c5b9c99f4e08eb1fc264feb5d0c9c7\
+         31236cc13b72b0d2c65260559ee1e410bf3ca8287bcbbf11afa6c1ccf6017274"
+    );
+}
+
+#[test]
+fn intermediate_key_derivation_known_answer() {
+    let ikm: Vec<u8> = (0..32).collect();
+    let keys = intermediate::derive_keys(&ikm);
+    assert_eq!(
+        hex(keys.pdk_encryption_key.expose()),
+        "2d169e24b87c98b559eed7756c5d81a0e99fe4fb63f3010497695f1342180ea1"
+    );
+    assert_eq!(
+        hex(keys.symmetric_signing_key.expose()),
+        "7bb5e936d6b6e4f1526bc18721ee2ff5065d2539c50be03b3e60a8c825d81592"
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ------------------------------------------------------------------ raw AES
+
+#[test]
+fn raw_aes_round_trips_for_every_key_size() {
+    for len in [16, 24, 32] {
+        let keyring = RawAesKeyring::new("my-ns", "my-key", &vec![3u8; len]).unwrap();
+        let m = round_trip(&keyring, &keyring);
+        let edk = &m.encrypted_data_keys[0];
+        assert_eq!(edk.key_provider_id, "my-ns");
+        // key name || 128 (u32 BE) || 12 (u32 BE) || IV(12)
+        let info = &edk.key_provider_info;
+        assert_eq!(info.len(), "my-key".len() + 4 + 4 + 12);
+        assert!(info.starts_with(b"my-key"));
+        assert_eq!(&info[6..14], &[0, 0, 0, 128, 0, 0, 0, 12]);
+        // encrypted data key (48) || wrapped intermediate key (32 + 16)
+        assert_eq!(edk.ciphertext.len(), 96);
+    }
+}
+
+#[test]
+fn raw_aes_rejects_bad_configuration() {
+    for len in [0, 15, 17, 31, 33, 64] {
+        assert!(matches!(
+            RawAesKeyring::new("ns", "k", &vec![1u8; len]),
+            Err(Error::InvalidKey(_))
+        ));
+    }
+    assert!(matches!(
+        RawAesKeyring::new("aws-kms", "k", &[1u8; 32]),
+        Err(Error::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn raw_aes_wrong_key_name_or_namespace_is_no_matching_key() {
+    let ec = sample_ec();
+    let m = encrypt(&aes(1), SUITE, &ec);
+    let edks = &m.encrypted_data_keys;
+
+    let (seen, detail) = expect_no_matching_key(decrypt(&aes(2), SUITE, &ec, edks));
+    assert_eq!(seen, vec!["ns".to_string()]);
+    assert!(detail.contains("EDK #0"), "{detail}");
+
+    let other_name = RawAesKeyring::new("ns", "k2", &[1u8; 32]).unwrap();
+    let (seen, detail) = expect_no_matching_key(decrypt(&other_name, SUITE, &ec, edks));
+    assert_eq!(seen, vec!["ns".to_string()]);
+    assert!(
+        detail.contains("no encrypted data key is for this keyring"),
+        "{detail}"
+    );
+
+    let other_ns = RawAesKeyring::new("ns2", "k1", &[1u8; 32]).unwrap();
+    let (seen, _) = expect_no_matching_key(decrypt(&other_ns, SUITE, &ec, edks));
+    assert_eq!(seen, vec!["ns".to_string()]);
+
+    let (seen, detail) = expect_no_matching_key(decrypt(&aes(1), SUITE, &ec, &[]));
+    assert!(seen.is_empty());
+    assert!(detail.contains("no encrypted data keys"), "{detail}");
+}
+
+#[test]
+fn raw_aes_tries_every_edk_until_one_opens() {
+    let ec = sample_ec();
+    let m1 = encrypt(&aes(1), SUITE, &ec);
+    let m2 = encrypt(&aes(2), SUITE, &ec);
+    let edks = vec![
+        m1.encrypted_data_keys[0].clone(),
+        m2.encrypted_data_keys[0].clone(),
+    ];
+    let d = decrypt(&aes(2), SUITE, &ec, &edks).unwrap();
+    assert_eq!(d.plaintext_data_key, m2.plaintext_data_key);
+    assert_eq!(
+        d.symmetric_signing_key.as_ref(),
+        Some(&m2.symmetric_signing_keys[0])
+    );
+}
+
+// ------------------------------------------------------------------ raw RSA
+
+#[test]
+fn raw_rsa_round_trips_for_every_padding() {
+    for padding in RsaPadding::ALL {
+        let keyring = rsa(padding);
+        let m = round_trip(&keyring, &keyring);
+        let edk = &m.encrypted_data_keys[0];
+        assert_eq!(edk.key_provider_id, "rsa-ns");
+        assert_eq!(edk.key_provider_info, b"rsa-key");
+        // encrypted data key (48) || RSA ciphertext (modulus size)
+        assert_eq!(edk.ciphertext.len(), 48 + 256, "{padding}");
+    }
+}
+
+#[test]
+fn raw_rsa_wrong_padding_does_not_open() {
+    let ec = sample_ec();
+    let m = encrypt(&rsa(RsaPadding::OaepSha256Mgf1), SUITE, &ec);
+    for padding in [
+        RsaPadding::OaepSha1Mgf1,
+        RsaPadding::OaepSha512Mgf1,
+        RsaPadding::Pkcs1,
+    ] {
+        expect_no_matching_key(decrypt(&rsa(padding), SUITE, &ec, &m.encrypted_data_keys));
+    }
+}
+
+#[test]
+fn raw_rsa_public_only_encrypts_but_cannot_decrypt() {
+    let (public, private) = rsa_pems();
+    let public_only = RawRsaKeyring::new(
+        "rsa-ns",
+        "rsa-key",
+        RsaPadding::OaepSha256Mgf1,
+        Some(&public),
+        None,
+    )
+    .unwrap();
+    assert!(!public_only.can_decrypt());
+    let private_only = RawRsaKeyring::new(
+        "rsa-ns",
+        "rsa-key",
+        RsaPadding::OaepSha256Mgf1,
+        None,
+        Some(&private),
+    )
+    .unwrap();
+    assert!(private_only.can_decrypt());
+
+    let ec = sample_ec();
+    let m = encrypt(&public_only, SUITE, &ec);
+    let (seen, detail) =
+        expect_no_matching_key(decrypt(&public_only, SUITE, &ec, &m.encrypted_data_keys));
+    assert_eq!(seen, vec!["rsa-ns".to_string()]);
+    assert!(detail.contains("no private key"), "{detail}");
+
+    // The keyring built from the private key alone decrypts it (and can encrypt too).
+    let d = decrypt(&private_only, SUITE, &ec, &m.encrypted_data_keys).unwrap();
+    assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+    round_trip(&private_only, &private_only);
+}
+
+#[test]
+fn raw_rsa_accepts_pkcs1_pem() {
+    let key = rsa_key();
+    let private = key.to_pkcs1_pem(LineEnding::CRLF).unwrap().to_string();
+    let public = key.to_public_key().to_pkcs1_pem(LineEnding::LF).unwrap();
+    let keyring = RawRsaKeyring::new(
+        "rsa-ns",
+        "rsa-key",
+        RsaPadding::Pkcs1,
+        Some(&public),
+        Some(&private),
+    )
+    .unwrap();
+    // Interoperates with the PKCS#8/SPKI keyring of the same key.
+    round_trip(&keyring, &rsa(RsaPadding::Pkcs1));
+}
+
+#[test]
+fn raw_rsa_rejects_bad_keys() {
+    let (public, private) = rsa_pems();
+    let bad = |public: Option<&str>, private: Option<&str>| {
+        RawRsaKeyring::new(
+            "rsa-ns",
+            "rsa-key",
+            RsaPadding::OaepSha1Mgf1,
+            public,
+            private,
+        )
+    };
+    assert!(matches!(bad(None, None), Err(Error::InvalidConfig(_))));
+    assert!(matches!(
+        bad(Some("not a pem"), None),
+        Err(Error::InvalidKey(_))
+    ));
+    assert!(matches!(
+        bad(None, Some("not a pem")),
+        Err(Error::InvalidKey(_))
+    ));
+    // A public key where the private key goes, and vice versa.
+    assert!(matches!(
+        bad(None, Some(&public)),
+        Err(Error::InvalidKey(_))
+    ));
+    assert!(matches!(
+        bad(Some(&private), None),
+        Err(Error::InvalidKey(_))
+    ));
+    let truncated = &private[..private.len() / 2];
+    assert!(matches!(
+        bad(None, Some(truncated)),
+        Err(Error::InvalidKey(_))
+    ));
+    assert!(matches!(
+        RawRsaKeyring::new("aws-kms", "k", RsaPadding::Pkcs1, Some(&public), None),
+        Err(Error::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn raw_rsa_rejects_a_mismatched_key_pair() {
+    let Some(dir) = vectors_dir() else { return };
+    let keys = read_json(dir.join("keys.json"));
+    let other_public = keys["keys"]["rsa-4096-public"]["material"]
+        .as_str()
+        .unwrap();
+    let (_, private) = rsa_pems();
+    assert!(matches!(
+        RawRsaKeyring::new(
+            "n",
+            "k",
+            RsaPadding::Pkcs1,
+            Some(other_public),
+            Some(&private)
+        ),
+        Err(Error::InvalidKey(_))
+    ));
+}
+
+#[test]
+fn raw_rsa_loads_the_official_4096_bit_pems() {
+    let Some(dir) = vectors_dir() else { return };
+    let keys = read_json(dir.join("keys.json"));
+    let public = keys["keys"]["rsa-4096-public"]["material"]
+        .as_str()
+        .unwrap();
+    let private = keys["keys"]["rsa-4096-private"]["material"]
+        .as_str()
+        .unwrap();
+    // Both given: they must be one pair (checked by the constructor).
+    let keyring = RawRsaKeyring::new(
+        "rsa",
+        "rsa-4096",
+        RsaPadding::OaepSha256Mgf1,
+        Some(public),
+        Some(private),
+    )
+    .unwrap();
+    let public_only = RawRsaKeyring::new(
+        "rsa",
+        "rsa-4096",
+        RsaPadding::OaepSha256Mgf1,
+        Some(public),
+        None,
+    )
+    .unwrap();
+    let ec = sample_ec();
+    let m = encrypt(&public_only, SUITE, &ec);
+    assert_eq!(m.encrypted_data_keys[0].ciphertext.len(), 48 + 512);
+    let d = decrypt(&keyring, SUITE, &ec, &m.encrypted_data_keys).unwrap();
+    assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+}
+
+#[test]
+fn rsa_padding_names() {
+    for p in RsaPadding::ALL {
+        assert_eq!(RsaPadding::parse(p.name()).unwrap(), p);
+        assert_eq!(p.to_string().parse::<RsaPadding>().unwrap(), p);
+    }
+    assert_eq!(RsaPadding::parse("PKCS1").unwrap(), RsaPadding::Pkcs1);
+    assert_eq!(RsaPadding::parse("pkcs1").unwrap(), RsaPadding::Pkcs1);
+    assert_eq!(
+        RsaPadding::parse("OAEP_SHA256_MGF1").unwrap(),
+        RsaPadding::OaepSha256Mgf1
+    );
+    assert_eq!(
+        RsaPadding::parse("oaep-sha384-mgf1").unwrap(),
+        RsaPadding::OaepSha384Mgf1
+    );
+    assert_eq!(
+        RsaPadding::parse("OAEP-SHA512").unwrap(),
+        RsaPadding::OaepSha512Mgf1
+    );
+    assert_eq!(
+        RsaPadding::parse("OAEP_SHA1").unwrap(),
+        RsaPadding::OaepSha1Mgf1
+    );
+    for bad in ["", "OAEP", "OAEP_SHA224_MGF1", "RSA", "PKCS2"] {
+        assert!(
+            matches!(RsaPadding::parse(bad), Err(Error::InvalidConfig(_))),
+            "{bad}"
+        );
+    }
+}
+
+// ------------------------------------------------------- hierarchical keyring
+
+#[test]
+fn static_branch_key_edk_layout() {
+    let keyring = branch(7);
+    let m = round_trip(&keyring, &keyring);
+    let edk = &m.encrypted_data_keys[0];
+    assert_eq!(edk.key_provider_id, "aws-kms-hierarchy");
+    assert_eq!(edk.key_provider_info, BRANCH_KEY_ID.as_bytes());
+    // encrypted pdk(48) || salt(16) || iv(12) || version(16) || wrapped(32) || tag(16)
+    assert_eq!(edk.ciphertext.len(), 140);
+    let version: [u8; 16] = [
+        0xe9, 0xce, 0x18, 0xa3, 0xed, 0xb5, 0x42, 0x72, 0x9f, 0x86, 0x1c, 0xac, 0xb7, 0x99, 0x7f,
+        0xf6,
+    ];
+    assert_eq!(&edk.ciphertext[48 + 28..48 + 44], &version);
+}
+
+#[test]
+fn static_branch_key_rejects_bad_configuration() {
+    assert!(matches!(
+        StaticBranchKeyKeyring::new(BRANCH_KEY_ID, BRANCH_KEY_VERSION, &[1u8; 31]),
+        Err(Error::InvalidKey(_))
+    ));
+    for version in [
+        "",
+        "e9ce18a3edb542729f861cacb7997ff6",
+        "e9ce18a3-edb5-4272-9f86-1cacb7997ffz",
+    ] {
+        assert!(matches!(
+            StaticBranchKeyKeyring::new(BRANCH_KEY_ID, version, &[1u8; 32]),
+            Err(Error::InvalidConfig(_))
+        ));
+    }
+    assert!(matches!(
+        StaticBranchKeyKeyring::new("", BRANCH_KEY_VERSION, &[1u8; 32]),
+        Err(Error::InvalidConfig(_))
+    ));
+    // Upper-case UUIDs are the same version.
+    let upper = StaticBranchKeyKeyring::new(
+        BRANCH_KEY_ID,
+        &BRANCH_KEY_VERSION.to_ascii_uppercase(),
+        &[7u8; 32],
+    )
+    .unwrap();
+    round_trip(&branch(7), &upper);
+}
+
+#[test]
+fn static_branch_key_other_id_or_version_does_not_open() {
+    let ec = sample_ec();
+    let m = encrypt(&branch(7), SUITE, &ec);
+    let other_id =
+        StaticBranchKeyKeyring::new("another-branch-key", BRANCH_KEY_VERSION, &[7u8; 32]).unwrap();
+    let (seen, detail) =
+        expect_no_matching_key(decrypt(&other_id, SUITE, &ec, &m.encrypted_data_keys));
+    assert_eq!(seen, vec!["aws-kms-hierarchy".to_string()]);
+    assert!(
+        detail.contains("no encrypted data key is for this keyring"),
+        "{detail}"
+    );
+
+    let other_version = StaticBranchKeyKeyring::new(
+        BRANCH_KEY_ID,
+        "00000000-0000-4000-8000-000000000000",
+        &[7u8; 32],
+    )
+    .unwrap();
+    let (_, detail) =
+        expect_no_matching_key(decrypt(&other_version, SUITE, &ec, &m.encrypted_data_keys));
+    assert!(
+        detail.contains("e9ce18a3-edb5-4272-9f86-1cacb7997ff6"),
+        "{detail}"
+    );
+}
+
+// ------------------------------------------- behaviour shared by all keyrings
+
+fn all_keyrings() -> Vec<(&'static str, Arc<dyn Keyring>)> {
+    vec![
+        ("aes", Arc::new(aes(1))),
+        ("rsa", Arc::new(rsa(RsaPadding::OaepSha256Mgf1))),
+        ("hierarchy", Arc::new(branch(1))),
+    ]
+}
+
+#[test]
+fn wrong_encryption_context_fails_for_every_keyring() {
+    for (name, keyring) in all_keyrings() {
+        let ec = sample_ec();
+        let m = encrypt(keyring.as_ref(), SUITE, &ec);
+        let mut variants = Vec::new();
+        let mut changed = ec.clone();
+        changed.insert("aws-crypto-table-name".into(), "Orderz".into());
+        variants.push(changed);
+        let mut extra = ec.clone();
+        extra.insert("aws-crypto-public-key".into(), "x".into());
+        variants.push(extra);
+        let mut fewer = ec.clone();
+        fewer.remove("aws-crypto-attr.pk");
+        variants.push(fewer);
+        variants.push(EncryptionContext::new());
+        for wrong in variants {
+            let (seen, _) = expect_no_matching_key(decrypt(
+                keyring.as_ref(),
+                SUITE,
+                &wrong,
+                &m.encrypted_data_keys,
+            ));
+            assert_eq!(seen.len(), 1, "{name}");
+        }
+    }
+}
+
+#[test]
+fn empty_encryption_context_round_trips() {
+    for (_, keyring) in all_keyrings() {
+        let empty = EncryptionContext::new();
+        let m = encrypt(keyring.as_ref(), SUITE, &empty);
+        let d = decrypt(keyring.as_ref(), SUITE, &empty, &m.encrypted_data_keys).unwrap();
+        assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+    }
+}
+
+#[test]
+fn existing_data_key_is_wrapped_not_replaced() {
+    for (_, keyring) in all_keyrings() {
+        let ec = sample_ec();
+        let mut m = EncryptionMaterials::new(SUITE, ec.clone());
+        let key = SecretBytes::from_slice(&[42u8; 32]);
+        m.set_plaintext_data_key(key.clone()).unwrap();
+        let m = block_on(keyring.on_encrypt(m)).unwrap();
+        assert_eq!(m.plaintext_data_key.as_ref(), Some(&key));
+        let d = decrypt(keyring.as_ref(), SUITE, &ec, &m.encrypted_data_keys).unwrap();
+        assert_eq!(d.plaintext_data_key.as_ref(), Some(&key));
+    }
+}
+
+#[test]
+fn decryption_materials_with_a_key_are_returned_unchanged() {
+    for (_, keyring) in all_keyrings() {
+        let mut d = DecryptionMaterials::new(SUITE, sample_ec());
+        d.set_keys(
+            SecretBytes::from_slice(&[5u8; 32]),
+            SecretBytes::from_slice(&[6u8; 32]),
+        )
+        .unwrap();
+        let out = block_on(keyring.on_decrypt(d, &[])).unwrap();
+        assert_eq!(out.plaintext_data_key.unwrap().expose(), &[5u8; 32]);
+        assert_eq!(out.symmetric_signing_key.unwrap().expose(), &[6u8; 32]);
+    }
+}
+
+#[test]
+fn malformed_edks_are_errors_not_panics() {
+    for (name, keyring) in all_keyrings() {
+        let ec = sample_ec();
+        let m = encrypt(keyring.as_ref(), SUITE, &ec);
+        let good = m.encrypted_data_keys[0].clone();
+        let mut bad_edks = Vec::new();
+        // Every truncation, and a few extensions.
+        for len in 0..good.ciphertext.len() {
+            let mut e = good.clone();
+            e.ciphertext.truncate(len);
+            bad_edks.push(e);
+        }
+        for extra in [1, 16, 300] {
+            let mut e = good.clone();
+            e.ciphertext.extend(std::iter::repeat(0u8).take(extra));
+            bad_edks.push(e);
+        }
+        // Bit flips in every region.
+        for i in (0..good.ciphertext.len()).step_by(7) {
+            let mut e = good.clone();
+            e.ciphertext[i] ^= 0x01;
+            bad_edks.push(e);
+        }
+        // Provider info variants.
+        for info in [
+            vec![],
+            good.key_provider_info[..good.key_provider_info.len() / 2].to_vec(),
+            [good.key_provider_info.clone(), vec![0]].concat(),
+            vec![0xff, 0xfe],
+        ] {
+            let mut e = good.clone();
+            e.key_provider_info = info;
+            bad_edks.push(e);
+        }
+        for bad in &bad_edks {
+            let r = decrypt(keyring.as_ref(), SUITE, &ec, std::slice::from_ref(bad));
+            assert!(r.is_err(), "{name}: a malformed EDK opened: {bad:?}");
+        }
+        // All the bad ones together, then the good one: the good one still opens.
+        bad_edks.push(good);
+        let d = decrypt(keyring.as_ref(), SUITE, &ec, &bad_edks).unwrap();
+        assert_eq!(d.plaintext_data_key, m.plaintext_data_key, "{name}");
+    }
+}
+
+#[test]
+fn raw_aes_tampered_provider_info_fields_do_not_open() {
+    let ec = sample_ec();
+    let m = encrypt(&aes(1), SUITE, &ec);
+    let good = &m.encrypted_data_keys[0];
+    // Tag length 96 bits, IV length 16: not for this keyring.
+    for (offset, value) in [(2 + 4 - 1, 96u8), (2 + 8 - 1, 16u8)] {
+        let mut e = good.clone();
+        e.key_provider_info[offset] = value;
+        let (_, detail) = expect_no_matching_key(decrypt(&aes(1), SUITE, &ec, &[e]));
+        assert!(
+            detail.contains("no encrypted data key is for this keyring"),
+            "{detail}"
+        );
+    }
+    // A different IV: AES-GCM fails.
+    let mut e = good.clone();
+    let last = e.key_provider_info.len() - 1;
+    e.key_provider_info[last] ^= 1;
+    expect_no_matching_key(decrypt(&aes(1), SUITE, &ec, &[e]));
+}
+
+#[test]
+fn debug_output_has_no_key_bytes() {
+    let key = [0xa7u8; 32];
+    let aes = RawAesKeyring::new("dbg-ns", "dbg-name", &key).unwrap();
+    let hier = StaticBranchKeyKeyring::new(BRANCH_KEY_ID, BRANCH_KEY_VERSION, &key).unwrap();
+    let (public, private) = rsa_pems();
+    let rsa = RawRsaKeyring::new(
+        "rsa-ns",
+        "rsa-key",
+        RsaPadding::OaepSha384Mgf1,
+        Some(&public),
+        Some(&private),
+    )
+    .unwrap();
+    let inner = RawAesKeyring::new("dbg-ns", "dbg-name", &key).unwrap();
+    let multi = MultiKeyring::new(Some(Arc::new(inner)), vec![]).unwrap();
+    let forbidden = [
+        "167".to_string(),
+        "a7a7".to_string(),
+        "A7A7".to_string(),
+        B64.encode(key),
+        B64.encode(&key[..3]),
+    ];
+    let outputs = [
+        format!("{aes:?}"),
+        format!("{aes:#?}"),
+        format!("{hier:?}"),
+        format!("{rsa:?}"),
+        format!("{multi:?}"),
+    ];
+    for out in &outputs {
+        for f in &forbidden {
+            assert!(!out.contains(f.as_str()), "{out} contains {f}");
+        }
+        // RSA key material would show up as long digit or base64 runs.
+        assert!(out.len() < 300, "{out}");
+        assert!(!out.contains("MII"), "{out}");
+    }
+    assert!(outputs[0].contains("dbg-ns") && outputs[0].contains("dbg-name"));
+    assert!(outputs[2].contains(BRANCH_KEY_ID) && outputs[2].contains(BRANCH_KEY_VERSION));
+    assert!(outputs[3].contains("OaepSha384Mgf1"));
+}
+
+// ------------------------------------------------------------- multi-keyring
+
+#[test]
+fn multi_keyring_needs_a_generator_or_children() {
+    assert!(matches!(
+        MultiKeyring::new(None, vec![]),
+        Err(Error::InvalidConfig(_))
+    ));
+    assert!(MultiKeyring::new(None, vec![Arc::new(aes(1))]).is_ok());
+    assert!(MultiKeyring::new(Some(Arc::new(aes(1))), vec![]).is_ok());
+}
+
+#[test]
+fn multi_keyring_wraps_once_per_keyring_and_any_child_opens() {
+    let generator: Arc<dyn Keyring> = Arc::new(aes(1));
+    let children: Vec<Arc<dyn Keyring>> =
+        vec![Arc::new(rsa(RsaPadding::OaepSha1Mgf1)), Arc::new(branch(3))];
+    let multi = MultiKeyring::new(Some(generator.clone()), children.clone()).unwrap();
+    let ec = sample_ec();
+    let m = encrypt(&multi, SUITE, &ec);
+    assert_eq!(m.encrypted_data_keys.len(), 3);
+    assert_eq!(m.symmetric_signing_keys.len(), 3);
+    let ids: Vec<&str> = m
+        .encrypted_data_keys
+        .iter()
+        .map(|e| e.key_provider_id.as_str())
+        .collect();
+    assert_eq!(ids, ["ns", "rsa-ns", "aws-kms-hierarchy"]);
+    // Each recipient has its own signing key.
+    assert_ne!(m.symmetric_signing_keys[0], m.symmetric_signing_keys[1]);
+    assert_ne!(m.symmetric_signing_keys[1], m.symmetric_signing_keys[2]);
+
+    let all = [generator].into_iter().chain(children).collect::<Vec<_>>();
+    for (i, keyring) in all.iter().enumerate() {
+        let d = decrypt(keyring.as_ref(), SUITE, &ec, &m.encrypted_data_keys).unwrap();
+        assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+        assert_eq!(
+            d.symmetric_signing_key.as_ref(),
+            Some(&m.symmetric_signing_keys[i])
+        );
+    }
+    // The multi-keyring itself, and one made only of the last child.
+    let d = decrypt(&multi, SUITE, &ec, &m.encrypted_data_keys).unwrap();
+    assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+    let only_last = MultiKeyring::new(None, vec![all[2].clone()]).unwrap();
+    let d = decrypt(&only_last, SUITE, &ec, &m.encrypted_data_keys).unwrap();
+    assert_eq!(
+        d.symmetric_signing_key.as_ref(),
+        Some(&m.symmetric_signing_keys[2])
+    );
+}
+
+#[test]
+fn multi_keyring_decrypt_failure_aggregates_children() {
+    let ec = sample_ec();
+    let m = encrypt(&aes(1), SUITE, &ec);
+    let multi = MultiKeyring::new(
+        Some(Arc::new(aes(2))),
+        vec![Arc::new(branch(1)), Arc::new(aes(3))],
+    )
+    .unwrap();
+    let (seen, detail) =
+        expect_no_matching_key(decrypt(&multi, SUITE, &ec, &m.encrypted_data_keys));
+    assert_eq!(seen, vec!["ns".to_string()]);
+    for part in [
+        "generator",
+        "child #0",
+        "child #1",
+        "raw AES keyring",
+        "hierarchical keyring",
+    ] {
+        assert!(detail.contains(part), "{part} missing from {detail}");
+    }
+}
+
+#[test]
+// Keyrings are deliberately not Send (the trait is `?Send` for JavaScript).
+#[allow(clippy::arc_with_non_send_sync)]
+fn multi_keyring_encrypt_rules() {
+    let ec = sample_ec();
+    // No generator and no data key yet: nothing can make one.
+    let children_only = MultiKeyring::new(None, vec![Arc::new(aes(1))]).unwrap();
+    assert!(matches!(
+        block_on(children_only.on_encrypt(EncryptionMaterials::new(SUITE, ec.clone()))),
+        Err(Error::InvalidConfig(_))
+    ));
+    // ...but with a data key already present the children wrap it.
+    let mut with_key = EncryptionMaterials::new(SUITE, ec.clone());
+    with_key
+        .set_plaintext_data_key(SecretBytes::from_slice(&[9u8; 32]))
+        .unwrap();
+    let out = block_on(children_only.on_encrypt(with_key.clone())).unwrap();
+    assert_eq!(out.encrypted_data_keys.len(), 1);
+    // A generator given materials that already hold a key fails.
+    let with_generator = MultiKeyring::new(Some(Arc::new(aes(1))), vec![]).unwrap();
+    assert!(block_on(with_generator.on_encrypt(with_key)).is_err());
+    // Nested multi-keyrings work.
+    let inner: Arc<dyn Keyring> =
+        Arc::new(MultiKeyring::new(Some(Arc::new(aes(1))), vec![Arc::new(aes(2))]).unwrap());
+    let outer = MultiKeyring::new(Some(inner), vec![Arc::new(branch(4))]).unwrap();
+    let m = encrypt(&outer, SUITE, &ec);
+    assert_eq!(m.encrypted_data_keys.len(), 3);
+    let d = decrypt(&branch(4), SUITE, &ec, &m.encrypted_data_keys).unwrap();
+    assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+    let d = decrypt(&outer, SUITE, &ec, &m.encrypted_data_keys).unwrap();
+    assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+}

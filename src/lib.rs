@@ -22,3 +22,8 @@ pub use error::{Error, Result};
 pub use item::{AttributeValue, Item};
 pub use keyring::Keyring;
 pub use suite::AlgorithmSuiteId;
+
+/// The README's code blocks run as doctests, so the quick start stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme_doctests {}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Everything fieldseal tests, in one command (`make test`, `.ci/run`).
+# Exits non-zero if any step fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/setup.sh
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+vectors=${FIELDSEAL_VECTORS:-$root/../shared/vectors/dbesdk}
+if [ ! -d "$vectors" ]; then
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+  echo "!! Official DB-ESDK test vectors not found at $vectors" >&2
+  echo "!! The vector tests cannot run. Set FIELDSEAL_VECTORS or check out ../shared." >&2
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+  [ -n "${CI:-}" ] && exit 1
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (workspace, all targets, -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "build for wasm32-unknown-unknown (default features, and minimal)"
+cargo build -p fieldseal --target wasm32-unknown-unknown
+cargo build -p fieldseal --target wasm32-unknown-unknown --no-default-features
+
+step "unit, property, tamper and CLI tests"
+cargo test --workspace
+
+if [ -d "$vectors" ]; then
+  step "official DB-ESDK vectors"
+  cargo build --release -q --bin fieldseal-vectors
+  for manifest in "$vectors"/decrypt_*.json; do
+    echo "--- $(basename "$manifest")"
+    target/release/fieldseal-vectors decrypt "$manifest"
+  done
+fi
+
+step "interop oracle against the official aws-db-esdk crate"
+(cd tests/interop && cargo clippy --all-targets -- -D warnings && cargo test --release)
+
+step "all test steps passed"

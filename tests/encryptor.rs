@@ -1,0 +1,415 @@
+//! Item encryptor behaviour: round trips, config rules, tampering, malformed input.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use fieldseal::keyring::RawAesKeyring;
+use fieldseal::{
+    AlgorithmSuiteId, AttributeValue as V, CryptoAction as A, Item, ItemEncryptor,
+    ItemEncryptorConfig,
+};
+use pollster::block_on;
+use proptest::prelude::*;
+
+const SUITES: [AlgorithmSuiteId; 2] = [
+    AlgorithmSuiteId::AesGcmHkdfSha512CommitKeySymsigHmacSha384,
+    AlgorithmSuiteId::AesGcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384,
+];
+
+fn aes(key_byte: u8) -> Arc<RawAesKeyring> {
+    Arc::new(RawAesKeyring::new("ns", "k1", &[key_byte; 32]).unwrap())
+}
+
+fn actions(pairs: &[(&str, A)]) -> BTreeMap<String, A> {
+    pairs.iter().map(|(k, a)| (k.to_string(), *a)).collect()
+}
+
+fn config(suite: AlgorithmSuiteId) -> ItemEncryptorConfig {
+    let mut c = ItemEncryptorConfig::new(
+        "Orders",
+        "pk",
+        actions(&[
+            ("pk", A::SignOnly),
+            ("sk", A::SignOnly),
+            ("card", A::EncryptAndSign),
+            ("name", A::EncryptAndSign),
+            ("tags", A::EncryptAndSign),
+            ("amount", A::SignOnly),
+            ("note", A::DoNothing),
+        ]),
+        aes(7),
+    );
+    c.sort_key_name = Some("sk".into());
+    c.allowed_unsigned_attributes = vec!["note".into()];
+    c.allowed_unsigned_attribute_prefix = Some(":".into());
+    c.algorithm_suite_id = suite;
+    c
+}
+
+fn item() -> Item {
+    let mut m = BTreeMap::new();
+    m.insert("street".to_string(), V::S("1 Main St".into()));
+    m.insert("zip".to_string(), V::N("01234".into()));
+    [
+        ("pk", V::S("order#1".into())),
+        ("sk", V::N("42".into())),
+        ("card", V::S("4111 1111 1111 1111".into())),
+        ("name", V::M(m)),
+        ("tags", V::Ss(vec!["b".into(), "a".into()])),
+        ("amount", V::N("19.990".into())),
+        ("note", V::S("unsigned".into())),
+        (":ttl", V::N("1700000000".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+fn canonical(item: &Item) -> Item {
+    item.iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                fieldseal::item::serialize::canonicalize(v).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn seal(suite: AlgorithmSuiteId) -> (ItemEncryptor, Item) {
+    let enc = ItemEncryptor::new(config(suite)).unwrap();
+    let sealed = block_on(enc.encrypt_item(&item())).unwrap();
+    (enc, sealed)
+}
+
+#[test]
+fn round_trip_both_suites() {
+    for suite in SUITES {
+        let (enc, sealed) = seal(suite);
+        assert!(matches!(sealed["card"], V::B(_)), "card must be encrypted");
+        assert!(matches!(sealed["name"], V::B(_)));
+        assert!(matches!(sealed["tags"], V::B(_)));
+        assert_eq!(sealed["pk"], V::S("order#1".into()));
+        assert_eq!(sealed["note"], V::S("unsigned".into()));
+        assert!(sealed.contains_key("aws_dbe_head") && sealed.contains_key("aws_dbe_foot"));
+        let V::B(foot) = &sealed["aws_dbe_foot"] else { panic!("footer not binary") };
+        assert_eq!(foot.len(), if suite.is_signing() { 48 + 103 } else { 48 });
+        let V::B(card) = &sealed["card"] else { unreachable!() };
+        assert!(!card.windows(4).any(|w| w == b"4111"), "plaintext leaked");
+        let opened = block_on(enc.decrypt_item(&sealed)).unwrap();
+        assert_eq!(opened, canonical(&item()));
+    }
+}
+
+#[test]
+fn every_seal_is_fresh() {
+    let (enc, a) = seal(SUITES[0]);
+    let b = block_on(enc.encrypt_item(&item())).unwrap();
+    assert_ne!(a["aws_dbe_head"], b["aws_dbe_head"]);
+    assert_ne!(a["card"], b["card"]);
+}
+
+#[test]
+fn v2_context_attributes_round_trip() {
+    for suite in SUITES {
+        let mut c = config(suite);
+        c.attribute_actions_on_encrypt = actions(&[
+            ("pk", A::SignAndIncludeInEncryptionContext),
+            ("sk", A::SignAndIncludeInEncryptionContext),
+            ("card", A::EncryptAndSign),
+            ("name", A::SignAndIncludeInEncryptionContext),
+            ("tags", A::SignAndIncludeInEncryptionContext),
+            ("amount", A::SignAndIncludeInEncryptionContext),
+            ("note", A::DoNothing),
+        ]);
+        let enc = ItemEncryptor::new(c).unwrap();
+        let sealed = block_on(enc.encrypt_item(&item())).unwrap();
+        let V::B(head) = &sealed["aws_dbe_head"] else { panic!() };
+        assert_eq!(head[0], 2, "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT needs header v2");
+        assert_eq!(block_on(enc.decrypt_item(&sealed)).unwrap(), canonical(&item()));
+        // The context binds the value: a changed amount must not open.
+        let mut bad = sealed.clone();
+        bad.insert("amount".into(), V::N("20".into()));
+        assert!(block_on(enc.decrypt_item(&bad)).is_err());
+    }
+}
+
+fn expect_failure(enc: &ItemEncryptor, item: &Item, what: &str) -> fieldseal::Error {
+    match block_on(enc.decrypt_item(item)) {
+        Ok(_) => panic!("decrypt succeeded after {what}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn flipping_any_header_or_footer_byte_fails() {
+    for suite in SUITES {
+        let (enc, sealed) = seal(suite);
+        for field in ["aws_dbe_head", "aws_dbe_foot"] {
+            let V::B(bytes) = &sealed[field] else { panic!() };
+            for i in 0..bytes.len() {
+                let mut t = bytes.clone();
+                t[i] ^= 0x01;
+                let mut bad = sealed.clone();
+                bad.insert(field.into(), V::B(t));
+                expect_failure(&enc, &bad, &format!("flipping byte {i} of {field}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn flipping_any_field_byte_fails_with_integrity_error() {
+    let (enc, sealed) = seal(SUITES[1]);
+    for field in ["card", "name", "tags"] {
+        let V::B(bytes) = &sealed[field] else { panic!() };
+        for i in 0..bytes.len() {
+            let mut t = bytes.clone();
+            t[i] ^= 0x80;
+            let mut bad = sealed.clone();
+            bad.insert(field.into(), V::B(t));
+            let e = expect_failure(&enc, &bad, &format!("flipping byte {i} of {field}"));
+            assert_eq!(e.code(), "INTEGRITY_FAILURE", "{field}[{i}]: {e}");
+        }
+    }
+}
+
+#[test]
+fn changing_signed_plaintext_fails() {
+    let (enc, sealed) = seal(SUITES[0]);
+    for (field, v) in [
+        ("amount", V::N("19.98".into())),
+        ("pk", V::S("order#2".into())),
+        ("sk", V::N("43".into())),
+        ("amount", V::S("19.99".into())),
+    ] {
+        let mut bad = sealed.clone();
+        bad.insert(field.into(), v);
+        expect_failure(&enc, &bad, &format!("changing {field}"));
+    }
+}
+
+#[test]
+fn swapping_encrypted_fields_fails() {
+    let (enc, sealed) = seal(SUITES[0]);
+    let mut bad = sealed.clone();
+    bad.insert("card".into(), sealed["name"].clone());
+    bad.insert("name".into(), sealed["card"].clone());
+    expect_failure(&enc, &bad, "swapping card and name");
+    // A field from another sealed item of the same key does not fit either.
+    let other = block_on(enc.encrypt_item(&item())).unwrap();
+    let mut bad = sealed.clone();
+    bad.insert("card".into(), other["card"].clone());
+    expect_failure(&enc, &bad, "splicing a field from another record");
+}
+
+#[test]
+fn dropping_or_adding_signed_attributes_fails_but_unsigned_is_free() {
+    let (enc, sealed) = seal(SUITES[1]);
+    for drop in ["card", "amount", "aws_dbe_foot", "aws_dbe_head"] {
+        let mut bad = sealed.clone();
+        bad.remove(drop);
+        expect_failure(&enc, &bad, &format!("dropping {drop}"));
+    }
+    let mut bad = sealed.clone();
+    bad.insert("extra".into(), V::S("x".into()));
+    let e = expect_failure(&enc, &bad, "adding a signed-scope attribute");
+    assert_eq!(e.code(), "INTEGRITY_FAILURE");
+
+    let mut ok = sealed.clone();
+    ok.insert(":added".into(), V::Bool(true));
+    ok.remove("note");
+    let opened = block_on(enc.decrypt_item(&ok)).unwrap();
+    assert_eq!(opened[":added"], V::Bool(true));
+    assert!(!opened.contains_key("note"));
+}
+
+#[test]
+fn wrong_key_or_table_fails() {
+    let (_, sealed) = seal(SUITES[0]);
+    let mut c = config(SUITES[0]);
+    c.keyring = aes(8);
+    let e = expect_failure(&ItemEncryptor::new(c).unwrap(), &sealed, "wrong key");
+    assert_eq!(e.code(), "NO_MATCHING_KEY", "{e}");
+
+    let mut c = config(SUITES[0]);
+    c.logical_table_name = "Other".into();
+    expect_failure(&ItemEncryptor::new(c).unwrap(), &sealed, "wrong table name");
+}
+
+#[test]
+fn suite_is_read_from_the_header() {
+    let (_, sealed) = seal(SUITES[1]);
+    // A decryptor configured for the other suite still opens it, as the DB-ESDK does.
+    let enc = ItemEncryptor::new(config(SUITES[0])).unwrap();
+    assert_eq!(block_on(enc.decrypt_item(&sealed)).unwrap(), canonical(&item()));
+}
+
+#[test]
+fn truncated_or_mangled_headers_give_errors_not_panics() {
+    let (enc, sealed) = seal(SUITES[1]);
+    let V::B(head) = &sealed["aws_dbe_head"] else { panic!() };
+    for len in 0..head.len() {
+        let mut bad = sealed.clone();
+        bad.insert("aws_dbe_head".into(), V::B(head[..len].to_vec()));
+        expect_failure(&enc, &bad, &format!("truncating the header to {len}"));
+    }
+    let mut longer = head.clone();
+    longer.push(0);
+    let mut bad = sealed.clone();
+    bad.insert("aws_dbe_head".into(), V::B(longer));
+    assert_eq!(expect_failure(&enc, &bad, "extending").code(), "MALFORMED_CIPHERTEXT");
+    for junk in [vec![0xffu8; 40], vec![1, 1], vec![], vec![9; 300]] {
+        let mut bad = sealed.clone();
+        bad.insert("aws_dbe_head".into(), V::B(junk));
+        expect_failure(&enc, &bad, "junk header");
+    }
+    let mut bad = sealed.clone();
+    bad.insert("aws_dbe_head".into(), V::S("not binary".into()));
+    assert_eq!(expect_failure(&enc, &bad, "string header").code(), "MALFORMED_CIPHERTEXT");
+    let mut bad = sealed.clone();
+    bad.insert("card".into(), V::B(vec![0, 1, 2]));
+    expect_failure(&enc, &bad, "short encrypted field");
+    let mut bad = sealed.clone();
+    bad.insert("card".into(), V::S("plain".into()));
+    expect_failure(&enc, &bad, "encrypted field replaced by a string");
+}
+
+#[test]
+fn plaintext_item_is_refused_on_decrypt() {
+    let enc = ItemEncryptor::new(config(SUITES[0])).unwrap();
+    let e = block_on(enc.decrypt_item(&item())).unwrap_err();
+    assert_eq!(e.code(), "INVALID_ITEM");
+}
+
+#[test]
+fn encrypt_input_rules() {
+    let enc = ItemEncryptor::new(config(SUITES[0])).unwrap();
+    let cases: Vec<(&str, Item)> = vec![
+        ("missing partition key", {
+            let mut i = item();
+            i.remove("pk");
+            i
+        }),
+        ("missing sort key", {
+            let mut i = item();
+            i.remove("sk");
+            i
+        }),
+        ("unconfigured attribute", {
+            let mut i = item();
+            i.insert("surprise".into(), V::S("x".into()));
+            i
+        }),
+        ("reserved attribute name", {
+            let mut i = item();
+            i.insert("aws_dbe_head".into(), V::B(vec![1]));
+            i
+        }),
+        ("invalid number", {
+            let mut i = item();
+            i.insert("amount".into(), V::N("12abc".into()));
+            i
+        }),
+    ];
+    for (what, bad) in cases {
+        let e = block_on(enc.encrypt_item(&bad)).unwrap_err();
+        assert_eq!(e.code(), "INVALID_ITEM", "{what}: {e}");
+    }
+}
+
+#[test]
+fn config_rules() {
+    let base = config(SUITES[0]);
+    let mut cases: Vec<(&str, ItemEncryptorConfig)> = Vec::new();
+    let mut c = base.clone();
+    c.attribute_actions_on_encrypt.insert("pk".into(), A::EncryptAndSign);
+    cases.push(("partition key encrypted", c));
+    let mut c = base.clone();
+    c.attribute_actions_on_encrypt.remove("sk");
+    cases.push(("sort key without action", c));
+    let mut c = base.clone();
+    c.attribute_actions_on_encrypt.insert("aws_dbe_x".into(), A::SignOnly);
+    cases.push(("reserved prefix", c));
+    let mut c = base.clone();
+    c.attribute_actions_on_encrypt.insert("loose".into(), A::DoNothing);
+    cases.push(("DO_NOTHING not allowed unsigned", c));
+    let mut c = base.clone();
+    c.attribute_actions_on_encrypt.insert(":signed".into(), A::SignOnly);
+    cases.push(("signed attribute under the unsigned prefix", c));
+    let mut c = base.clone();
+    c.attribute_actions_on_encrypt
+        .insert("ctx".into(), A::SignAndIncludeInEncryptionContext);
+    cases.push(("v2 attribute while keys are SIGN_ONLY", c));
+    let mut c = base.clone();
+    c.logical_table_name = String::new();
+    cases.push(("empty table name", c));
+    for (what, c) in cases {
+        let e = ItemEncryptor::new(c).err().unwrap_or_else(|| panic!("{what} accepted"));
+        assert_eq!(e.code(), "INVALID_CONFIG", "{what}: {e}");
+    }
+}
+
+#[test]
+fn debug_output_has_no_secrets() {
+    let enc = ItemEncryptor::new(config(SUITES[0])).unwrap();
+    let dbg = format!("{:?} {:?}", enc.config(), item());
+    assert!(!dbg.contains("4111"), "{dbg}");
+    assert!(!dbg.contains("Main St"), "{dbg}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn random_items_round_trip(
+        extra in common::arb::arb_item(),
+        encrypt_mask in any::<u64>(),
+        suite_bit in any::<bool>(),
+    ) {
+        let suite = SUITES[suite_bit as usize];
+        let mut actions = BTreeMap::new();
+        actions.insert("pk".to_string(), A::SignOnly);
+        let mut it = Item::new();
+        it.insert("pk".into(), V::S("p".into()));
+        for (i, (name, value)) in extra.into_iter().enumerate() {
+            if name == "pk" || name.starts_with("aws_dbe_") {
+                continue;
+            }
+            let action = if encrypt_mask >> (i % 64) & 1 == 1 { A::EncryptAndSign } else { A::SignOnly };
+            actions.insert(name.clone(), action);
+            it.insert(name, value);
+        }
+        let mut c = ItemEncryptorConfig::new("T", "pk", actions, aes(3));
+        c.algorithm_suite_id = suite;
+        let enc = ItemEncryptor::new(c).unwrap();
+        let sealed = block_on(enc.encrypt_item(&it)).unwrap();
+        let opened = block_on(enc.decrypt_item(&sealed)).unwrap();
+        prop_assert_eq!(opened, canonical(&it));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// Arbitrary bytes in the header, footer or an encrypted field never open
+    /// and never panic.
+    #[test]
+    fn arbitrary_sealed_bytes_are_rejected(
+        which in 0usize..3,
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+    ) {
+        let (enc, sealed) = SEALED.with(|s| s.clone());
+        let field = ["aws_dbe_head", "aws_dbe_foot", "card"][which];
+        let mut bad = sealed;
+        bad.insert(field.into(), V::B(bytes));
+        prop_assert!(block_on(enc.decrypt_item(&bad)).is_err());
+    }
+}
+
+thread_local! {
+    static SEALED: (Arc<ItemEncryptor>, Item) = {
+        let (enc, sealed) = seal(SUITES[1]);
+        (Arc::new(enc), sealed)
+    };
+}

@@ -122,7 +122,11 @@ impl DecryptionMaterials {
     }
 
     /// Record the unwrapped data key; refuses to replace one.
-    pub fn set_keys(&mut self, data_key: SecretBytes, symmetric_signing_key: SecretBytes) -> Result<()> {
+    pub fn set_keys(
+        &mut self,
+        data_key: SecretBytes,
+        symmetric_signing_key: SecretBytes,
+    ) -> Result<()> {
         if self.plaintext_data_key.is_some() {
             return Err(Error::InvalidConfig(
                 "decryption materials already hold a data key".into(),

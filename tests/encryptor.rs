@@ -94,9 +94,13 @@ fn round_trip_both_suites() {
         assert_eq!(sealed["pk"], V::S("order#1".into()));
         assert_eq!(sealed["note"], V::S("unsigned".into()));
         assert!(sealed.contains_key("aws_dbe_head") && sealed.contains_key("aws_dbe_foot"));
-        let V::B(foot) = &sealed["aws_dbe_foot"] else { panic!("footer not binary") };
+        let V::B(foot) = &sealed["aws_dbe_foot"] else {
+            panic!("footer not binary")
+        };
         assert_eq!(foot.len(), if suite.is_signing() { 48 + 103 } else { 48 });
-        let V::B(card) = &sealed["card"] else { unreachable!() };
+        let V::B(card) = &sealed["card"] else {
+            unreachable!()
+        };
         assert!(!card.windows(4).any(|w| w == b"4111"), "plaintext leaked");
         let opened = block_on(enc.decrypt_item(&sealed)).unwrap();
         assert_eq!(opened, canonical(&item()));
@@ -126,9 +130,17 @@ fn v2_context_attributes_round_trip() {
         ]);
         let enc = ItemEncryptor::new(c).unwrap();
         let sealed = block_on(enc.encrypt_item(&item())).unwrap();
-        let V::B(head) = &sealed["aws_dbe_head"] else { panic!() };
-        assert_eq!(head[0], 2, "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT needs header v2");
-        assert_eq!(block_on(enc.decrypt_item(&sealed)).unwrap(), canonical(&item()));
+        let V::B(head) = &sealed["aws_dbe_head"] else {
+            panic!()
+        };
+        assert_eq!(
+            head[0], 2,
+            "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT needs header v2"
+        );
+        assert_eq!(
+            block_on(enc.decrypt_item(&sealed)).unwrap(),
+            canonical(&item())
+        );
         // The context binds the value: a changed amount must not open.
         let mut bad = sealed.clone();
         bad.insert("amount".into(), V::N("20".into()));
@@ -148,7 +160,9 @@ fn flipping_any_header_or_footer_byte_fails() {
     for suite in SUITES {
         let (enc, sealed) = seal(suite);
         for field in ["aws_dbe_head", "aws_dbe_foot"] {
-            let V::B(bytes) = &sealed[field] else { panic!() };
+            let V::B(bytes) = &sealed[field] else {
+                panic!()
+            };
             for i in 0..bytes.len() {
                 let mut t = bytes.clone();
                 t[i] ^= 0x01;
@@ -164,7 +178,9 @@ fn flipping_any_header_or_footer_byte_fails() {
 fn flipping_any_field_byte_fails_with_integrity_error() {
     let (enc, sealed) = seal(SUITES[1]);
     for field in ["card", "name", "tags"] {
-        let V::B(bytes) = &sealed[field] else { panic!() };
+        let V::B(bytes) = &sealed[field] else {
+            panic!()
+        };
         for i in 0..bytes.len() {
             let mut t = bytes.clone();
             t[i] ^= 0x80;
@@ -244,13 +260,18 @@ fn suite_is_read_from_the_header() {
     let (_, sealed) = seal(SUITES[1]);
     // A decryptor configured for the other suite still opens it, as the DB-ESDK does.
     let enc = ItemEncryptor::new(config(SUITES[0])).unwrap();
-    assert_eq!(block_on(enc.decrypt_item(&sealed)).unwrap(), canonical(&item()));
+    assert_eq!(
+        block_on(enc.decrypt_item(&sealed)).unwrap(),
+        canonical(&item())
+    );
 }
 
 #[test]
 fn truncated_or_mangled_headers_give_errors_not_panics() {
     let (enc, sealed) = seal(SUITES[1]);
-    let V::B(head) = &sealed["aws_dbe_head"] else { panic!() };
+    let V::B(head) = &sealed["aws_dbe_head"] else {
+        panic!()
+    };
     for len in 0..head.len() {
         let mut bad = sealed.clone();
         bad.insert("aws_dbe_head".into(), V::B(head[..len].to_vec()));
@@ -260,7 +281,10 @@ fn truncated_or_mangled_headers_give_errors_not_panics() {
     longer.push(0);
     let mut bad = sealed.clone();
     bad.insert("aws_dbe_head".into(), V::B(longer));
-    assert_eq!(expect_failure(&enc, &bad, "extending").code(), "MALFORMED_CIPHERTEXT");
+    assert_eq!(
+        expect_failure(&enc, &bad, "extending").code(),
+        "MALFORMED_CIPHERTEXT"
+    );
     for junk in [vec![0xffu8; 40], vec![1, 1], vec![], vec![9; 300]] {
         let mut bad = sealed.clone();
         bad.insert("aws_dbe_head".into(), V::B(junk));
@@ -268,7 +292,10 @@ fn truncated_or_mangled_headers_give_errors_not_panics() {
     }
     let mut bad = sealed.clone();
     bad.insert("aws_dbe_head".into(), V::S("not binary".into()));
-    assert_eq!(expect_failure(&enc, &bad, "string header").code(), "MALFORMED_CIPHERTEXT");
+    assert_eq!(
+        expect_failure(&enc, &bad, "string header").code(),
+        "MALFORMED_CIPHERTEXT"
+    );
     let mut bad = sealed.clone();
     bad.insert("card".into(), V::B(vec![0, 1, 2]));
     expect_failure(&enc, &bad, "short encrypted field");
@@ -325,19 +352,23 @@ fn config_rules() {
     let base = config(SUITES[0]);
     let mut cases: Vec<(&str, ItemEncryptorConfig)> = Vec::new();
     let mut c = base.clone();
-    c.attribute_actions_on_encrypt.insert("pk".into(), A::EncryptAndSign);
+    c.attribute_actions_on_encrypt
+        .insert("pk".into(), A::EncryptAndSign);
     cases.push(("partition key encrypted", c));
     let mut c = base.clone();
     c.attribute_actions_on_encrypt.remove("sk");
     cases.push(("sort key without action", c));
     let mut c = base.clone();
-    c.attribute_actions_on_encrypt.insert("aws_dbe_x".into(), A::SignOnly);
+    c.attribute_actions_on_encrypt
+        .insert("aws_dbe_x".into(), A::SignOnly);
     cases.push(("reserved prefix", c));
     let mut c = base.clone();
-    c.attribute_actions_on_encrypt.insert("loose".into(), A::DoNothing);
+    c.attribute_actions_on_encrypt
+        .insert("loose".into(), A::DoNothing);
     cases.push(("DO_NOTHING not allowed unsigned", c));
     let mut c = base.clone();
-    c.attribute_actions_on_encrypt.insert(":signed".into(), A::SignOnly);
+    c.attribute_actions_on_encrypt
+        .insert(":signed".into(), A::SignOnly);
     cases.push(("signed attribute under the unsigned prefix", c));
     let mut c = base.clone();
     c.attribute_actions_on_encrypt
@@ -347,7 +378,9 @@ fn config_rules() {
     c.logical_table_name = String::new();
     cases.push(("empty table name", c));
     for (what, c) in cases {
-        let e = ItemEncryptor::new(c).err().unwrap_or_else(|| panic!("{what} accepted"));
+        let e = ItemEncryptor::new(c)
+            .err()
+            .unwrap_or_else(|| panic!("{what} accepted"));
         assert_eq!(e.code(), "INVALID_CONFIG", "{what}: {e}");
     }
 }

@@ -67,8 +67,14 @@ impl std::fmt::Debug for ItemEncryptorConfig {
             .field("logical_table_name", &self.logical_table_name)
             .field("partition_key_name", &self.partition_key_name)
             .field("sort_key_name", &self.sort_key_name)
-            .field("attribute_actions_on_encrypt", &self.attribute_actions_on_encrypt)
-            .field("allowed_unsigned_attributes", &self.allowed_unsigned_attributes)
+            .field(
+                "attribute_actions_on_encrypt",
+                &self.attribute_actions_on_encrypt,
+            )
+            .field(
+                "allowed_unsigned_attributes",
+                &self.allowed_unsigned_attributes,
+            )
             .field(
                 "allowed_unsigned_attribute_prefix",
                 &self.allowed_unsigned_attribute_prefix,

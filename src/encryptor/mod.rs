@@ -7,8 +7,6 @@ mod context;
 
 pub use config::{CryptoAction, ItemEncryptorConfig};
 
-
-
 use context::ContextAttribute;
 
 use crate::error::{Error, Result};
@@ -20,8 +18,8 @@ use crate::format::{FOOTER_FIELD, HEADER_FIELD, RESERVED_PREFIX};
 use crate::item::serialize::{self, Terminal};
 use crate::item::{AttributeValue, Item};
 use crate::materials::{DecryptionMaterials, EncryptionContext, EncryptionMaterials};
-use crate::primitives::signature::{self, RecordSigner, PUBLIC_KEY_CONTEXT_KEY};
 use crate::primitives::random_array;
+use crate::primitives::signature::{self, RecordSigner, PUBLIC_KEY_CONTEXT_KEY};
 
 /// Encrypts and decrypts single items under one table configuration.
 pub struct ItemEncryptor {
@@ -76,8 +74,7 @@ impl ItemEncryptor {
                     )))
                 }
             };
-            let terminal = serialize::serialize(value)
-                .map_err(|e| attribute_error(name, e))?;
+            let terminal = serialize::serialize(value).map_err(|e| attribute_error(name, e))?;
             let entry = match action {
                 CryptoAction::DoNothing => {
                     unsigned.push((name, value));
@@ -143,17 +140,20 @@ impl ItemEncryptor {
         let hash = footer::canonical_hash(
             &full_header,
             &materials.encryption_context,
-            signed.iter().zip(&sealed_values).map(|(f, sealed)| match sealed {
-                Some(s) => CanonicalField::Encrypted {
-                    path: &f.path,
-                    sealed: s,
-                },
-                None => CanonicalField::Plaintext {
-                    path: &f.path,
-                    type_id: f.terminal.type_id,
-                    value: &f.terminal.value,
-                },
-            }),
+            signed
+                .iter()
+                .zip(&sealed_values)
+                .map(|(f, sealed)| match sealed {
+                    Some(s) => CanonicalField::Encrypted {
+                        path: &f.path,
+                        sealed: s,
+                    },
+                    None => CanonicalField::Plaintext {
+                        path: &f.path,
+                        type_id: f.terminal.type_id,
+                        value: &f.terminal.value,
+                    },
+                }),
         )?;
         let footer = Footer {
             tags: materials
@@ -238,11 +238,9 @@ impl ItemEncryptor {
         let mut ec = header.encryption_context.clone();
         for (k, v) in reproduced {
             match ec.get(&k) {
-                Some(stored) if *stored != v => {
-                    return Err(Error::integrity(format!(
-                        "encryption context entry {k:?} stored in the header differs from the item's"
-                    )))
-                }
+                Some(stored) if *stored != v => return Err(Error::integrity(format!(
+                    "encryption context entry {k:?} stored in the header differs from the item's"
+                ))),
                 _ => {
                     ec.insert(k, v);
                 }
@@ -353,11 +351,7 @@ impl ItemEncryptor {
             }
         };
         let pk = terminal_of(&cfg.partition_key_name)?;
-        let sk = cfg
-            .sort_key_name
-            .as_deref()
-            .map(terminal_of)
-            .transpose()?;
+        let sk = cfg.sort_key_name.as_deref().map(terminal_of).transpose()?;
         let mut ec = context::base_context(cfg, version, &pk, sk.as_ref());
         if version == Version::V2 {
             let attrs: Vec<ContextAttribute<'_>> = signed
@@ -427,4 +421,3 @@ fn attribute_error(name: &str, e: Error) -> Error {
         other => other,
     }
 }
-

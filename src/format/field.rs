@@ -49,7 +49,8 @@ impl FieldRootKey {
     /// type id || ciphertext || tag. The canonical path is the AAD.
     pub fn encrypt(&self, offset: usize, path: &[u8], terminal: &Terminal) -> Result<Vec<u8>> {
         let fk = self.field_key(offset)?;
-        let sealed = primitives::aes_gcm_encrypt(&fk[..KEY_LEN], &fk[KEY_LEN..], path, &terminal.value)?;
+        let sealed =
+            primitives::aes_gcm_encrypt(&fk[..KEY_LEN], &fk[KEY_LEN..], path, &terminal.value)?;
         let mut out = Vec::with_capacity(2 + sealed.len());
         out.extend_from_slice(&terminal.type_id);
         out.extend_from_slice(&sealed);
@@ -66,7 +67,8 @@ impl FieldRootKey {
             )));
         }
         let fk = self.field_key(offset)?;
-        let value = primitives::aes_gcm_decrypt(&fk[..KEY_LEN], &fk[KEY_LEN..], path, &stored[2..])?;
+        let value =
+            primitives::aes_gcm_decrypt(&fk[..KEY_LEN], &fk[KEY_LEN..], path, &stored[2..])?;
         Ok(Terminal {
             type_id: [stored[0], stored[1]],
             value,

@@ -64,7 +64,10 @@ pub fn canonical_hash<'a>(
 }
 
 /// The recipient tag for one symmetric signing key. Spec: footer.md#recipient-tags
-pub fn recipient_tag(symmetric_signing_key: &[u8], canonical_hash: &[u8]) -> [u8; RECIPIENT_TAG_LEN] {
+pub fn recipient_tag(
+    symmetric_signing_key: &[u8],
+    canonical_hash: &[u8],
+) -> [u8; RECIPIENT_TAG_LEN] {
     primitives::hmac_sha384(symmetric_signing_key, &[canonical_hash])
 }
 
@@ -111,7 +114,11 @@ impl Footer {
 
     /// At least one tag must match the one computed with our key, compared in
     /// constant time. Spec: footer.md#recipient-tag-verification
-    pub fn verify_recipient_tag(&self, symmetric_signing_key: &[u8], canonical_hash: &[u8]) -> Result<()> {
+    pub fn verify_recipient_tag(
+        &self,
+        symmetric_signing_key: &[u8],
+        canonical_hash: &[u8],
+    ) -> Result<()> {
         let expected = recipient_tag(symmetric_signing_key, canonical_hash);
         let mut found = false;
         for tag in &self.tags {

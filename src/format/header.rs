@@ -180,7 +180,9 @@ fn commitment(data_key: &[u8], message_id: &[u8], partial_header: &[u8]) -> [u8;
         crate::suite::KEY_LEN,
     );
     let mac = primitives::hmac_sha512(commit_key.expose(), &[partial_header]);
-    mac[..COMMITMENT_LEN].try_into().expect("HMAC-SHA512 is 64 bytes")
+    mac[..COMMITMENT_LEN]
+        .try_into()
+        .expect("HMAC-SHA512 is 64 bytes")
 }
 
 /// Serialize an encryption context as the header does: a u16 count, then

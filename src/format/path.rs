@@ -52,7 +52,10 @@ mod tests {
     fn order_is_length_then_bytes_and_agrees_with_paths() {
         let mut names = vec!["Stuff", "RecNum", "Junk", "\u{1F600}", "\u{FF61}", "a"];
         sort_canonical(&mut names);
-        assert_eq!(names, vec!["a", "\u{FF61}", "\u{1F600}", "Junk", "Stuff", "RecNum"]);
+        assert_eq!(
+            names,
+            vec!["a", "\u{FF61}", "\u{1F600}", "Junk", "Stuff", "RecNum"]
+        );
         let paths: Vec<_> = names.iter().map(|n| canonical_path("t", n)).collect();
         let mut sorted = paths.clone();
         sorted.sort();

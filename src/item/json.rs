@@ -1,30 +1,153 @@
 //! DynamoDB JSON (`{"S":"x"}`, binary as base64) and the official test
 //! manifests' shorthand (a bare string is S, a bare number is N).
-use serde_json::Value;
 
-use crate::error::Result;
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::item::serialize::MAX_DEPTH;
 use crate::item::{AttributeValue, Item};
 
 /// Parse a JSON object of attributes into an item.
 pub fn item_from_json(json: &Value) -> Result<Item> {
-    let _ = json;
-    todo!()
+    let obj = json
+        .as_object()
+        .ok_or_else(|| Error::InvalidItem("an item must be a JSON object".into()))?;
+    obj.iter()
+        .map(|(k, v)| Ok((k.clone(), parse(v, k, 0)?)))
+        .collect()
 }
 
 /// Parse one attribute value (typed DynamoDB JSON or manifest shorthand).
 pub fn value_from_json(json: &Value) -> Result<AttributeValue> {
-    let _ = json;
-    todo!()
+    parse(json, "value", 0)
 }
 
 /// Print an item as typed DynamoDB JSON.
 pub fn item_to_json(item: &Item) -> Value {
-    let _ = item;
-    todo!()
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), value_to_json(v)))
+            .collect(),
+    )
 }
 
 /// Print one value as typed DynamoDB JSON.
 pub fn value_to_json(value: &AttributeValue) -> Value {
-    let _ = value;
-    todo!()
+    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+    let (tag, inner) = match value {
+        AttributeValue::S(s) => ("S", Value::String(s.clone())),
+        AttributeValue::N(n) => ("N", Value::String(n.clone())),
+        AttributeValue::B(b) => ("B", Value::String(B64.encode(b))),
+        AttributeValue::Bool(b) => ("BOOL", Value::Bool(*b)),
+        AttributeValue::Null => ("NULL", Value::Bool(true)),
+        AttributeValue::L(l) => ("L", Value::Array(l.iter().map(value_to_json).collect())),
+        AttributeValue::M(m) => (
+            "M",
+            Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), value_to_json(v)))
+                    .collect(),
+            ),
+        ),
+        AttributeValue::Ss(v) => ("SS", strings(v)),
+        AttributeValue::Ns(v) => ("NS", strings(v)),
+        AttributeValue::Bs(v) => (
+            "BS",
+            Value::Array(v.iter().map(|b| Value::String(B64.encode(b))).collect()),
+        ),
+    };
+    let mut obj = Map::new();
+    obj.insert(tag.into(), inner);
+    Value::Object(obj)
+}
+
+fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
+    let bad = |why: &str| Error::InvalidItem(format!("{path}: {why}"));
+    if depth > MAX_DEPTH {
+        return Err(bad("nested too deeply"));
+    }
+    match json {
+        Value::String(s) => return Ok(AttributeValue::S(s.clone())),
+        Value::Number(n) => return Ok(AttributeValue::N(n.to_string())),
+        Value::Object(_) => {}
+        _ => {
+            return Err(bad(
+                "expected a typed value like {\"S\": ...}, a string or a number",
+            ))
+        }
+    }
+    let obj = json.as_object().expect("checked above");
+    let mut entries = obj.iter();
+    let (tag, inner) = match (entries.next(), entries.next()) {
+        (Some(e), None) => e,
+        _ => return Err(bad("a typed value has exactly one type key")),
+    };
+    let string = |v: &Value| -> Result<String> {
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| bad(&format!("{tag} needs a string")))
+    };
+    // Set members may be numbers in the manifests' shorthand.
+    let number_text = |v: &Value| -> Result<String> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(n) => Ok(n.to_string()),
+            _ => Err(bad(&format!("{tag} needs numbers as strings"))),
+        }
+    };
+    let binary = |v: &Value| -> Result<Vec<u8>> {
+        let s = v
+            .as_str()
+            .ok_or_else(|| bad(&format!("{tag} needs base64 strings")))?;
+        B64.decode(s).map_err(|_| bad("invalid base64"))
+    };
+    let array = |v: &'_ Value| -> Result<Vec<Value>> {
+        v.as_array()
+            .cloned()
+            .ok_or_else(|| bad(&format!("{tag} needs an array")))
+    };
+    let flag = |v: &Value| -> Result<bool> {
+        v.as_bool()
+            .ok_or_else(|| bad(&format!("{tag} needs true or false")))
+    };
+    Ok(match tag.as_str() {
+        "S" => AttributeValue::S(string(inner)?),
+        "N" => AttributeValue::N(number_text(inner)?),
+        "B" => AttributeValue::B(binary(inner)?),
+        "BOOL" => AttributeValue::Bool(flag(inner)?),
+        "NULL" => {
+            if !flag(inner)? {
+                return Err(bad("NULL must be true"));
+            }
+            AttributeValue::Null
+        }
+        "SS" => AttributeValue::Ss(array(inner)?.iter().map(string).collect::<Result<_>>()?),
+        "NS" => AttributeValue::Ns(
+            array(inner)?
+                .iter()
+                .map(number_text)
+                .collect::<Result<_>>()?,
+        ),
+        "BS" => AttributeValue::Bs(array(inner)?.iter().map(binary).collect::<Result<_>>()?),
+        "L" => AttributeValue::L(
+            array(inner)?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| parse(v, &format!("{path}[{i}]"), depth + 1))
+                .collect::<Result<_>>()?,
+        ),
+        "M" => {
+            let m = inner.as_object().ok_or_else(|| bad("M needs an object"))?;
+            AttributeValue::M(
+                m.iter()
+                    .map(|(k, v)| Ok((k.clone(), parse(v, &format!("{path}.{k}"), depth + 1)?)))
+                    .collect::<Result<BTreeMap<_, _>>>()?,
+            )
+        }
+        other => return Err(bad(&format!("unknown DynamoDB type {other:?}"))),
+    })
 }

@@ -78,12 +78,19 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// The key length (16, 24 or 32 bytes) selects AES-128/192/256.
 pub fn aes_gcm_encrypt(key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
     let nonce = gcm_nonce(nonce)?;
-    let payload = Payload { msg: plaintext, aad };
+    let payload = Payload {
+        msg: plaintext,
+        aad,
+    };
     let out = match key.len() {
         16 => Aes128Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
         24 => Aes192Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
         32 => Aes256Gcm::new_from_slice(key).map(|c| c.encrypt(nonce, payload)),
-        n => return Err(Error::InvalidKey(format!("AES key must be 16, 24 or 32 bytes, got {n}"))),
+        n => {
+            return Err(Error::InvalidKey(format!(
+                "AES key must be 16, 24 or 32 bytes, got {n}"
+            )))
+        }
     };
     out.map_err(|_| Error::InvalidKey("AES key setup failed".into()))?
         .map_err(|_| Error::LimitExceeded("AES-GCM plaintext too long".into()))
@@ -97,7 +104,11 @@ pub fn aes_gcm_decrypt(key: &[u8], nonce: &[u8], aad: &[u8], sealed: &[u8]) -> R
         16 => Aes128Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
         24 => Aes192Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
         32 => Aes256Gcm::new_from_slice(key).map(|c| c.decrypt(nonce, payload)),
-        n => return Err(Error::InvalidKey(format!("AES key must be 16, 24 or 32 bytes, got {n}"))),
+        n => {
+            return Err(Error::InvalidKey(format!(
+                "AES key must be 16, 24 or 32 bytes, got {n}"
+            )))
+        }
     };
     out.map_err(|_| Error::InvalidKey("AES key setup failed".into()))?
         .map_err(|_| Error::integrity("AES-GCM authentication tag did not verify"))

@@ -91,6 +91,9 @@ mod tests {
 
     #[test]
     fn debug_is_redacted() {
-        assert_eq!(format!("{:?}", RecordSigner::generate()), "RecordSigner(<redacted>)");
+        assert_eq!(
+            format!("{:?}", RecordSigner::generate()),
+            "RecordSigner(<redacted>)"
+        );
     }
 }

@@ -12,7 +12,11 @@ use fieldseal::{AlgorithmSuiteId, CryptoAction, ItemEncryptor, ItemEncryptorConf
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wrapping_key = SecretBytes::random(32)?;
-    let keyring = Arc::new(RawAesKeyring::new("demo", "embedded-key", wrapping_key.expose())?);
+    let keyring = Arc::new(RawAesKeyring::new(
+        "demo",
+        "embedded-key",
+        wrapping_key.expose(),
+    )?);
 
     let actions: BTreeMap<String, CryptoAction> = [
         ("order_id", CryptoAction::SignOnly),

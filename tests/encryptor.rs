@@ -441,8 +441,8 @@ proptest! {
 }
 
 thread_local! {
-    static SEALED: (Arc<ItemEncryptor>, Item) = {
+    static SEALED: (std::rc::Rc<ItemEncryptor>, Item) = {
         let (enc, sealed) = seal(SUITES[1]);
-        (Arc::new(enc), sealed)
+        (std::rc::Rc::new(enc), sealed)
     };
 }

@@ -238,9 +238,11 @@ impl ItemEncryptor {
         let mut ec = header.encryption_context.clone();
         for (k, v) in reproduced {
             match ec.get(&k) {
-                Some(stored) if *stored != v => return Err(Error::integrity(format!(
+                Some(stored) if *stored != v => {
+                    return Err(Error::integrity(format!(
                     "encryption context entry {k:?} stored in the header differs from the item's"
-                ))),
+                )))
+                }
                 _ => {
                     ec.insert(k, v);
                 }

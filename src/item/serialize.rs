@@ -101,13 +101,13 @@ fn write_entry(value: &AttributeValue, out: &mut Vec<u8>, depth: usize) -> Resul
     Ok(())
 }
 
-fn write_set<'a>(out: &mut Vec<u8>, mut members: Vec<&'a [u8]>, kind: &str) -> Result<()> {
+fn write_set(out: &mut Vec<u8>, members: Vec<&[u8]>, kind: &str) -> Result<()> {
     // Callers pass members already in canonical order; duplicates are adjacent.
     if members.windows(2).any(|w| w[0] == w[1]) {
         return Err(invalid(format!("{kind} contains duplicate members")));
     }
     write_len(out, members.len())?;
-    for m in members.drain(..) {
+    for m in members {
         write_len(out, m.len())?;
         out.extend_from_slice(m);
     }

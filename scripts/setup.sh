@@ -29,7 +29,7 @@ need_deb() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$pkg" >/dev/null
 }
 
-# The interop oracle builds the official SDK, whose aws-lc-sys wants these.
-for pkg in ${FIELDSEAL_DEB_PACKAGES:-cmake}; do need_deb "$pkg"; done
+# Extra Debian packages, if a machine needs any (the official SDK builds with gcc alone).
+for pkg in ${FIELDSEAL_DEB_PACKAGES:-}; do need_deb "$pkg"; done
 
 log "toolchain ready"

@@ -169,10 +169,11 @@ impl ItemEncryptor {
             out.insert(name.clone(), value.clone());
         }
         for (f, sealed) in signed.iter().zip(sealed_values) {
+            // Signed plaintext stays exactly as given, as the DB-ESDK keeps it;
+            // the signature covers its canonical serialization.
             let stored = match sealed {
                 Some(bytes) => AttributeValue::B(bytes),
-                // Stored as canonicalized, exactly what was signed.
-                None => serialize::deserialize(f.terminal.type_id, &f.terminal.value)?,
+                None => f.value.clone(),
             };
             out.insert(f.name.to_owned(), stored);
         }

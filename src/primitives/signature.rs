@@ -46,9 +46,13 @@ impl RecordSigner {
                 .0
                 .try_sign_with_rng(&mut OsRng, message)
                 .map_err(|_| Error::KeyProviderFailure("ECDSA signing failed".into()))?;
-            let der = sig.to_der();
-            if der.as_bytes().len() == SIGNATURE_LEN {
-                return Ok(der.as_bytes().to_vec());
+            // (r, s) and (r, n - s) are both valid; exactly one of them usually
+            // gives the 103-byte encoding, which saves most re-signing.
+            for candidate in [Some(sig), negate_s(&sig)].into_iter().flatten() {
+                let der = candidate.to_der();
+                if der.as_bytes().len() == SIGNATURE_LEN {
+                    return Ok(der.as_bytes().to_vec());
+                }
             }
         }
         Err(Error::KeyProviderFailure(
@@ -56,6 +60,12 @@ impl RecordSigner {
                 .into(),
         ))
     }
+}
+
+/// The other valid signature with the same `r`: `(r, n - s)`.
+fn negate_s(sig: &Signature) -> Option<Signature> {
+    let (r, s) = sig.split_scalars();
+    Signature::from_scalars(r, -s).ok()
 }
 
 /// Verify a footer signature against the base64 verification key from the context.

@@ -43,4 +43,13 @@ fi
 step "interop oracle against the official aws-db-esdk crate"
 (cd tests/interop && cargo clippy --all-targets -- -D warnings && cargo test --release)
 
+if [ -d "$vectors" ]; then
+  step "a decrypt manifest written by fieldseal opens with the official SDK"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  cp "$vectors/keys.json" tests/manifests/encrypt_interop.json "$work/"
+  target/release/fieldseal-vectors encrypt "$work/encrypt_interop.json" "$work/decrypt.json"
+  (cd tests/interop && cargo run --release -q --bin official_decrypt_manifest -- "$work/decrypt.json")
+fi
+
 step "all test steps passed"

@@ -111,6 +111,23 @@ fn round_trip_both_suites() {
 }
 
 #[test]
+fn encryptor_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ItemEncryptor>();
+    let (enc, sealed) = seal(SUITES[0]);
+    let enc = Arc::new(enc);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (enc, sealed) = (enc.clone(), sealed.clone());
+            std::thread::spawn(move || block_on(enc.decrypt_item(&sealed)).unwrap())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), opened_form(&item(), enc.config()));
+    }
+}
+
+#[test]
 fn every_seal_is_fresh() {
     let (enc, a) = seal(SUITES[0]);
     let b = block_on(enc.encrypt_item(&item())).unwrap();
@@ -444,8 +461,8 @@ proptest! {
 }
 
 thread_local! {
-    static SEALED: (std::rc::Rc<ItemEncryptor>, Item) = {
+    static SEALED: (Arc<ItemEncryptor>, Item) = {
         let (enc, sealed) = seal(SUITES[1]);
-        (std::rc::Rc::new(enc), sealed)
+        (Arc::new(enc), sealed)
     };
 }

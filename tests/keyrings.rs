@@ -1074,8 +1074,6 @@ fn multi_keyring_decrypt_failure_aggregates_children() {
 }
 
 #[test]
-// Keyrings are deliberately not Send (the trait is `?Send` for JavaScript).
-#[allow(clippy::arc_with_non_send_sync)]
 fn multi_keyring_encrypt_rules() {
     let ec = sample_ec();
     // No generator and no data key yet: nothing can make one.

@@ -163,9 +163,6 @@ pub fn rsa_spec(padding: RsaPadding) -> KeySpec {
 
 // ---------------------------------------------------------------- fieldseal side
 
-// fieldseal's keyrings are `!Send` by design (its trait is `?Send`), and its
-// config takes `Arc<dyn Keyring>`.
-#[allow(clippy::arc_with_non_send_sync)]
 pub fn fieldseal_keyring(spec: &KeySpec) -> fieldseal::Result<Arc<dyn Keyring>> {
     Ok(match spec {
         KeySpec::Aes {

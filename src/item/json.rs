@@ -1,5 +1,10 @@
 //! DynamoDB JSON (`{"S":"x"}`, binary as base64) and the official test
-//! manifests' shorthand (a bare string is S, a bare number is N).
+//! manifests' shorthand (a bare string is S, a bare number is N), as the
+//! official runner's `JsonItem.dfy` reads it: the shorthand is accepted at the
+//! top level and inside `L` and `M`, and `NS` members may be JSON numbers.
+//! Unlike that runner, a bare number keeps its exact text (serde_json's
+//! `arbitrary_precision`), `{"N": 1}` is accepted, and `NULL` must be `true`.
+//! Printing always gives typed JSON with standard, padded base64.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +13,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::item::serialize::MAX_DEPTH;
+use crate::item::serialize::{MAX_DEPTH, MAX_KEY_UTF16_LEN};
 use crate::item::{AttributeValue, Item};
 
 /// Parse a JSON object of attributes into an item.
@@ -17,7 +22,10 @@ pub fn item_from_json(json: &Value) -> Result<Item> {
         .as_object()
         .ok_or_else(|| Error::InvalidItem("an item must be a JSON object".into()))?;
     obj.iter()
-        .map(|(k, v)| Ok((k.clone(), parse(v, k, 0)?)))
+        .map(|(k, v)| {
+            check_name(k, "item")?;
+            Ok((k.clone(), parse(v, k, 0)?))
+        })
         .collect()
 }
 
@@ -65,22 +73,34 @@ pub fn value_to_json(value: &AttributeValue) -> Value {
     Value::Object(obj)
 }
 
+/// `path` is where the name appears (not the name itself, which may be huge).
+fn check_name(name: &str, path: &str) -> Result<()> {
+    if name.len() > MAX_KEY_UTF16_LEN && name.encode_utf16().count() > MAX_KEY_UTF16_LEN {
+        return Err(Error::InvalidItem(format!(
+            "{path}: an attribute name is longer than {MAX_KEY_UTF16_LEN} UTF-16 code units"
+        )));
+    }
+    Ok(())
+}
+
+/// `depth` is 0 for a top-level value; like the serializer, values at depth
+/// `MAX_DEPTH` (the 33rd level) and below are refused.
 fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
     let bad = |why: &str| Error::InvalidItem(format!("{path}: {why}"));
-    if depth > MAX_DEPTH {
-        return Err(bad("nested too deeply"));
+    if depth >= MAX_DEPTH {
+        return Err(bad(&format!("nested deeper than {MAX_DEPTH} levels")));
     }
-    match json {
+    let obj = match json {
         Value::String(s) => return Ok(AttributeValue::S(s.clone())),
+        // With serde_json's `arbitrary_precision` this is the number's exact text.
         Value::Number(n) => return Ok(AttributeValue::N(n.to_string())),
-        Value::Object(_) => {}
+        Value::Object(obj) => obj,
         _ => {
             return Err(bad(
                 "expected a typed value like {\"S\": ...}, a string or a number",
             ))
         }
-    }
-    let obj = json.as_object().expect("checked above");
+    };
     let mut entries = obj.iter();
     let (tag, inner) = match (entries.next(), entries.next()) {
         (Some(e), None) => e,
@@ -91,7 +111,7 @@ fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
             .map(str::to_owned)
             .ok_or_else(|| bad(&format!("{tag} needs a string")))
     };
-    // Set members may be numbers in the manifests' shorthand.
+    // Numbers may be JSON strings or, as in the manifests, JSON numbers.
     let number_text = |v: &Value| -> Result<String> {
         match v {
             Value::String(s) => Ok(s.clone()),
@@ -105,9 +125,11 @@ fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
             .ok_or_else(|| bad(&format!("{tag} needs base64 strings")))?;
         B64.decode(s).map_err(|_| bad("invalid base64"))
     };
-    let array = |v: &'_ Value| -> Result<Vec<Value>> {
-        v.as_array()
-            .cloned()
+    // Every array-valued type has its array in `inner`.
+    let array = || -> Result<&[Value]> {
+        inner
+            .as_array()
+            .map(Vec::as_slice)
             .ok_or_else(|| bad(&format!("{tag} needs an array")))
     };
     let flag = |v: &Value| -> Result<bool> {
@@ -125,16 +147,11 @@ fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
             }
             AttributeValue::Null
         }
-        "SS" => AttributeValue::Ss(array(inner)?.iter().map(string).collect::<Result<_>>()?),
-        "NS" => AttributeValue::Ns(
-            array(inner)?
-                .iter()
-                .map(number_text)
-                .collect::<Result<_>>()?,
-        ),
-        "BS" => AttributeValue::Bs(array(inner)?.iter().map(binary).collect::<Result<_>>()?),
+        "SS" => AttributeValue::Ss(array()?.iter().map(string).collect::<Result<_>>()?),
+        "NS" => AttributeValue::Ns(array()?.iter().map(number_text).collect::<Result<_>>()?),
+        "BS" => AttributeValue::Bs(array()?.iter().map(binary).collect::<Result<_>>()?),
         "L" => AttributeValue::L(
-            array(inner)?
+            array()?
                 .iter()
                 .enumerate()
                 .map(|(i, v)| parse(v, &format!("{path}[{i}]"), depth + 1))
@@ -144,7 +161,10 @@ fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
             let m = inner.as_object().ok_or_else(|| bad("M needs an object"))?;
             AttributeValue::M(
                 m.iter()
-                    .map(|(k, v)| Ok((k.clone(), parse(v, &format!("{path}.{k}"), depth + 1)?)))
+                    .map(|(k, v)| {
+                        check_name(k, path)?;
+                        Ok((k.clone(), parse(v, &format!("{path}.{k}"), depth + 1)?))
+                    })
                     .collect::<Result<BTreeMap<_, _>>>()?,
             )
         }

@@ -3,6 +3,14 @@
 //! rules follow the reference implementation's NormalizeNumber: at most 38
 //! significant digits, magnitude from 1E-130 up to (but excluding) 1E126,
 //! printed as a plain decimal with no exponent and no redundant zeros.
+//!
+//! Every input both accept gives the reference's output. This is stricter than
+//! the reference in two places, where DynamoDB itself refuses the number:
+//! - an exponent with a sign but no digits (`1e+`, `1e-`), which the
+//!   reference reads as exponent 0;
+//! - magnitude out of range when the decimal point lands inside the digit
+//!   string, e.g. `1` followed by 300 zeros then `e-10` (1E290), which the
+//!   reference's range checks miss.
 
 use crate::error::{Error, Result};
 

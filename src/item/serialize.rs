@@ -3,9 +3,19 @@
 //!
 //! Sets and map keys are written in canonical order (UTF-16 code unit order for
 //! strings, byte order for binary), so equal values always give equal bytes.
+//!
+//! Where the prose and the reference implementation (`DynamoToStruct.dfy`)
+//! differ, this follows the reference:
+//! - sets with duplicate members are refused when written (for number sets,
+//!   also duplicates after normalization) and when read;
+//! - empty sets are written and read (count 0), as the reference does;
+//! - map keys may be empty but not longer than 65535 UTF-16 code units
+//!   (the SDK's `AttributeName` constraint);
+//! - the top-level value is level 1 and no value may sit deeper than level 32;
+//! - reading keeps the stored member order (it is not re-sorted or checked).
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::item::{normalize_number, AttributeValue};
@@ -27,9 +37,14 @@ pub mod type_id {
 /// Type id of an encrypted terminal (and of a `B` value).
 pub const BYTES_TYPE_ID: [u8; 2] = type_id::BINARY;
 
-/// DynamoDB allows 32 levels of nesting; deeper input is refused rather than
-/// recursed into.
+/// DynamoDB allows 32 levels of nesting, counting the top-level value as the
+/// first (the reference's `MAX_STRUCTURE_DEPTH`); deeper input is refused
+/// rather than recursed into. Internally depth counts from 0 at the top level,
+/// so a value at depth `d` is allowed when `d < MAX_DEPTH`.
 pub const MAX_DEPTH: usize = 32;
+
+/// Longest map key, in UTF-16 code units (DynamoDB's `AttributeName`).
+pub const MAX_KEY_UTF16_LEN: usize = 65535;
 
 /// A serialized top-level attribute.
 #[derive(Clone, PartialEq, Eq)]
@@ -81,6 +96,11 @@ fn invalid(what: String) -> Error {
     Error::InvalidItem(what)
 }
 
+fn key_too_long(key: &str) -> bool {
+    // UTF-8 is never shorter than UTF-16 in code units, so short keys skip the count.
+    key.len() > MAX_KEY_UTF16_LEN && key.encode_utf16().count() > MAX_KEY_UTF16_LEN
+}
+
 fn write_len(out: &mut Vec<u8>, len: usize) -> Result<()> {
     let len = u32::try_from(len).map_err(|_| {
         Error::LimitExceeded("a value longer than 4 GiB cannot be serialized".into())
@@ -115,7 +135,7 @@ fn write_set(out: &mut Vec<u8>, members: Vec<&[u8]>, kind: &str) -> Result<()> {
 }
 
 fn write_value(value: &AttributeValue, out: &mut Vec<u8>, depth: usize) -> Result<[u8; 2]> {
-    if depth > MAX_DEPTH {
+    if depth >= MAX_DEPTH {
         return Err(invalid(format!("nested deeper than {MAX_DEPTH} levels")));
     }
     Ok(match value {
@@ -171,8 +191,10 @@ fn write_value(value: &AttributeValue, out: &mut Vec<u8>, depth: usize) -> Resul
             entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
             write_len(out, entries.len())?;
             for (k, v) in entries {
-                if k.is_empty() {
-                    return Err(invalid("map keys must not be empty".into()));
+                if key_too_long(k) {
+                    return Err(invalid(format!(
+                        "a map key is longer than {MAX_KEY_UTF16_LEN} UTF-16 code units"
+                    )));
                 }
                 out.extend_from_slice(&type_id::STRING);
                 write_len(out, k.len())?;
@@ -249,20 +271,27 @@ fn utf8(bytes: &[u8], what: &str) -> Result<String> {
         .map_err(|_| Error::malformed(format!("{what} is not valid UTF-8")))
 }
 
-fn read_set(value: &[u8]) -> Result<Vec<&[u8]>> {
+/// Members of a serialized set, in stored order; duplicates are refused.
+fn read_set<'a>(value: &'a [u8], kind: &str) -> Result<Vec<&'a [u8]>> {
     let mut c = Cursor { data: value };
+    // `count` has checked that n members of at least 4 bytes fit in `value`.
     let n = c.count(4)?;
     let mut members = Vec::with_capacity(n);
+    let mut seen = BTreeSet::new();
     for _ in 0..n {
         let len = c.u32()?;
-        members.push(c.take(len)?);
+        let member = c.take(len)?;
+        if !seen.insert(member) {
+            return Err(Error::malformed(format!("{kind} has duplicate members")));
+        }
+        members.push(member);
     }
     c.finish()?;
     Ok(members)
 }
 
 fn read_value(type_id: [u8; 2], value: &[u8], depth: usize) -> Result<AttributeValue> {
-    if depth > MAX_DEPTH {
+    if depth >= MAX_DEPTH {
         return Err(Error::malformed(format!(
             "serialized value nested deeper than {MAX_DEPTH} levels"
         )));
@@ -279,20 +308,23 @@ fn read_value(type_id: [u8; 2], value: &[u8], depth: usize) -> Result<AttributeV
             _ => return Err(Error::malformed("boolean must be one byte, 0 or 1")),
         },
         type_id::STRING_SET => AttributeValue::Ss(
-            read_set(value)?
+            read_set(value, "string set")?
                 .into_iter()
                 .map(|m| utf8(m, "string set member"))
                 .collect::<Result<_>>()?,
         ),
         type_id::NUMBER_SET => AttributeValue::Ns(
-            read_set(value)?
+            read_set(value, "number set")?
                 .into_iter()
                 .map(|m| utf8(m, "number set member"))
                 .collect::<Result<_>>()?,
         ),
-        type_id::BINARY_SET => {
-            AttributeValue::Bs(read_set(value)?.into_iter().map(<[u8]>::to_vec).collect())
-        }
+        type_id::BINARY_SET => AttributeValue::Bs(
+            read_set(value, "binary set")?
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect(),
+        ),
         type_id::MAP => {
             let mut c = Cursor { data: value };
             let n = c.count(12)?;
@@ -303,6 +335,11 @@ fn read_value(type_id: [u8; 2], value: &[u8], depth: usize) -> Result<AttributeV
                 }
                 let klen = c.u32()?;
                 let key = utf8(c.take(klen)?, "map key")?;
+                if key_too_long(&key) {
+                    return Err(Error::malformed(format!(
+                        "map key longer than {MAX_KEY_UTF16_LEN} UTF-16 code units"
+                    )));
+                }
                 let vt = c.type_id()?;
                 let vlen = c.u32()?;
                 let v = read_value(vt, c.take(vlen)?, depth + 1)?;

@@ -32,4 +32,31 @@ need_deb() {
 # Extra Debian packages, if a machine needs any (the official SDK builds with gcc alone).
 for pkg in ${FIELDSEAL_DEB_PACKAGES:-}; do need_deb "$pkg"; done
 
+# The web toolchain: only when a step needs it (FIELDSEAL_SETUP_WEB=1, set by
+# the web build, test and demo commands), since it takes minutes to install.
+if [ "${FIELDSEAL_SETUP_WEB:-0}" = 1 ]; then
+  # wasm-bindgen-cli must be exactly the wasm-bindgen version the binding crate pins.
+  wb_version=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' wasm/Cargo.toml | head -1)
+  [ -n "$wb_version" ] || { echo "cannot read the pinned wasm-bindgen version from wasm/Cargo.toml" >&2; exit 1; }
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
+    log "installing wasm-bindgen-cli $wb_version (about 4 minutes)"
+    # --locked first; the registry mirror has been seen to lack a crate
+    # version that the CLI's lockfile names, so fall back to fresh resolution.
+    cargo install -q wasm-bindgen-cli --version "$wb_version" --locked --force ||
+      cargo install -q wasm-bindgen-cli --version "$wb_version" --force
+  fi
+  if ! command -v wasm-pack >/dev/null; then
+    log "installing wasm-pack (about 3.5 minutes)"
+    cargo install -q wasm-pack --locked
+  fi
+  # Headless browser tests: Debian's Chromium and its WebDriver.
+  need_deb chromium
+  need_deb chromium-driver
+  # JavaScript dependencies of the package, tests and demo (npm workspaces).
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
+
 log "toolchain ready"

@@ -78,33 +78,64 @@ pub fn wrap_data_key(
     serialized_ec: &[u8],
     provider_wrap: impl FnOnce(&SecretBytes, &[u8]) -> Result<ProviderWrapped>,
 ) -> Result<(EncryptedDataKey, SecretBytes)> {
-    if data_key.len() != KEY_LEN {
-        return Err(Error::InvalidKey(format!(
-            "data key must be {KEY_LEN} bytes, got {}",
-            data_key.len()
-        )));
+    let pending = PendingWrap::start(data_key, serialized_ec)?;
+    let wrapped = provider_wrap(pending.intermediate_key(), serialized_ec)?;
+    Ok(pending.finish(wrapped))
+}
+
+/// The first half of [`wrap_data_key`], for keyrings whose provider is async
+/// (JavaScript callbacks, KMS): the data key is already encrypted under a key
+/// derived from a fresh intermediate key, which the provider wraps next.
+pub struct PendingWrap {
+    intermediate: SecretBytes,
+    encrypted_pdk: Vec<u8>,
+    symmetric_signing_key: SecretBytes,
+}
+
+impl PendingWrap {
+    pub fn start(data_key: &SecretBytes, serialized_ec: &[u8]) -> Result<Self> {
+        if data_key.len() != KEY_LEN {
+            return Err(Error::InvalidKey(format!(
+                "data key must be {KEY_LEN} bytes, got {}",
+                data_key.len()
+            )));
+        }
+        let intermediate = SecretBytes::random(INTERMEDIATE_KEY_LEN)?;
+        let keys = derive_keys(intermediate.expose());
+        // A zero IV is safe: the pdk encryption key is fresh for every EDK.
+        let encrypted_pdk = primitives::aes_gcm_encrypt(
+            keys.pdk_encryption_key.expose(),
+            &[0u8; NONCE_LEN],
+            serialized_ec,
+            data_key.expose(),
+        )?;
+        debug_assert_eq!(encrypted_pdk.len(), ENCRYPTED_PDK_LEN);
+        Ok(PendingWrap {
+            intermediate,
+            encrypted_pdk,
+            symmetric_signing_key: keys.symmetric_signing_key,
+        })
     }
-    let intermediate = SecretBytes::random(INTERMEDIATE_KEY_LEN)?;
-    let keys = derive_keys(intermediate.expose());
-    // A zero IV is safe: the pdk encryption key is fresh for every EDK.
-    let encrypted_pdk = primitives::aes_gcm_encrypt(
-        keys.pdk_encryption_key.expose(),
-        &[0u8; NONCE_LEN],
-        serialized_ec,
-        data_key.expose(),
-    )?;
-    debug_assert_eq!(encrypted_pdk.len(), ENCRYPTED_PDK_LEN);
-    let wrapped = provider_wrap(&intermediate, serialized_ec)?;
-    let mut ciphertext =
-        Vec::with_capacity(encrypted_pdk.len() + wrapped.wrapped_intermediate_key.len());
-    ciphertext.extend_from_slice(&encrypted_pdk);
-    ciphertext.extend_from_slice(&wrapped.wrapped_intermediate_key);
-    let edk = EncryptedDataKey {
-        key_provider_id: wrapped.key_provider_id,
-        key_provider_info: wrapped.key_provider_info,
-        ciphertext,
-    };
-    Ok((edk, keys.symmetric_signing_key))
+
+    /// The key the provider must wrap.
+    pub fn intermediate_key(&self) -> &SecretBytes {
+        &self.intermediate
+    }
+
+    /// The EDK and its symmetric signing key, once the provider has wrapped
+    /// the intermediate key.
+    pub fn finish(self, wrapped: ProviderWrapped) -> (EncryptedDataKey, SecretBytes) {
+        let mut ciphertext =
+            Vec::with_capacity(self.encrypted_pdk.len() + wrapped.wrapped_intermediate_key.len());
+        ciphertext.extend_from_slice(&self.encrypted_pdk);
+        ciphertext.extend_from_slice(&wrapped.wrapped_intermediate_key);
+        let edk = EncryptedDataKey {
+            key_provider_id: wrapped.key_provider_id,
+            key_provider_info: wrapped.key_provider_info,
+            ciphertext,
+        };
+        (edk, self.symmetric_signing_key)
+    }
 }
 
 /// Split an EDK ciphertext into (encrypted data key, provider-wrapped intermediate key).
@@ -128,6 +159,18 @@ pub fn unwrap_data_key(
 ) -> Result<(SecretBytes, SecretBytes)> {
     let (encrypted_pdk, provider_part) = split_ciphertext(ciphertext)?;
     let intermediate = provider_unwrap(provider_part, serialized_ec)?;
+    open_data_key(encrypted_pdk, &intermediate, serialized_ec)
+}
+
+/// The second half of [`unwrap_data_key`], for async providers: decrypt the
+/// encrypted data key (the first part of the EDK ciphertext, see
+/// [`split_ciphertext`]) with keys derived from the unwrapped intermediate key.
+/// Returns (data key, symmetric signing key).
+pub fn open_data_key(
+    encrypted_pdk: &[u8],
+    intermediate: &SecretBytes,
+    serialized_ec: &[u8],
+) -> Result<(SecretBytes, SecretBytes)> {
     if intermediate.len() != INTERMEDIATE_KEY_LEN {
         return Err(Error::integrity(format!(
             "unwrapped intermediate key has {} bytes, expected {INTERMEDIATE_KEY_LEN}",

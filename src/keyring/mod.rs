@@ -20,14 +20,25 @@ pub mod raw_rsa;
 pub use hierarchy::StaticBranchKeyKeyring;
 pub use multi::MultiKeyring;
 pub use raw_aes::RawAesKeyring;
+
+/// `Send + Sync` everywhere but wasm32, where JS handles are neither.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSendSync: Send + Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + Sync + ?Sized> MaybeSendSync for T {}
+/// `Send + Sync` everywhere but wasm32, where JS handles are neither.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSendSync {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSendSync for T {}
 #[cfg(feature = "rsa")]
 pub use raw_rsa::{RawRsaKeyring, RsaPadding};
 
-/// Keyrings are `Send + Sync` so one encryptor can serve many threads; their
-/// futures need not be `Send`, so keyrings that call into JavaScript work in
-/// wasm (which is single-threaded; its binding layer wraps JS handles).
+/// Native keyrings are `Send + Sync` so one encryptor can serve many threads.
+/// On wasm32 (single-threaded) the bound is dropped, so keyrings can hold
+/// JavaScript handles. Futures are never required to be `Send`.
 #[async_trait(?Send)]
-pub trait Keyring: Send + Sync {
+pub trait Keyring: MaybeSendSync {
     /// Generate the data key if none is set yet, then add this keyring's EDK(s)
     /// and their symmetric signing keys.
     async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials>;

@@ -1,0 +1,149 @@
+//! `WasmKeyring`: one JS class for every keyring, so that multi-keyrings and
+//! encryptors can take any of them.
+
+use std::sync::Arc;
+
+use fieldseal::keyring::{MultiKeyring, RawAesKeyring, StaticBranchKeyKeyring};
+use fieldseal::Keyring;
+use wasm_bindgen::prelude::*;
+
+use crate::args;
+use crate::custom::JsKeyring;
+use crate::error::to_js;
+
+/// A keyring (key provider). Cheap to share: handles are reference counted.
+#[wasm_bindgen]
+pub struct WasmKeyring {
+    inner: Arc<dyn Keyring>,
+}
+
+impl WasmKeyring {
+    fn new(keyring: impl Keyring + 'static) -> WasmKeyring {
+        WasmKeyring {
+            inner: Arc::new(keyring),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> Arc<dyn Keyring> {
+        self.inner.clone()
+    }
+}
+
+#[wasm_bindgen]
+impl WasmKeyring {
+    /// Raw AES keyring; `wrappingKey` is 16, 24 or 32 bytes.
+    #[wasm_bindgen(js_name = rawAes)]
+    pub fn raw_aes(
+        key_namespace: JsValue,
+        key_name: JsValue,
+        wrapping_key: JsValue,
+    ) -> Result<WasmKeyring, JsValue> {
+        let build = || -> fieldseal::Result<WasmKeyring> {
+            let key = args::key_bytes(&wrapping_key, "wrappingKey")?;
+            Ok(WasmKeyring::new(RawAesKeyring::new(
+                &args::string(&key_namespace, "keyNamespace")?,
+                &args::string(&key_name, "keyName")?,
+                &key,
+            )?))
+        };
+        build().map_err(to_js)
+    }
+
+    /// Raw RSA keyring. Without `privateKeyPem` it can only encrypt.
+    #[wasm_bindgen(js_name = rawRsa)]
+    pub fn raw_rsa(
+        key_namespace: JsValue,
+        key_name: JsValue,
+        padding: JsValue,
+        public_key_pem: JsValue,
+        private_key_pem: JsValue,
+    ) -> Result<WasmKeyring, JsValue> {
+        #[cfg(feature = "rsa")]
+        {
+            use fieldseal::keyring::{RawRsaKeyring, RsaPadding};
+            use zeroize::Zeroizing;
+            let build = || -> fieldseal::Result<WasmKeyring> {
+                let padding = RsaPadding::parse(&args::string(&padding, "padding")?)?;
+                let public = args::optional_string(&public_key_pem, "publicKeyPem")?;
+                let private =
+                    args::optional_string(&private_key_pem, "privateKeyPem")?.map(Zeroizing::new);
+                Ok(WasmKeyring::new(RawRsaKeyring::new(
+                    &args::string(&key_namespace, "keyNamespace")?,
+                    &args::string(&key_name, "keyName")?,
+                    padding,
+                    public.as_deref(),
+                    private.as_deref().map(String::as_str),
+                )?))
+            };
+            build().map_err(to_js)
+        }
+        #[cfg(not(feature = "rsa"))]
+        {
+            let _ = (
+                key_namespace,
+                key_name,
+                padding,
+                public_key_pem,
+                private_key_pem,
+            );
+            Err(to_js(fieldseal::Error::InvalidConfig(
+                "this build of fieldseal has no RSA support (feature \"rsa\")".into(),
+            )))
+        }
+    }
+
+    /// The hierarchical keyring's EDK format under a fixed 32-byte branch key.
+    #[wasm_bindgen(js_name = staticBranchKey)]
+    pub fn static_branch_key(
+        branch_key_id: JsValue,
+        branch_key_version: JsValue,
+        branch_key: JsValue,
+    ) -> Result<WasmKeyring, JsValue> {
+        let build = || -> fieldseal::Result<WasmKeyring> {
+            let key = args::key_bytes(&branch_key, "branchKey")?;
+            Ok(WasmKeyring::new(StaticBranchKeyKeyring::new(
+                &args::string(&branch_key_id, "branchKeyId")?,
+                &args::string(&branch_key_version, "branchKeyVersion")?,
+                &key,
+            )?))
+        };
+        build().map_err(to_js)
+    }
+
+    /// A multi-keyring. Consumes the handles it is given; pass `share()`d ones.
+    pub fn multi(
+        generator: Option<WasmKeyring>,
+        children: Vec<WasmKeyring>,
+    ) -> Result<WasmKeyring, JsValue> {
+        MultiKeyring::new(
+            generator.map(|g| g.inner),
+            children.into_iter().map(|c| c.inner).collect(),
+        )
+        .map(WasmKeyring::new)
+        .map_err(to_js)
+    }
+
+    /// A keyring whose provider is a pair of JS callbacks (see wasm/README.md).
+    pub fn custom(
+        provider_id: JsValue,
+        wrap_key: JsValue,
+        unwrap_key: JsValue,
+    ) -> Result<WasmKeyring, JsValue> {
+        let build = || -> fieldseal::Result<WasmKeyring> {
+            let provider_id = args::string(&provider_id, "providerId")?;
+            Ok(WasmKeyring::new(JsKeyring::new(
+                provider_id,
+                wrap_key,
+                unwrap_key,
+            )?))
+        };
+        build().map_err(to_js)
+    }
+
+    /// Another handle to the same keyring.
+    pub fn share(&self) -> WasmKeyring {
+        WasmKeyring {
+            inner: self.inner.clone(),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The wasm-bindgen layer of fieldseal. It converts JavaScript values to core
+//! types and back, core errors to JS errors with a stable `code`, and Rust
+//! futures to promises. Crypto and format logic live in the core crate only.
+//!
+//! The JS surface is documented in `wasm/README.md`; the npm package in `pkg/`
+//! wraps it. On targets other than wasm32 this crate is empty.
+#![cfg(target_arch = "wasm32")]
+
+mod args;
+mod convert;
+mod custom;
+mod encryptor;
+mod error;
+mod keyring;
+
+pub use encryptor::WasmItemEncryptor;
+pub use keyring::WasmKeyring;

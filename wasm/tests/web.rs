@@ -1,0 +1,275 @@
+//! The binding layer in a real JS engine: `wasm-pack test --node` and, with
+//! `WASM_BINDGEN_USE_BROWSER=1`, `wasm-pack test --headless --chrome`.
+#![cfg(target_arch = "wasm32")]
+
+use fieldseal_wasm::{WasmItemEncryptor, WasmKeyring};
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+/// Evaluate a JS expression.
+fn js(expression: &str) -> JsValue {
+    Function::new_no_args(&format!("return ({expression});"))
+        .call0(&JsValue::NULL)
+        .expect("test JS evaluates")
+}
+
+/// A canonical text form of a JS value (Uint8Arrays as arrays, keys sorted).
+fn canonical(value: &JsValue) -> String {
+    let f = Function::new_with_args(
+        "v",
+        "const norm = (x) => x instanceof Uint8Array ? { bytes: Array.from(x) }
+            : Array.isArray(x) ? x.map(norm)
+            : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, norm(x[k])]))
+            : x;
+         return JSON.stringify(norm(v));",
+    );
+    f.call1(&JsValue::NULL, value).unwrap().as_string().unwrap()
+}
+
+fn code_of(error: &JsValue) -> String {
+    assert_eq!(
+        Reflect::get(error, &"name".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("FieldsealError"),
+        "not a FieldsealError: {error:?}"
+    );
+    Reflect::get(error, &"code".into())
+        .unwrap()
+        .as_string()
+        .expect("a string code")
+}
+
+async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+fn aes_keyring(byte: u8) -> WasmKeyring {
+    WasmKeyring::raw_aes(
+        "ns".into(),
+        "k1".into(),
+        js_sys::Uint8Array::from(&[byte; 32][..]).into(),
+    )
+    .unwrap()
+}
+
+fn config(suite: &str) -> JsValue {
+    js(&format!(
+        "{{ logicalTableName: 'T', partitionKeyName: 'pk', sortKeyName: 'sk',
+            attributeActionsOnEncrypt: {{ pk: 'SIGN_ONLY', sk: 'SIGN_ONLY', secret: 'ENCRYPT_AND_SIGN',
+              nested: 'ENCRYPT_AND_SIGN', tags: 'SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT', note: 'DO_NOTHING' }},
+            allowedUnsignedAttributes: ['note'], algorithmSuiteId: '{suite}' }}"
+    ))
+}
+
+const ITEM: &str = "{ nested: { M: { b: { B: new Uint8Array([0, 1, 255]) }, l: { L: [ { N: '1' }, { NULL: true }, { BOOL: false } ] },
+      ns: { NS: ['1', '2'] }, bs: { BS: [ new Uint8Array([1]) ] }, ss: { SS: ['x', 'ÿ', '😀'] } } },
+    note: { S: 'unsigned' }, pk: { S: 'p1' }, secret: { S: 'card 4111' }, sk: { N: '7' }, tags: { S: 'v2 context' } }";
+
+#[wasm_bindgen_test]
+async fn round_trip_both_suites() {
+    for suite in ["0x6700", "0x6701"] {
+        let encryptor = WasmItemEncryptor::new(config(suite), &aes_keyring(7)).unwrap();
+        let item = js(ITEM);
+        let sealed = settle(encryptor.encrypt_item(item.clone())).await.unwrap();
+        let secret = Reflect::get(&sealed, &"secret".into()).unwrap();
+        assert!(
+            Reflect::get(&secret, &"B".into())
+                .unwrap()
+                .is_instance_of::<js_sys::Uint8Array>(),
+            "an encrypted attribute is stored as B"
+        );
+        assert!(Reflect::has(&sealed, &"aws_dbe_head".into()).unwrap());
+        assert!(Reflect::has(&sealed, &"aws_dbe_foot".into()).unwrap());
+        let opened = settle(encryptor.decrypt_item(sealed)).await.unwrap();
+        assert_eq!(canonical(&opened), canonical(&item), "suite {suite}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn batches_are_all_or_nothing() {
+    let encryptor = WasmItemEncryptor::new(config("0x6700"), &aes_keyring(1)).unwrap();
+    let items = js(&format!("[{ITEM}, {ITEM}]"));
+    let sealed = settle(encryptor.encrypt_items(items.clone()))
+        .await
+        .unwrap();
+    let opened = settle(encryptor.decrypt_items(sealed.clone()))
+        .await
+        .unwrap();
+    assert_eq!(canonical(&opened), canonical(&items));
+
+    // Tamper with the second item's ciphertext: the whole batch fails, naming it.
+    let tamper = Function::new_with_args("s", "s[1].secret.B[5] ^= 1; return s;");
+    let tampered = tamper.call1(&JsValue::NULL, &sealed).unwrap();
+    let error = settle(encryptor.decrypt_items(tampered)).await.unwrap_err();
+    assert_eq!(code_of(&error), "INTEGRITY_FAILURE");
+    let message = js_sys::Error::from(error).message().as_string().unwrap();
+    assert!(message.starts_with("item #1:"), "{message}");
+}
+
+#[wasm_bindgen_test]
+async fn wrong_key_and_bad_input_give_codes() {
+    let encryptor = WasmItemEncryptor::new(config("0x6700"), &aes_keyring(1)).unwrap();
+    let sealed = settle(encryptor.encrypt_item(js(ITEM))).await.unwrap();
+    let other = WasmItemEncryptor::new(config("0x6700"), &aes_keyring(2)).unwrap();
+    let error = settle(other.decrypt_item(sealed)).await.unwrap_err();
+    assert_eq!(code_of(&error), "NO_MATCHING_KEY");
+
+    for (bad, code) in [
+        (
+            "{ pk: { S: 'p' }, sk: { N: '1' }, secret: { X: 'y' } }",
+            "INVALID_ITEM",
+        ),
+        ("{ pk: { S: 'p' }, sk: { N: 'one' } }", "INVALID_ITEM"),
+        (
+            "{ pk: { S: 'p' }, sk: { N: '1' }, secret: { S: 'a', N: '1' } }",
+            "INVALID_ITEM",
+        ),
+        (
+            "{ pk: { S: 'p' }, sk: { N: '1' }, stranger: { S: 'a' } }",
+            "INVALID_CONFIG",
+        ),
+        ("[1, 2]", "INVALID_ITEM"),
+        ("null", "INVALID_ITEM"),
+    ] {
+        let error = settle(encryptor.encrypt_item(js(bad))).await.unwrap_err();
+        assert_eq!(code_of(&error), code, "{bad}");
+    }
+    // A deeply nested value is refused, not recursed into until the stack runs out.
+    let deep = js("(() => { let v = { S: 'x' }; for (let i = 0; i < 100000; i++) v = { L: [v] }; return { pk: { S: 'p' }, sk: { N: '1' }, secret: v }; })()");
+    let error = settle(encryptor.encrypt_item(deep)).await.unwrap_err();
+    assert_eq!(code_of(&error), "INVALID_ITEM");
+}
+
+#[wasm_bindgen_test]
+fn config_and_key_errors_are_typed() {
+    let error = WasmItemEncryptor::new(js("{ logicalTableName: 'T' }"), &aes_keyring(1))
+        .err()
+        .unwrap();
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
+    let error = WasmItemEncryptor::new(
+        js("{ logicalTableName: 'T', partitionKeyName: 'pk', attributeActionsOnEncrypt: { pk: 'SIGN_ONLY' }, colour: 'blue' }"),
+        &aes_keyring(1),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
+    let error = WasmKeyring::raw_aes("ns".into(), "k".into(), js("new Uint8Array(5)"))
+        .err()
+        .unwrap();
+    assert_eq!(code_of(&error), "INVALID_KEY");
+    let error = WasmKeyring::raw_aes("ns".into(), "k".into(), js("'a string key'"))
+        .err()
+        .unwrap();
+    assert_eq!(code_of(&error), "INVALID_KEY");
+    let error = WasmKeyring::custom("mine".into(), js("42"), js("async () => null"))
+        .err()
+        .unwrap();
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
+}
+
+/// A custom keyring that "wraps" by reversing the bytes, and remembers the
+/// array it was lent.
+fn reversing_keyring() -> WasmKeyring {
+    WasmKeyring::custom(
+        "reverser".into(),
+        js("async ({ plaintextDataKey, encryptionContext }) => {
+              globalThis.__lent = plaintextDataKey;
+              if (typeof encryptionContext['aws-crypto-table-name'] !== 'string') throw new Error('no context');
+              return { providerInfo: 'rev-1', ciphertext: plaintextDataKey.slice().reverse() };
+            }"),
+        js("async ({ providerInfo, ciphertext }) =>
+              new TextDecoder().decode(providerInfo) === 'rev-1' ? ciphertext.slice().reverse() : null"),
+    )
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn custom_keyring_round_trips_and_mixes_with_raw_aes() {
+    let custom = reversing_keyring();
+    let encryptor = WasmItemEncryptor::new(config("0x6700"), &custom).unwrap();
+    let item = js(ITEM);
+    let sealed = settle(encryptor.encrypt_item(item.clone())).await.unwrap();
+    assert!(
+        js("globalThis.__lent.every((b) => b === 0)")
+            .as_bool()
+            .unwrap(),
+        "the key lent to wrapKey is zeroed afterwards"
+    );
+    let opened = settle(encryptor.decrypt_item(sealed)).await.unwrap();
+    assert_eq!(canonical(&opened), canonical(&item));
+
+    // A multi-keyring of custom + raw AES opens with either.
+    let multi = WasmKeyring::multi(Some(aes_keyring(3)), vec![custom.share()]).unwrap();
+    let both = WasmItemEncryptor::new(config("0x6701"), &multi).unwrap();
+    let sealed = settle(both.encrypt_item(item.clone())).await.unwrap();
+    for single in [aes_keyring(3), custom.share()] {
+        let encryptor = WasmItemEncryptor::new(config("0x6701"), &single).unwrap();
+        let opened = settle(encryptor.decrypt_item(sealed.clone()))
+            .await
+            .unwrap();
+        assert_eq!(canonical(&opened), canonical(&item));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn misbehaving_custom_keyrings_fail_cleanly() {
+    let good_unwrap = "async ({ ciphertext }) => ciphertext.slice().reverse()";
+    for (wrap, what) in [
+        (
+            "() => { throw new Error('hsm offline'); }",
+            "threw: hsm offline",
+        ),
+        (
+            "async () => { throw new Error('denied'); }",
+            "rejected: denied",
+        ),
+        (
+            "({ plaintextDataKey }) => ({ ciphertext: plaintextDataKey })",
+            "must return a Promise",
+        ),
+        ("async () => 42", "resolved to number"),
+        (
+            "async () => ({ ciphertext: 'text' })",
+            "without a Uint8Array ciphertext",
+        ),
+        (
+            "async () => ({ ciphertext: new Uint8Array(4), providerInfo: 7 })",
+            "providerInfo",
+        ),
+    ] {
+        let keyring = WasmKeyring::custom("bad".into(), js(wrap), js(good_unwrap)).unwrap();
+        let encryptor = WasmItemEncryptor::new(config("0x6700"), &keyring).unwrap();
+        let error = settle(encryptor.encrypt_item(js(ITEM))).await.unwrap_err();
+        assert_eq!(code_of(&error), "KEY_PROVIDER_FAILURE", "{wrap}");
+        let message = js_sys::Error::from(error).message().as_string().unwrap();
+        assert!(message.contains(what), "{message} should say {what}");
+    }
+
+    let sealed = {
+        let encryptor = WasmItemEncryptor::new(config("0x6700"), &reversing_keyring()).unwrap();
+        settle(encryptor.encrypt_item(js(ITEM))).await.unwrap()
+    };
+    for (unwrap, code) in [
+        ("async () => null", "NO_MATCHING_KEY"),
+        ("async () => new Uint8Array(32)", "NO_MATCHING_KEY"),
+        ("async () => new Uint8Array(3)", "KEY_PROVIDER_FAILURE"),
+        ("async () => 'key'", "KEY_PROVIDER_FAILURE"),
+        ("() => null", "KEY_PROVIDER_FAILURE"),
+        (
+            "async () => { throw new Error('boom'); }",
+            "KEY_PROVIDER_FAILURE",
+        ),
+    ] {
+        let keyring =
+            WasmKeyring::custom("reverser".into(), js("async () => ({})"), js(unwrap)).unwrap();
+        let encryptor = WasmItemEncryptor::new(config("0x6700"), &keyring).unwrap();
+        let error = settle(encryptor.decrypt_item(sealed.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(code_of(&error), code, "{unwrap}");
+    }
+}

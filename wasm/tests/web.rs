@@ -59,7 +59,7 @@ fn aes_keyring(byte: u8) -> WasmKeyring {
 fn config(suite: &str) -> JsValue {
     js(&format!(
         "{{ logicalTableName: 'T', partitionKeyName: 'pk', sortKeyName: 'sk',
-            attributeActionsOnEncrypt: {{ pk: 'SIGN_ONLY', sk: 'SIGN_ONLY', secret: 'ENCRYPT_AND_SIGN',
+            attributeActionsOnEncrypt: {{ pk: 'SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT', sk: 'SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT', secret: 'ENCRYPT_AND_SIGN',
               nested: 'ENCRYPT_AND_SIGN', tags: 'SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT', note: 'DO_NOTHING' }},
             allowedUnsignedAttributes: ['note'], algorithmSuiteId: '{suite}' }}"
     ))
@@ -130,7 +130,7 @@ async fn wrong_key_and_bad_input_give_codes() {
         ),
         (
             "{ pk: { S: 'p' }, sk: { N: '1' }, stranger: { S: 'a' } }",
-            "INVALID_CONFIG",
+            "INVALID_ITEM",
         ),
         ("[1, 2]", "INVALID_ITEM"),
         ("null", "INVALID_ITEM"),

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-scripts/setup.sh
+FIELDSEAL_SETUP_WEB=1 scripts/setup.sh
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -21,15 +21,16 @@ fi
 step "format"
 cargo fmt --all -- --check
 
-step "clippy (workspace, all targets, -D warnings)"
-cargo clippy --workspace --all-targets -- -D warnings
+step "clippy (workspace, all targets, -D warnings; the binding layer on wasm32)"
+cargo clippy --workspace --exclude fieldseal-wasm --all-targets -- -D warnings
+cargo clippy -p fieldseal-wasm --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "build for wasm32-unknown-unknown (default features, and minimal)"
 cargo build -p fieldseal --target wasm32-unknown-unknown
 cargo build -p fieldseal --target wasm32-unknown-unknown --no-default-features
 
 step "unit, property, tamper and CLI tests"
-cargo test --workspace
+cargo test --workspace --exclude fieldseal-wasm
 
 if [ -d "$vectors" ]; then
   step "official DB-ESDK vectors"
@@ -51,5 +52,19 @@ if [ -d "$vectors" ]; then
   target/release/fieldseal-vectors encrypt "$work/encrypt_interop.json" "$work/decrypt.json"
   (cd tests/interop && cargo run --release -q --bin official_decrypt_manifest -- "$work/decrypt.json")
 fi
+
+step "binding layer tests: wasm-pack test in Node and in headless Chromium"
+(cd wasm && wasm-pack test --node)
+(cd wasm && WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)")
+
+step "npm package: build, size budget"
+npm --prefix pkg run build
+npm --prefix pkg run size
+
+step "TypeScript consumer compiles under --strict"
+npx --no-install tsc --noEmit --strict -p tests/types
+
+step "JS tests (node --test): vectors, records, custom keyrings, errors, concurrency, memory, cross-runtime"
+npm test
 
 step "all test steps passed"

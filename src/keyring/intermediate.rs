@@ -204,6 +204,17 @@ pub fn encrypt_materials(
     mut materials: EncryptionMaterials,
     provider_wrap: impl FnOnce(&SecretBytes, &[u8]) -> Result<ProviderWrapped>,
 ) -> Result<EncryptionMaterials> {
+    let (pending, serialized_ec) = begin_encrypt(&mut materials)?;
+    let wrapped = provider_wrap(pending.intermediate_key(), &serialized_ec)?;
+    let (edk, signing_key) = pending.finish(wrapped);
+    materials.add_recipient(edk, signing_key);
+    Ok(materials)
+}
+
+/// The first half of [`encrypt_materials`], for keyrings whose provider is
+/// async: sets the data key if the materials have none and starts wrapping it.
+/// Returns the pending wrap and the serialized encryption context.
+pub fn begin_encrypt(materials: &mut EncryptionMaterials) -> Result<(PendingWrap, Vec<u8>)> {
     let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
     if materials.plaintext_data_key.is_none() {
         materials.set_plaintext_data_key(SecretBytes::random(KEY_LEN)?)?;
@@ -212,9 +223,8 @@ pub fn encrypt_materials(
         .plaintext_data_key
         .as_ref()
         .expect("the data key was set above");
-    let (edk, signing_key) = wrap_data_key(data_key, &serialized_ec, provider_wrap)?;
-    materials.add_recipient(edk, signing_key);
-    Ok(materials)
+    let pending = PendingWrap::start(data_key, &serialized_ec)?;
+    Ok((pending, serialized_ec))
 }
 
 /// The standard keyring OnDecrypt. Materials that already hold a data key are
@@ -250,6 +260,16 @@ pub fn decrypt_materials(
             Err(e) => reasons.push(format!("EDK #{i}: {e}")),
         }
     }
+    Err(no_matching_key(keyring, encrypted_data_keys, &reasons))
+}
+
+/// The error of a keyring that opened none of `encrypted_data_keys`;
+/// `reasons` says why each EDK it tried failed.
+pub fn no_matching_key(
+    keyring: &str,
+    encrypted_data_keys: &[EncryptedDataKey],
+    reasons: &[String],
+) -> Error {
     let detail = if encrypted_data_keys.is_empty() {
         format!("{keyring}: there are no encrypted data keys")
     } else if reasons.is_empty() {
@@ -257,10 +277,10 @@ pub fn decrypt_materials(
     } else {
         format!("{keyring}: {}", reasons.join("; "))
     };
-    Err(Error::NoMatchingKey {
+    Error::NoMatchingKey {
         providers_seen: providers_seen(encrypted_data_keys),
         detail,
-    })
+    }
 }
 
 /// The distinct provider ids of `edks`, in order of first appearance.

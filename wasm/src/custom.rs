@@ -3,7 +3,7 @@
 //! JS only wraps and unwraps the 32-byte intermediate key.
 
 use async_trait::async_trait;
-use fieldseal::keyring::intermediate::{self, PendingWrap, ProviderWrapped};
+use fieldseal::keyring::intermediate::{self, ProviderWrapped};
 use fieldseal::materials::{
     serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionContext,
     EncryptionMaterials, SecretBytes,
@@ -139,15 +139,7 @@ impl Drop for LentKey {
 #[async_trait(?Send)]
 impl Keyring for JsKeyring {
     async fn on_encrypt(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
-        if materials.plaintext_data_key.is_none() {
-            materials.set_plaintext_data_key(SecretBytes::random(KEY_LEN)?)?;
-        }
-        let data_key = materials
-            .plaintext_data_key
-            .as_ref()
-            .expect("the data key was set above");
-        let pending = PendingWrap::start(data_key, &serialized_ec)?;
+        let (pending, _) = intermediate::begin_encrypt(&mut materials)?;
         let lent = LentKey::new(pending.intermediate_key());
         let result = self
             .call(
@@ -280,21 +272,10 @@ impl Keyring for JsKeyring {
             failures.extend(declined);
             return Err(self.failure(failures.join("; ")));
         }
-        let detail = if declined.is_empty() {
-            format!(
-                "custom keyring {:?}: no encrypted data key is for this provider",
-                self.provider_id
-            )
-        } else {
-            format!(
-                "custom keyring {:?}: {}",
-                self.provider_id,
-                declined.join("; ")
-            )
-        };
-        Err(Error::NoMatchingKey {
-            providers_seen: intermediate::providers_seen(encrypted_data_keys),
-            detail,
-        })
+        Err(intermediate::no_matching_key(
+            &format!("custom keyring {:?}", self.provider_id),
+            encrypted_data_keys,
+            &declined,
+        ))
     }
 }

@@ -1,0 +1,167 @@
+import { FieldsealError, guarded } from "./errors.js";
+import { freedError, Keyring } from "./keyrings.js";
+import { marshallRecord, unmarshallItem, unmarshallValue } from "./records.js";
+import type { AlgorithmSuiteId, CryptoAction, Item, ItemInput, PlainRecord, RecordValue } from "./types.js";
+import { loadWasm } from "./wasm.js";
+import type { WasmItemEncryptor } from "./wasm/fieldseal_wasm.js";
+
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
+
+/** How items of one table are sealed. The names are the DB-ESDK's. */
+export interface ItemEncryptorConfig {
+  /** Bound into every item's encryption context; items only open under the same name. */
+  logicalTableName: string;
+  partitionKeyName: string;
+  sortKeyName?: string;
+  /** Every attribute an item may have, and what happens to it. Key attributes must be signed. */
+  attributeActionsOnEncrypt: { [attribute: string]: CryptoAction };
+  /** Attributes that may appear unsigned (DO_NOTHING) on decrypt. */
+  allowedUnsignedAttributes?: string[];
+  /** Attributes with this prefix may appear unsigned on decrypt. */
+  allowedUnsignedAttributePrefix?: string;
+  /** Defaults to `"0x6701"` (ECDSA P-384 signatures), as in the DB-ESDK. */
+  algorithmSuiteId?: AlgorithmSuiteId;
+  /** The key provider. */
+  keyring: Keyring;
+}
+
+const ACTIONS: readonly string[] = ["ENCRYPT_AND_SIGN", "SIGN_ONLY", "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT", "DO_NOTHING"];
+
+function configError(message: string): FieldsealError {
+  return new FieldsealError("INVALID_CONFIG", message);
+}
+
+/** Checks of the config's shape; the rules (key attributes signed, reserved names...) are checked by the core. */
+function checkConfig(config: ItemEncryptorConfig): void {
+  if (typeof config !== "object" || config === null) throw configError("ItemEncryptor needs a config object");
+  for (const k of ["logicalTableName", "partitionKeyName"] as const) {
+    if (typeof config[k] !== "string" || config[k].length === 0) throw configError(`${k} must be a non-empty string`);
+  }
+  if (config.sortKeyName !== undefined && typeof config.sortKeyName !== "string") throw configError("sortKeyName must be a string");
+  const actions = config.attributeActionsOnEncrypt;
+  if (typeof actions !== "object" || actions === null || Array.isArray(actions)) {
+    throw configError("attributeActionsOnEncrypt must be an object of attribute name to action");
+  }
+  for (const [name, action] of Object.entries(actions)) {
+    if (!ACTIONS.includes(action as string)) throw configError(`attributeActionsOnEncrypt[${JSON.stringify(name)}] must be one of ${ACTIONS.join(", ")}`);
+  }
+  if (!(config.keyring instanceof Keyring)) throw configError("keyring must be a fieldseal keyring (RawAesKeyring, MultiKeyring, ...)");
+}
+
+/**
+ * Seals and opens items of one table: encrypts the ENCRYPT_AND_SIGN
+ * attributes, signs the signed ones, and adds `aws_dbe_head` and
+ * `aws_dbe_foot`, byte-compatible with the AWS Database Encryption SDK for
+ * DynamoDB. All methods are async and safe to call concurrently.
+ *
+ * @example
+ * const encryptor = new ItemEncryptor({
+ *   logicalTableName: "Orders", partitionKeyName: "pk", sortKeyName: "sk",
+ *   attributeActionsOnEncrypt: { pk: "SIGN_ONLY", sk: "SIGN_ONLY", card: "ENCRYPT_AND_SIGN" },
+ *   keyring,
+ * });
+ * const sealed = await encryptor.encryptItem({ pk: { S: "order#1" }, sk: { N: "1" }, card: { S: "4111..." } });
+ */
+export class ItemEncryptor {
+  readonly config: Readonly<ItemEncryptorConfig>;
+  #inner: Promise<WasmItemEncryptor> | undefined;
+  #freed = false;
+
+  /** Checks the config's shape now; the full rules are checked on first use, whose promise rejects with INVALID_CONFIG. */
+  constructor(config: ItemEncryptorConfig) {
+    checkConfig(config);
+    this.config = Object.freeze({
+      ...config,
+      attributeActionsOnEncrypt: Object.freeze({ ...config.attributeActionsOnEncrypt }),
+      ...(config.allowedUnsignedAttributes ? { allowedUnsignedAttributes: [...config.allowedUnsignedAttributes] } : {}),
+    });
+  }
+
+  #encryptor(): Promise<WasmItemEncryptor> {
+    if (this.#freed) return Promise.reject(freedError("ItemEncryptor"));
+    this.#inner ??= guarded(async () => {
+      const wasm = await loadWasm();
+      const keyring = await this.config.keyring.share();
+      try {
+        const { keyring: _, ...rest } = this.config;
+        return new wasm.WasmItemEncryptor(rest, keyring);
+      } finally {
+        keyring.free();
+      }
+    });
+    return this.#inner;
+  }
+
+  #run<T>(operation: (encryptor: WasmItemEncryptor) => Promise<T>): Promise<T> {
+    return guarded(async () => operation(await this.#encryptor()));
+  }
+
+  /** Seal one item (`@aws-sdk/client-dynamodb` AttributeValue shape). */
+  encryptItem(item: ItemInput): Promise<Item> {
+    return this.#run((e) => e.encryptItem(item));
+  }
+
+  /** Open one sealed item: verify it and decrypt its encrypted attributes. */
+  decryptItem(item: ItemInput): Promise<Item> {
+    return this.#run((e) => e.decryptItem(item));
+  }
+
+  /** Seal a batch in one call. All or nothing: the first failure rejects, naming the item's index. */
+  encryptItems(items: ItemInput[]): Promise<Item[]> {
+    return this.#run((e) => e.encryptItems(items));
+  }
+
+  /** Open a batch in one call. All or nothing. */
+  decryptItems(items: ItemInput[]): Promise<Item[]> {
+    return this.#run((e) => e.decryptItems(items));
+  }
+
+  /**
+   * Seal a record (a SQL row) of plain JS values. Values are mapped like
+   * `@aws-sdk/util-dynamodb`'s `marshall`. The result is a plain object in
+   * which every encrypted field, `aws_dbe_head` and `aws_dbe_foot` are
+   * `Uint8Array`s (for `bytea`/`varbinary` columns), and the other fields are
+   * as given.
+   */
+  async encryptRecord(record: PlainRecord): Promise<SealedRecord> {
+    return toSealedRecord(await this.encryptItem(marshallRecord(record)));
+  }
+
+  /** Open a sealed record: gives back the record that was sealed. */
+  async decryptRecord(record: SealedRecord): Promise<PlainRecord> {
+    return unmarshallItem(await this.decryptItem(marshallRecord(record as PlainRecord)));
+  }
+
+  /** {@link encryptRecord} for a batch, all or nothing. */
+  async encryptRecords(records: PlainRecord[]): Promise<SealedRecord[]> {
+    const items = await this.encryptItems(records.map((r, i) => marshallRecord(r, `record #${i}`)));
+    return items.map(toSealedRecord);
+  }
+
+  /** {@link decryptRecord} for a batch, all or nothing. */
+  async decryptRecords(records: SealedRecord[]): Promise<PlainRecord[]> {
+    const items = await this.decryptItems(records.map((r, i) => marshallRecord(r as PlainRecord, `record #${i}`)));
+    return items.map((item) => unmarshallItem(item));
+  }
+
+  /** Release the WebAssembly side now (it is also released when this object is garbage collected). */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    this.#inner?.then((e) => e.free(), () => undefined);
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+Object.defineProperty(ItemEncryptor.prototype, disposeSymbol, { value: ItemEncryptor.prototype.free });
+
+/** A sealed record: encrypted fields and `aws_dbe_head`/`aws_dbe_foot` are bytes. */
+export type SealedRecord = { [name: string]: RecordValue };
+
+function toSealedRecord(item: Item): SealedRecord {
+  const out: SealedRecord = {};
+  for (const [k, v] of Object.entries(item)) out[k] = unmarshallValue(v, k);
+  return out;
+}

@@ -1,0 +1,76 @@
+/**
+ * The stable error codes of fieldseal. Branch on `error.code`, never on the
+ * message: messages may be reworded, codes will not change.
+ */
+export type ErrorCode =
+  /** The encryptor or keyring configuration is unusable (also: a freed object was used). */
+  | "INVALID_CONFIG"
+  /** A plaintext item or record cannot be sealed as given. */
+  | "INVALID_ITEM"
+  /** Sealed bytes (header, footer, field, data key) do not parse. */
+  | "MALFORMED_CIPHERTEXT"
+  /** A MAC, signature, commitment or AEAD tag did not verify: tampering or the wrong item. */
+  | "INTEGRITY_FAILURE"
+  /** No keyring could open any of the item's encrypted data keys. */
+  | "NO_MATCHING_KEY"
+  /** A key provider (custom keyring, KMS) failed or misbehaved. */
+  | "KEY_PROVIDER_FAILURE"
+  /** Key material has the wrong length or does not parse. */
+  | "INVALID_KEY"
+  /** A size limit of the format or of DynamoDB is exceeded. */
+  | "LIMIT_EXCEEDED"
+  /** The WebAssembly module could not be fetched, compiled or instantiated. */
+  | "WASM_LOAD_FAILED";
+
+const CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "INVALID_CONFIG",
+  "INVALID_ITEM",
+  "MALFORMED_CIPHERTEXT",
+  "INTEGRITY_FAILURE",
+  "NO_MATCHING_KEY",
+  "KEY_PROVIDER_FAILURE",
+  "INVALID_KEY",
+  "LIMIT_EXCEEDED",
+  "WASM_LOAD_FAILED",
+]);
+
+/**
+ * Every failure of fieldseal is a `FieldsealError`: a real `Error` with a
+ * stable {@link ErrorCode} in `code`. Messages name attributes, providers and
+ * sizes, never key bytes or plaintext values.
+ *
+ * @example
+ * try { await encryptor.decryptItem(item); }
+ * catch (e) { if (e instanceof FieldsealError && e.code === "INTEGRITY_FAILURE") { ... } }
+ */
+export class FieldsealError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FieldsealError";
+    this.code = code;
+  }
+}
+
+/** @internal Errors from the wasm layer carry `name` and `code`; give them our class. */
+export function toFieldsealError(error: unknown): FieldsealError {
+  if (error instanceof FieldsealError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && typeof code === "string" && CODES.has(code)) {
+    return new FieldsealError(code as ErrorCode, error.message);
+  }
+  // Anything else escaping the wasm layer is a bug in fieldseal, not the caller's
+  // input; say so rather than guess a code.
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new FieldsealError("INVALID_CONFIG", `internal error in fieldseal: ${what}`, { cause: error });
+}
+
+/** @internal Run `operation`, turning whatever it throws into a FieldsealError. */
+export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toFieldsealError(error);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * fieldseal: client-side field encryption for DynamoDB items and SQL rows,
+ * byte-compatible with the AWS Database Encryption SDK for DynamoDB.
+ *
+ * No init call is needed: the WebAssembly module loads on first use.
+ * @packageDocumentation
+ */
+export { FieldsealError, type ErrorCode } from "./errors.js";
+export { ItemEncryptor, type ItemEncryptorConfig, type SealedRecord } from "./encryptor.js";
+export {
+  type Keyring,
+  RawAesKeyring,
+  RawRsaKeyring,
+  MultiKeyring,
+  CustomKeyring,
+  StaticBranchKeyKeyring,
+  type RawAesKeyringOptions,
+  type RawRsaKeyringOptions,
+  type RsaPadding,
+  type MultiKeyringOptions,
+  type CustomKeyringOptions,
+  type StaticBranchKeyKeyringOptions,
+  type WrapKeyInput,
+  type WrapKeyOutput,
+  type UnwrapKeyInput,
+} from "./keyrings.js";
+export type {
+  AttributeValue,
+  Item,
+  ItemInput,
+  CryptoAction,
+  AlgorithmSuiteId,
+  PlainRecord,
+  RecordValue,
+} from "./types.js";
+export { wasmMemoryBytes } from "./wasm.js";

@@ -1,0 +1,298 @@
+import { FieldsealError, guarded } from "./errors.js";
+import { loadWasm, type Bindings } from "./wasm.js";
+import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
+
+const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
+
+/**
+ * A key provider: wraps each item's data key for storage and unwraps it to
+ * open the item. Keyrings are cheap to share between encryptors and
+ * multi-keyrings. Their WebAssembly side is built on first use and freed when
+ * the keyring is garbage collected, or at once with `free()` / `using`.
+ */
+export abstract class Keyring {
+  #handle: Promise<WasmKeyring> | undefined;
+  #freed = false;
+
+  /** @internal Build the WebAssembly keyring. Called once. */
+  protected abstract build(wasm: Bindings): Promise<WasmKeyring> | WasmKeyring;
+
+  /** @internal A new handle to this keyring's WebAssembly side, for an encryptor or multi-keyring. */
+  async share(): Promise<WasmKeyring> {
+    if (this.#freed) throw freedError(this.constructor.name);
+    this.#handle ??= guarded(async () => this.build(await loadWasm()));
+    const handle = await this.#handle;
+    if (this.#freed) throw freedError(this.constructor.name);
+    return handle.share();
+  }
+
+  /** Release the WebAssembly side now. Encryptors built from it keep working. */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    this.#handle?.then((h) => h.free(), () => undefined);
+  }
+
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+Object.defineProperty(Keyring.prototype, disposeSymbol, { value: Keyring.prototype.free });
+
+/** @internal */
+export function freedError(what: string): FieldsealError {
+  return new FieldsealError("INVALID_CONFIG", `this ${what} was freed and cannot be used`);
+}
+
+function configError(message: string): FieldsealError {
+  return new FieldsealError("INVALID_CONFIG", message);
+}
+
+function requireString(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0) throw configError(`${what} must be a non-empty string`);
+  return value;
+}
+
+function requireOptions(options: unknown, what: string): Record<string, unknown> {
+  if (typeof options !== "object" || options === null) throw configError(`${what} needs an options object`);
+  return options as Record<string, unknown>;
+}
+
+/** A private copy of key bytes, wiped once handed to WebAssembly. */
+function copyKey(value: unknown, what: string, lengths: readonly number[]): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new FieldsealError("INVALID_KEY", `${what} must be a Uint8Array`);
+  }
+  if (!lengths.includes(value.length)) {
+    throw new FieldsealError("INVALID_KEY", `${what} must be ${lengths.join(", ")} bytes long, got ${value.length}`);
+  }
+  return new Uint8Array(value);
+}
+
+export interface RawAesKeyringOptions {
+  /** Stored in each item as the key provider id. Not "aws-kms". */
+  keyNamespace: string;
+  /** Stored in each item; identifies the key within the namespace. */
+  keyName: string;
+  /** The AES-128, -192 or -256 wrapping key: 16, 24 or 32 bytes. fieldseal keeps its own copy. */
+  wrappingKey: Uint8Array;
+}
+
+/**
+ * Wraps data keys with a local AES key (AES-GCM), compatible with the raw
+ * AES keyring of the AWS SDKs. Keep the key in a secret store.
+ *
+ * @example
+ * const keyring = new RawAesKeyring({ keyNamespace: "app", keyName: "k1", wrappingKey: crypto.getRandomValues(new Uint8Array(32)) });
+ */
+export class RawAesKeyring extends Keyring {
+  readonly keyNamespace: string;
+  readonly keyName: string;
+  #key: Uint8Array | undefined;
+
+  constructor(options: RawAesKeyringOptions) {
+    super();
+    const o = requireOptions(options, "RawAesKeyring");
+    this.keyNamespace = requireString(o.keyNamespace, "keyNamespace");
+    this.keyName = requireString(o.keyName, "keyName");
+    this.#key = copyKey(o.wrappingKey, "wrappingKey", [16, 24, 32]);
+  }
+
+  protected build(wasm: Bindings): WasmKeyring {
+    const key = this.#key!;
+    try {
+      return wasm.WasmKeyring.rawAes(this.keyNamespace, this.keyName, key);
+    } finally {
+      key.fill(0);
+      this.#key = undefined;
+    }
+  }
+}
+
+/** RSA padding schemes, named as in the AWS Material Providers Library. */
+export type RsaPadding = "PKCS1" | "OAEP_SHA1_MGF1" | "OAEP_SHA256_MGF1" | "OAEP_SHA384_MGF1" | "OAEP_SHA512_MGF1";
+const RSA_PADDINGS: readonly string[] = ["PKCS1", "OAEP_SHA1_MGF1", "OAEP_SHA256_MGF1", "OAEP_SHA384_MGF1", "OAEP_SHA512_MGF1"];
+
+export interface RawRsaKeyringOptions {
+  keyNamespace: string;
+  keyName: string;
+  padding: RsaPadding;
+  /** SPKI PEM (`-----BEGIN PUBLIC KEY-----`). May be omitted when the private key is given. */
+  publicKeyPem?: string;
+  /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). Omit it to encrypt only: the browser case, where only the server can decrypt. */
+  privateKeyPem?: string;
+}
+
+/**
+ * Wraps data keys with an RSA public key; unwraps with the private key.
+ * Compatible with the raw RSA keyring of the AWS SDKs.
+ */
+export class RawRsaKeyring extends Keyring {
+  readonly keyNamespace: string;
+  readonly keyName: string;
+  readonly padding: RsaPadding;
+  #publicKeyPem: string | undefined;
+  #privateKeyPem: string | undefined;
+
+  constructor(options: RawRsaKeyringOptions) {
+    super();
+    const o = requireOptions(options, "RawRsaKeyring");
+    this.keyNamespace = requireString(o.keyNamespace, "keyNamespace");
+    this.keyName = requireString(o.keyName, "keyName");
+    if (typeof o.padding !== "string" || !RSA_PADDINGS.includes(o.padding)) {
+      throw configError(`padding must be one of ${RSA_PADDINGS.join(", ")}`);
+    }
+    this.padding = o.padding as RsaPadding;
+    for (const k of ["publicKeyPem", "privateKeyPem"] as const) {
+      if (o[k] !== undefined && typeof o[k] !== "string") throw new FieldsealError("INVALID_KEY", `${k} must be a PEM string`);
+    }
+    if (o.publicKeyPem === undefined && o.privateKeyPem === undefined) {
+      throw new FieldsealError("INVALID_KEY", "RawRsaKeyring needs publicKeyPem, privateKeyPem or both");
+    }
+    this.#publicKeyPem = o.publicKeyPem as string | undefined;
+    this.#privateKeyPem = o.privateKeyPem as string | undefined;
+  }
+
+  /** Whether this keyring holds a private key and can open items. */
+  get canDecrypt(): boolean {
+    return this.#privateKeyPem !== undefined;
+  }
+
+  protected build(wasm: Bindings): WasmKeyring {
+    return wasm.WasmKeyring.rawRsa(this.keyNamespace, this.keyName, this.padding, this.#publicKeyPem, this.#privateKeyPem);
+  }
+}
+
+export interface StaticBranchKeyKeyringOptions {
+  branchKeyId: string;
+  branchKeyVersion: string;
+  /** The 32-byte branch key. */
+  branchKey: Uint8Array;
+}
+
+/**
+ * The hierarchical keyring's data key format under one fixed branch key, as
+ * the DB-ESDK's test vectors use it. A key-store-backed hierarchical keyring
+ * (branch keys fetched from DynamoDB and KMS) is not part of this release.
+ */
+export class StaticBranchKeyKeyring extends Keyring {
+  readonly branchKeyId: string;
+  readonly branchKeyVersion: string;
+  #key: Uint8Array | undefined;
+
+  constructor(options: StaticBranchKeyKeyringOptions) {
+    super();
+    const o = requireOptions(options, "StaticBranchKeyKeyring");
+    this.branchKeyId = requireString(o.branchKeyId, "branchKeyId");
+    this.branchKeyVersion = requireString(o.branchKeyVersion, "branchKeyVersion");
+    this.#key = copyKey(o.branchKey, "branchKey", [32]);
+  }
+
+  protected build(wasm: Bindings): WasmKeyring {
+    const key = this.#key!;
+    try {
+      return wasm.WasmKeyring.staticBranchKey(this.branchKeyId, this.branchKeyVersion, key);
+    } finally {
+      key.fill(0);
+      this.#key = undefined;
+    }
+  }
+}
+
+export interface MultiKeyringOptions {
+  /** Generates the data key and wraps it; may be omitted if there are children. */
+  generator?: Keyring;
+  /** Each also wraps the data key; any one of them can open the item. */
+  children?: Keyring[];
+}
+
+/**
+ * Several keyrings as one: on encrypt every keyring wraps the data key, on
+ * decrypt the first that can open it wins.
+ *
+ * @example
+ * const multi = new MultiKeyring({ generator: aesKeyring, children: [rsaPublicKeyring] });
+ */
+export class MultiKeyring extends Keyring {
+  readonly generator: Keyring | undefined;
+  readonly children: readonly Keyring[];
+
+  constructor(options: MultiKeyringOptions) {
+    super();
+    const o = requireOptions(options, "MultiKeyring");
+    if (o.generator !== undefined && !(o.generator instanceof Keyring)) throw configError("generator must be a fieldseal keyring");
+    const children = o.children ?? [];
+    if (!Array.isArray(children) || !children.every((c) => c instanceof Keyring)) {
+      throw configError("children must be an array of fieldseal keyrings");
+    }
+    if (o.generator === undefined && children.length === 0) throw configError("a MultiKeyring needs a generator or children");
+    this.generator = o.generator as Keyring | undefined;
+    this.children = [...children];
+  }
+
+  protected async build(wasm: Bindings): Promise<WasmKeyring> {
+    const generator = this.generator ? await this.generator.share() : undefined;
+    const children = await Promise.all(this.children.map((c) => c.share()));
+    return wasm.WasmKeyring.multi(generator, children);
+  }
+}
+
+/** What a custom keyring's `wrapKey` receives. */
+export interface WrapKeyInput {
+  /** The 32-byte key to wrap. Zeroed once your promise settles: copy it if you must keep it (you shouldn't). */
+  plaintextDataKey: Uint8Array;
+  /** The item's encryption context. Bind it (e.g. as AES-GCM AAD) so keys cannot move between items. */
+  encryptionContext: { [key: string]: string };
+}
+
+/** What a custom keyring's `wrapKey` resolves to. */
+export interface WrapKeyOutput {
+  /** Stored with the wrapped key and given back to `unwrapKey`, e.g. a key id. */
+  providerInfo?: string | Uint8Array;
+  /** The wrapped key. */
+  ciphertext: Uint8Array;
+}
+
+/** What a custom keyring's `unwrapKey` receives. */
+export interface UnwrapKeyInput {
+  providerInfo: Uint8Array;
+  ciphertext: Uint8Array;
+  encryptionContext: { [key: string]: string };
+}
+
+export interface CustomKeyringOptions {
+  /** Stored in each item; selects this keyring on decrypt. Not "aws-kms". */
+  providerId: string;
+  /** Wrap a key with your provider (an HSM, a key service, ...). Must return a Promise. */
+  wrapKey: (input: WrapKeyInput) => Promise<WrapKeyOutput>;
+  /** Unwrap a key, or resolve to `null` if this wrapped key is not yours. Must return a Promise. */
+  unwrapKey: (input: UnwrapKeyInput) => Promise<Uint8Array | null>;
+}
+
+/**
+ * A keyring backed by your own code. fieldseal does the format work (data
+ * key, key commitment, the DB-ESDK's intermediate key wrapping); your
+ * callbacks only wrap and unwrap a 32-byte key. A callback that throws,
+ * rejects, does not return a Promise or returns the wrong shape fails the
+ * operation with `KEY_PROVIDER_FAILURE`.
+ */
+export class CustomKeyring extends Keyring {
+  readonly providerId: string;
+  readonly #wrapKey: CustomKeyringOptions["wrapKey"];
+  readonly #unwrapKey: CustomKeyringOptions["unwrapKey"];
+
+  constructor(options: CustomKeyringOptions) {
+    super();
+    const o = requireOptions(options, "CustomKeyring");
+    this.providerId = requireString(o.providerId, "providerId");
+    if (typeof o.wrapKey !== "function" || typeof o.unwrapKey !== "function") {
+      throw configError("CustomKeyring needs wrapKey and unwrapKey functions");
+    }
+    this.#wrapKey = o.wrapKey as CustomKeyringOptions["wrapKey"];
+    this.#unwrapKey = o.unwrapKey as CustomKeyringOptions["unwrapKey"];
+  }
+
+  protected build(wasm: Bindings): WasmKeyring {
+    return wasm.WasmKeyring.custom(this.providerId, this.#wrapKey, this.#unwrapKey);
+  }
+}

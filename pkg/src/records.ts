@@ -90,8 +90,9 @@ export function marshallRecord(record: PlainRecord, what = "record"): Item {
  */
 function unmarshallNumber(text: string, path: string): number | bigint {
   const n = Number(text);
+  // Integers beyond the safe range can only have come from a bigint (marshalling refuses such numbers).
+  if (/^-?\d+$/.test(text) && !Number.isSafeInteger(n)) return BigInt(text);
   if (Number.isFinite(n) && plainDecimal(String(n)) === text) return n;
-  if (/^-?\d+$/.test(text)) return BigInt(text);
   throw invalid(path, `the number ${text} has more precision than a JS number can hold`);
 }
 

@@ -1,0 +1,128 @@
+// Every error code, from a realistic misuse; all are FieldsealErrors and none leaks secrets.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { CustomKeyring, FieldsealError, ItemEncryptor, RawAesKeyring, RawRsaKeyring } from "fieldseal";
+import { encryptor, repoRoot, sampleItem } from "./helpers/common.mjs";
+
+const KEY = new Uint8Array(32).map((_, i) => 0xa0 + i);
+const SECRET = "4111 1111 1111 1111";
+const seen = new Map();
+
+function leaks(message) {
+  const hex = Buffer.from(KEY).toString("hex");
+  return [hex, hex.toUpperCase(), Buffer.from(KEY).toString("base64"), SECRET, Array.from(KEY).join(",")].some((s) => message.includes(s));
+}
+
+async function expectCode(code, action) {
+  let error;
+  try {
+    await action();
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error, `expected ${code}, but nothing was thrown`);
+  assert.ok(error instanceof FieldsealError, `expected a FieldsealError, got ${error}`);
+  assert.ok(error instanceof Error);
+  assert.equal(error.name, "FieldsealError");
+  assert.equal(error.code, code, error.message);
+  assert.ok(!leaks(error.message), `the message leaks a secret: ${error.message}`);
+  assert.ok(!leaks(String(error.stack)), "the stack leaks a secret");
+  seen.set(code, error.message);
+}
+
+const keyring = () => new RawAesKeyring({ keyNamespace: "app", keyName: "k1", wrappingKey: KEY });
+
+test("INVALID_CONFIG: config shape at construction, config rules at first use, freed objects", async () => {
+  await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ logicalTableName: "t", attributeActionsOnEncrypt: {}, keyring: keyring() }));
+  await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "ENCRYPT" }, keyring: keyring() }));
+  const keyUnsigned = new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "DO_NOTHING" }, keyring: keyring() });
+  await expectCode("INVALID_CONFIG", () => keyUnsigned.encryptItem({ pk: { S: "x" } }));
+  const reserved = new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY", aws_dbe_x: "SIGN_ONLY" }, keyring: keyring() });
+  await expectCode("INVALID_CONFIG", () => reserved.encryptItem({ pk: { S: "x" } }));
+  const freed = encryptor(keyring());
+  freed.free();
+  await expectCode("INVALID_CONFIG", () => freed.encryptItem(sampleItem()));
+});
+
+test("INVALID_ITEM: malformed items and unknown attributes", async () => {
+  const enc = encryptor(keyring());
+  await expectCode("INVALID_ITEM", () => enc.encryptItem({ ...sampleItem(), card: { X: SECRET } }));
+  await expectCode("INVALID_ITEM", () => enc.encryptItem({ ...sampleItem(), amount: { N: "12 dollars" } }));
+  await expectCode("INVALID_ITEM", () => enc.encryptItem({ ...sampleItem(), amount: { N: "1".repeat(39) } }));
+  await expectCode("INVALID_ITEM", () => enc.encryptItem({ ...sampleItem(), surprise: { S: SECRET } }));
+  await expectCode("INVALID_ITEM", () => enc.encryptItem(null));
+});
+
+test("MALFORMED_CIPHERTEXT: truncated or garbled header", async () => {
+  const enc = encryptor(keyring());
+  const sealed = await enc.encryptItem(sampleItem());
+  await expectCode("MALFORMED_CIPHERTEXT", () => enc.decryptItem({ ...sealed, aws_dbe_head: { B: sealed.aws_dbe_head.B.slice(0, 3) } }));
+  await expectCode("MALFORMED_CIPHERTEXT", () => enc.decryptItem({ ...sealed, aws_dbe_foot: { B: new Uint8Array(5) } }));
+});
+
+test("INTEGRITY_FAILURE: a flipped bit in an encrypted field", async () => {
+  const enc = encryptor(keyring());
+  const sealed = await enc.encryptItem(sampleItem());
+  const card = sealed.card.B.slice();
+  card[card.length - 1] ^= 1;
+  await expectCode("INTEGRITY_FAILURE", () => enc.decryptItem({ ...sealed, card: { B: card } }));
+});
+
+test("NO_MATCHING_KEY: the wrong wrapping key", async () => {
+  const sealed = await encryptor(keyring()).encryptItem(sampleItem());
+  const other = new RawAesKeyring({ keyNamespace: "app", keyName: "k1", wrappingKey: new Uint8Array(32) });
+  await expectCode("NO_MATCHING_KEY", () => encryptor(other).decryptItem(sealed));
+  assert.match(seen.get("NO_MATCHING_KEY"), /providers seen: \[app\]/);
+});
+
+test("KEY_PROVIDER_FAILURE: a custom provider that fails", async () => {
+  const failing = new CustomKeyring({ providerId: "hsm", wrapKey: async () => { throw new Error("HSM unreachable"); }, unwrapKey: async () => null });
+  await expectCode("KEY_PROVIDER_FAILURE", () => encryptor(failing).encryptItem(sampleItem()));
+});
+
+test("INVALID_KEY: wrong key sizes and unparsable PEM", async () => {
+  await expectCode("INVALID_KEY", () => new RawAesKeyring({ keyNamespace: "app", keyName: "k", wrappingKey: KEY.slice(0, 5) }));
+  await expectCode("INVALID_KEY", () => new RawAesKeyring({ keyNamespace: "app", keyName: "k", wrappingKey: Buffer.from(KEY).toString("hex") }));
+  const badPem = new RawRsaKeyring({ keyNamespace: "app", keyName: "r", padding: "OAEP_SHA256_MGF1", publicKeyPem: "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n" });
+  await expectCode("INVALID_KEY", () => encryptor(badPem).encryptItem(sampleItem()));
+});
+
+test("LIMIT_EXCEEDED: a wrapped key too large for the header", async () => {
+  const huge = new CustomKeyring({ providerId: "big", wrapKey: async () => ({ ciphertext: new Uint8Array(70_000) }), unwrapKey: async () => null });
+  await expectCode("LIMIT_EXCEEDED", () => encryptor(huge).encryptItem(sampleItem()));
+});
+
+test("WASM_LOAD_FAILED: the package without its .wasm", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fieldseal-broken-"));
+  try {
+    const pkg = join(dir, "node_modules/fieldseal");
+    cpSync(join(repoRoot, "pkg/package.json"), join(pkg, "package.json"));
+    cpSync(join(repoRoot, "pkg/dist"), join(pkg, "dist"), { recursive: true });
+    rmSync(join(pkg, "dist/wasm/fieldseal_wasm_bg.wasm"));
+    writeFileSync(
+      join(dir, "probe.mjs"),
+      `import { RawAesKeyring, ItemEncryptor, FieldsealError } from "fieldseal";
+       const e = new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY" },
+         keyring: new RawAesKeyring({ keyNamespace: "a", keyName: "b", wrappingKey: new Uint8Array(32) }) });
+       try { await e.encryptItem({ pk: { S: "x" } }); console.log("no error"); }
+       catch (err) { console.log(JSON.stringify({ isFieldseal: err instanceof FieldsealError, code: err.code, message: err.message })); }`,
+    );
+    const out = JSON.parse(execFileSync(process.execPath, ["probe.mjs"], { cwd: dir, encoding: "utf8" }));
+    assert.equal(out.isFieldseal, true);
+    assert.equal(out.code, "WASM_LOAD_FAILED");
+    assert.match(out.message, /could not load fieldseal's WebAssembly module/);
+    seen.set("WASM_LOAD_FAILED", out.message);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("every documented code was produced", () => {
+  const documented = ["INVALID_CONFIG", "INVALID_ITEM", "MALFORMED_CIPHERTEXT", "INTEGRITY_FAILURE", "NO_MATCHING_KEY", "KEY_PROVIDER_FAILURE", "INVALID_KEY", "LIMIT_EXCEEDED", "WASM_LOAD_FAILED"];
+  assert.deepEqual([...seen.keys()].sort(), documented.sort());
+  for (const [code, message] of seen) console.log(`${code}: ${message}`);
+});

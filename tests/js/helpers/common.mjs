@@ -1,0 +1,44 @@
+// Shared by the Node tests: paths, keys and a reference config.
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { RawAesKeyring, ItemEncryptor } from "fieldseal";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const vectorsDir = process.env.FIELDSEAL_VECTORS ?? join(repoRoot, "../shared/vectors/dbesdk");
+
+export function aesKeyring(fill = 7, name = "k1") {
+  return new RawAesKeyring({ keyNamespace: "app", keyName: name, wrappingKey: new Uint8Array(32).fill(fill) });
+}
+
+export const ACTIONS = {
+  pk: "SIGN_ONLY",
+  sk: "SIGN_ONLY",
+  card: "ENCRYPT_AND_SIGN",
+  email: "ENCRYPT_AND_SIGN",
+  meta: "ENCRYPT_AND_SIGN",
+  amount: "SIGN_ONLY",
+};
+
+export function encryptor(keyring = aesKeyring(), suite = "0x6700", extra = {}) {
+  return new ItemEncryptor({
+    logicalTableName: "Orders",
+    partitionKeyName: "pk",
+    sortKeyName: "sk",
+    attributeActionsOnEncrypt: ACTIONS,
+    allowedUnsignedAttributePrefix: ":",
+    algorithmSuiteId: suite,
+    keyring,
+    ...extra,
+  });
+}
+
+export function sampleItem(i = 1) {
+  return {
+    pk: { S: `order#${i}` },
+    sk: { N: String(i) },
+    card: { S: "4111 1111 1111 1111" },
+    email: { S: `ünïcødé-${i}@example.com 😀` },
+    meta: { M: { tags: { SS: ["a", "b"] }, n: { NS: ["1", "2.5"] }, raw: { B: new Uint8Array([0, 1, 2]) }, l: { L: [{ BOOL: true }, { NULL: true }] } } },
+    amount: { N: "12.5" },
+  };
+}

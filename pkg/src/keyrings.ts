@@ -98,6 +98,7 @@ export class RawAesKeyring extends Keyring {
     this.#key = copyKey(o.wrappingKey, "wrappingKey", [16, 24, 32]);
   }
 
+  /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     const key = this.#key!;
     try {
@@ -158,6 +159,7 @@ export class RawRsaKeyring extends Keyring {
     return this.#privateKeyPem !== undefined;
   }
 
+  /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     return wasm.WasmKeyring.rawRsa(this.keyNamespace, this.keyName, this.padding, this.#publicKeyPem, this.#privateKeyPem);
   }
@@ -188,6 +190,7 @@ export class StaticBranchKeyKeyring extends Keyring {
     this.#key = copyKey(o.branchKey, "branchKey", [32]);
   }
 
+  /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     const key = this.#key!;
     try {
@@ -230,6 +233,7 @@ export class MultiKeyring extends Keyring {
     this.children = [...children];
   }
 
+  /** @internal */
   protected async build(wasm: Bindings): Promise<WasmKeyring> {
     const generator = this.generator ? await this.generator.share() : undefined;
     const children = await Promise.all(this.children.map((c) => c.share()));
@@ -292,6 +296,7 @@ export class CustomKeyring extends Keyring {
     this.#unwrapKey = o.unwrapKey as CustomKeyringOptions["unwrapKey"];
   }
 
+  /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     return wasm.WasmKeyring.custom(this.providerId, this.#wrapKey, this.#unwrapKey);
   }

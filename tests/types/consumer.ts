@@ -1,0 +1,99 @@
+// A strict TypeScript consumer of the package: compiles with `tsc --noEmit --strict`.
+// Lines marked @ts-expect-error must NOT compile: wrong config shapes are type errors.
+import {
+  CustomKeyring,
+  FieldsealError,
+  ItemEncryptor,
+  MultiKeyring,
+  RawAesKeyring,
+  RawRsaKeyring,
+  wasmMemoryBytes,
+  type AttributeValue,
+  type ErrorCode,
+  type Item,
+  type ItemEncryptorConfig,
+  type Keyring,
+  type PlainRecord,
+} from "fieldseal";
+
+const wrappingKey = new Uint8Array(32);
+const aes = new RawAesKeyring({ keyNamespace: "app", keyName: "k1", wrappingKey });
+const rsa = new RawRsaKeyring({ keyNamespace: "app", keyName: "r1", publicKeyPem: "...", padding: "OAEP_SHA256_MGF1" });
+const custom = new CustomKeyring({
+  providerId: "my-hsm",
+  wrapKey: async ({ plaintextDataKey, encryptionContext }) => ({ providerInfo: encryptionContext["aws-crypto-table-name"], ciphertext: plaintextDataKey }),
+  unwrapKey: async ({ ciphertext }) => (ciphertext.length === 32 ? ciphertext : null),
+});
+const multi: Keyring = new MultiKeyring({ generator: aes, children: [rsa, custom] });
+
+const config: ItemEncryptorConfig = {
+  logicalTableName: "Orders",
+  partitionKeyName: "pk",
+  sortKeyName: "sk",
+  attributeActionsOnEncrypt: { pk: "SIGN_ONLY", sk: "SIGN_ONLY", card: "ENCRYPT_AND_SIGN", note: "DO_NOTHING" },
+  allowedUnsignedAttributePrefix: ":",
+  algorithmSuiteId: "0x6700",
+  keyring: multi,
+};
+const enc = new ItemEncryptor(config);
+
+async function use(): Promise<void> {
+  const item: Item = { pk: { S: "o1" }, sk: { N: "1" }, card: { S: "4111" }, tags: { SS: ["a"] }, raw: { B: new Uint8Array(2) } };
+  const sealed: Item = await enc.encryptItem(item);
+  const head: AttributeValue | undefined = sealed["aws_dbe_head"];
+  const opened: Item = await enc.decryptItem(sealed);
+  const many: Item[] = await enc.encryptItems([item, opened]);
+  await enc.decryptItems(many);
+  void head;
+
+  const row: PlainRecord = { pk: "o1", sk: 1, card: "4111", big: 10n, tags: new Set(["a"]), when: null, nested: { a: [1, "b"] } };
+  const sealedRow = await enc.encryptRecord(row);
+  const back: PlainRecord = await enc.decryptRecord(sealedRow);
+  void back;
+
+  try {
+    await enc.decryptItem(sealed);
+  } catch (e) {
+    if (e instanceof FieldsealError) {
+      const code: ErrorCode = e.code;
+      if (code === "INTEGRITY_FAILURE") console.log(e.message);
+    }
+  }
+  const bytes: number = await wasmMemoryBytes();
+  void bytes;
+  {
+    using disposable = new ItemEncryptor(config);
+    void disposable;
+  }
+  enc.free();
+}
+void use;
+
+// Items straight from @aws-sdk/client-dynamodb's types are accepted (their union has an $unknown member).
+type SdkAttributeValue = { S: string; N?: never; $unknown?: never } | { N: string; S?: never; $unknown?: never } | { $unknown: [string, any]; S?: never; N?: never };
+declare const fromSdk: Record<string, SdkAttributeValue>;
+void enc.decryptItem(fromSdk);
+
+// ---- wrong shapes ----
+// @ts-expect-error unknown crypto action
+new ItemEncryptor({ ...config, attributeActionsOnEncrypt: { pk: "ENCRYPT" } });
+// @ts-expect-error missing partitionKeyName
+new ItemEncryptor({ logicalTableName: "t", attributeActionsOnEncrypt: {}, keyring: aes });
+// @ts-expect-error missing keyring
+new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: {} });
+// @ts-expect-error unknown algorithm suite
+new ItemEncryptor({ ...config, algorithmSuiteId: "0x6702" });
+// @ts-expect-error wrapping key as a string
+new RawAesKeyring({ keyNamespace: "app", keyName: "k", wrappingKey: "00112233" });
+// @ts-expect-error unknown RSA padding
+new RawRsaKeyring({ keyNamespace: "a", keyName: "b", padding: "OAEP_MD5", publicKeyPem: "..." });
+// @ts-expect-error wrapKey must be async (return a Promise)
+new CustomKeyring({ providerId: "p", wrapKey: ({ plaintextDataKey }) => ({ ciphertext: plaintextDataKey }), unwrapKey: async () => null });
+// @ts-expect-error children must be keyrings
+new MultiKeyring({ generator: aes, children: ["k1"] });
+// @ts-expect-error an attribute value needs a DynamoDB type key
+void enc.encryptItem({ pk: { STRING: "x" } });
+// @ts-expect-error numbers are strings in attribute values
+void enc.encryptItem({ pk: { N: 1 } });
+// @ts-expect-error records hold no functions
+void enc.encryptRecord({ pk: "x", f: () => 1 });

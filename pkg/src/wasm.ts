@@ -21,7 +21,12 @@ export function loadWasm(): Promise<Bindings> {
       return bindings;
     } catch (error) {
       loading = undefined;
-      const why = error instanceof Error ? error.message : String(error);
+      let why = error instanceof Error ? error.message : String(error);
+      if (/magic word/.test(why)) {
+        // A dev server answered the .wasm URL with its HTML page: the package
+        // was pre-bundled away from its files (Vite 7 and earlier).
+        why += " (the server did not return fieldseal_wasm_bg.wasm; with Vite 7 or earlier set optimizeDeps: { exclude: [\"fieldseal\"] })";
+      }
       throw new FieldsealError("WASM_LOAD_FAILED", `could not load fieldseal's WebAssembly module: ${why}`, {
         cause: error,
       });

@@ -1,6 +1,8 @@
 //! Encrypt/decrypt throughput of fieldseal and the official aws-db-esdk on the
-//! reference item (12 attributes, ~1 KB; see `fieldseal_interop::reference`),
-//! raw AES-256 keyring, both suites, in the same run.
+//! reference item (12 attributes, ~1 KB), raw AES-256 keyring, both suites, in
+//! the same run. The item, its table configuration, the key and the suites come
+//! from `tests/fixtures/reference-item.json` (via `fieldseal_interop::reference`),
+//! the file the JS benchmark and `src/bin/bench_native.rs` read too.
 //!
 //! Criterion measures; at the end a table gives items/s for each from
 //! criterion's sample mean (the mean over its measurement samples of time per
@@ -17,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use fieldseal_interop::convert::{item_to_ddb, DdbItem};
-use fieldseal_interop::reference::{item_size, reference_keys, reference_table};
-use fieldseal_interop::spec::{fieldseal_encryptor, BOTH_SUITES};
+use fieldseal_interop::reference::{item_size, reference_keys, reference_suites, reference_table};
+use fieldseal_interop::spec::fieldseal_encryptor;
 use fieldseal_interop::{block_on, official, reference_item};
 
 const SAMPLE_SIZE: usize = 20;
@@ -81,7 +83,7 @@ fn main() {
     );
     let mut notes = Vec::new();
 
-    for suite in BOTH_SUITES {
+    for suite in reference_suites() {
         let table = reference_table(suite);
         let keys = reference_keys();
         let s = format!("0x{:04x}", suite.id());
@@ -165,7 +167,7 @@ fn main() {
         "{:<7} {:<8} {:>16} {:>16} {:>20}",
         "suite", "op", "fieldseal", "aws-db-esdk", "fieldseal/official"
     );
-    for suite in BOTH_SUITES {
+    for suite in reference_suites() {
         let s = format!("0x{:04x}", suite.id());
         for op in ["encrypt", "decrypt"] {
             let f = mean_seconds(&format!("fieldseal/{op}/{s}")).map(|m| 1.0 / m);

@@ -1,136 +1,115 @@
 //! The reference item the benchmarks seal: 12 attributes, about 1 KB.
 //!
+//! It lives in one place, `tests/fixtures/reference-item.json` (typed DynamoDB
+//! JSON, its table configuration and the raw AES-256 key), read here at compile
+//! time and by the JS benchmark (`tests/js/bench/run.mjs`), so every
+//! implementation seals the same item:
+//!
 //! - `pk` (S) and `sk` (N): SIGN_ONLY keys;
 //! - 8 ENCRYPT_AND_SIGN: a nested map, a list, a string set, and S/N/B values;
 //! - `audit` (S): SIGN_ONLY; `cache_hint` (S): DO_NOTHING (allowed unsigned).
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use fieldseal::{AlgorithmSuiteId, AttributeValue as V, CryptoAction, Item};
+use serde_json::Value;
 
-use crate::spec::{aes_spec, KeySpec, TableSpec};
+use crate::manifest::{item_from_json, table_spec};
+use crate::spec::{KeySpec, TableSpec};
 
-pub const REFERENCE_TABLE: &str = "BenchTable";
+/// The fixture's text, embedded at build time (cargo rebuilds when it changes).
+pub const REFERENCE_JSON: &str = include_str!("../../fixtures/reference-item.json");
 
-fn text(len: usize, seed: u8) -> String {
-    const WORDS: &[&str] = &[
-        "lorem",
-        "ipsum",
-        "dolor",
-        "sit",
-        "amet",
-        "consectetur",
-        "adipiscing",
-        "elit",
-        "sed",
-        "do",
-        "eiusmod",
-        "tempor",
-        "incididunt",
-        "ut",
-        "labore",
-        "et",
-        "dolore",
-        "magna",
-    ];
-    let mut s = String::new();
-    let mut i = seed as usize;
-    while s.len() < len {
-        if !s.is_empty() {
-            s.push(' ');
-        }
-        s.push_str(WORDS[i % WORDS.len()]);
-        i = i * 7 + 3;
+/// The parsed fixture.
+pub struct Reference {
+    pub item: Item,
+    /// The table configuration; its `suite` is the fixture's default (0x6701),
+    /// see [`reference_table`].
+    pub table: TableSpec,
+    pub keys: KeySpec,
+    /// The suites to measure, as listed in the fixture.
+    pub suites: Vec<AlgorithmSuiteId>,
+}
+
+fn parse(text: &str) -> Result<Reference, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let field = |k: &str| v.get(k).ok_or_else(|| format!("no {k:?}"));
+    let item = item_from_json(field("item")?).map_err(|e| format!("item: {e}"))?;
+    let (table, key) = table_spec(field("config")?).map_err(|e| format!("config: {e}"))?;
+    if key.is_some() {
+        return Err("config: the keyring is described by \"keyring\", not config.key".into());
     }
-    s.truncate(len);
-    s
+    let k = field("keyring")?;
+    let s = |name: &str| -> Result<String, String> {
+        k.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("keyring.{name} must be a string"))
+    };
+    if s("type")? != "raw-aes" {
+        return Err("keyring.type must be \"raw-aes\"".into());
+    }
+    let keys = KeySpec::Aes {
+        namespace: s("keyNamespace")?,
+        name: s("keyName")?,
+        key: B64
+            .decode(s("wrappingKey")?)
+            .map_err(|e| format!("keyring.wrappingKey: bad base64: {e}"))?,
+    };
+    let suites = field("suites")?
+        .as_array()
+        .ok_or("suites must be an array")?
+        .iter()
+        .map(|s| {
+            let s = s.as_str().ok_or("suites must be strings")?;
+            AlgorithmSuiteId::parse(s).map_err(|e| format!("suites: {e}"))
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Reference {
+        item,
+        table,
+        keys,
+        suites,
+    })
+}
+
+/// The reference fixture, parsed once.
+pub fn reference() -> &'static Reference {
+    static REF: OnceLock<Reference> = OnceLock::new();
+    REF.get_or_init(|| {
+        parse(REFERENCE_JSON).unwrap_or_else(|e| panic!("tests/fixtures/reference-item.json: {e}"))
+    })
 }
 
 /// The reference item (about 1 KB of names and values).
 pub fn reference_item() -> Item {
-    let mut item = Item::new();
-    let mut put = |k: &str, v: V| {
-        item.insert(k.to_string(), v);
-    };
-    put("pk", V::S("customer#00042731".into()));
-    put("sk", V::N("1718236800".into()));
-    // ENCRYPT_AND_SIGN
-    put(
-        "profile",
-        V::M(BTreeMap::from([
-            ("name".to_string(), V::S("Ada Lovelace".into())),
-            ("age".to_string(), V::N("36".into())),
-            ("verified".to_string(), V::Bool(true)),
-            ("city".to_string(), V::S("London".into())),
-            ("score".to_string(), V::N("98.25".into())),
-        ])),
-    );
-    put(
-        "history",
-        V::L(vec![
-            V::N("1718236800".into()),
-            V::S("login".into()),
-            V::N("1718240400".into()),
-            V::S("purchase".into()),
-            V::N("1718244000".into()),
-            V::S("logout".into()),
-        ]),
-    );
-    put(
-        "tags",
-        V::Ss(
-            ["premium", "newsletter", "beta-tester", "eu-west", "mobile"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        ),
-    );
-    put("note", V::S(text(300, 1)));
-    put("address", V::S(text(120, 5)));
-    put("balance", V::N("12345.6789".into()));
-    put("visits", V::N("4821".into()));
-    put(
-        "avatar",
-        V::B((0..200u32).map(|i| (i * 31 % 251) as u8).collect()),
-    );
-    // SIGN_ONLY and DO_NOTHING
-    put("audit", V::S(text(80, 9)));
-    put("cache_hint", V::S("warm:eu-west-1:shard-7".into()));
-    item
+    reference().item.clone()
 }
 
 /// The reference item's actions.
 pub fn reference_actions() -> BTreeMap<String, CryptoAction> {
-    use CryptoAction::*;
-    let mut a = BTreeMap::new();
-    for k in ["pk", "sk", "audit"] {
-        a.insert(k.to_string(), SignOnly);
-    }
-    for k in [
-        "profile", "history", "tags", "note", "address", "balance", "visits", "avatar",
-    ] {
-        a.insert(k.to_string(), EncryptAndSign);
-    }
-    a.insert("cache_hint".to_string(), DoNothing);
-    a
+    reference().table.actions.clone()
 }
 
-/// The reference table: `pk`/`sk`, `cache_hint` allowed unsigned.
+/// The reference table (`pk`/`sk`, `cache_hint` allowed unsigned) under `suite`.
 pub fn reference_table(suite: AlgorithmSuiteId) -> TableSpec {
     TableSpec {
-        logical_table_name: REFERENCE_TABLE.into(),
-        partition_key_name: "pk".into(),
-        sort_key_name: Some("sk".into()),
-        actions: reference_actions(),
-        allowed_unsigned_attributes: vec!["cache_hint".into()],
-        allowed_unsigned_attribute_prefix: None,
         suite,
+        ..reference().table.clone()
     }
 }
 
 /// The benchmarks' keyring: raw AES-256.
 pub fn reference_keys() -> KeySpec {
-    aes_spec(256)
+    reference().keys.clone()
+}
+
+/// The suites the benchmarks measure (0x6700 and 0x6701).
+pub fn reference_suites() -> Vec<AlgorithmSuiteId> {
+    reference().suites.clone()
 }
 
 /// DynamoDB's item size estimate: names plus values (numbers counted as text,
@@ -153,6 +132,7 @@ pub fn item_size(item: &Item) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::BOTH_SUITES;
 
     #[test]
     fn reference_item_shape() {
@@ -173,5 +153,19 @@ mod tests {
                 .count(),
             8
         );
+        let table = reference_table(BOTH_SUITES[0]);
+        assert_eq!(table.partition_key_name, "pk");
+        assert_eq!(table.sort_key_name.as_deref(), Some("sk"));
+        assert_eq!(table.allowed_unsigned_attributes, ["cache_hint"]);
+        assert_eq!(reference_suites(), BOTH_SUITES);
+        match reference_keys() {
+            KeySpec::Aes { key, .. } => assert_eq!(key.len(), 32),
+            other => panic!("not raw AES: {other:?}"),
+        }
+        // One of each composite kind the item is meant to cover.
+        let has = |f: fn(&V) -> bool| item.values().any(f);
+        assert!(has(|v| matches!(v, V::M(_))));
+        assert!(has(|v| matches!(v, V::L(_))));
+        assert!(has(|v| matches!(v, V::Ss(_))));
     }
 }

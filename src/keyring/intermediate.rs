@@ -94,13 +94,32 @@ pub struct PendingWrap {
 
 impl PendingWrap {
     pub fn start(data_key: &SecretBytes, serialized_ec: &[u8]) -> Result<Self> {
+        Self::start_with(
+            data_key,
+            SecretBytes::random(INTERMEDIATE_KEY_LEN)?,
+            serialized_ec,
+        )
+    }
+
+    /// Like [`PendingWrap::start`], with an intermediate key the provider
+    /// generated itself (AWS KMS GenerateDataKey).
+    pub fn start_with(
+        data_key: &SecretBytes,
+        intermediate: SecretBytes,
+        serialized_ec: &[u8],
+    ) -> Result<Self> {
+        if intermediate.len() != INTERMEDIATE_KEY_LEN {
+            return Err(Error::InvalidKey(format!(
+                "intermediate key must be {INTERMEDIATE_KEY_LEN} bytes, got {}",
+                intermediate.len()
+            )));
+        }
         if data_key.len() != KEY_LEN {
             return Err(Error::InvalidKey(format!(
                 "data key must be {KEY_LEN} bytes, got {}",
                 data_key.len()
             )));
         }
-        let intermediate = SecretBytes::random(INTERMEDIATE_KEY_LEN)?;
         let keys = derive_keys(intermediate.expose());
         // A zero IV is safe: the pdk encryption key is fresh for every EDK.
         let encrypted_pdk = primitives::aes_gcm_encrypt(
@@ -215,16 +234,28 @@ pub fn encrypt_materials(
 /// async: sets the data key if the materials have none and starts wrapping it.
 /// Returns the pending wrap and the serialized encryption context.
 pub fn begin_encrypt(materials: &mut EncryptionMaterials) -> Result<(PendingWrap, Vec<u8>)> {
+    let serialized_ec = ensure_data_key(materials)?;
+    let pending = PendingWrap::start(data_key(materials)?, &serialized_ec)?;
+    Ok((pending, serialized_ec))
+}
+
+/// Generate the data key if the materials have none (the MPL generates it
+/// locally with intermediate wrapping, whatever the provider). Returns the
+/// serialized encryption context.
+pub fn ensure_data_key(materials: &mut EncryptionMaterials) -> Result<Vec<u8>> {
     let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
     if materials.plaintext_data_key.is_none() {
         materials.set_plaintext_data_key(SecretBytes::random(KEY_LEN)?)?;
     }
-    let data_key = materials
+    Ok(serialized_ec)
+}
+
+/// The materials' data key; an error if a keyring runs before one is set.
+pub fn data_key(materials: &EncryptionMaterials) -> Result<&SecretBytes> {
+    materials
         .plaintext_data_key
         .as_ref()
-        .expect("the data key was set above");
-    let pending = PendingWrap::start(data_key, &serialized_ec)?;
-    Ok((pending, serialized_ec))
+        .ok_or_else(|| Error::InvalidConfig("encryption materials have no data key yet".into()))
 }
 
 /// The standard keyring OnDecrypt. Materials that already hold a data key are

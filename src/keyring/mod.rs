@@ -12,12 +12,14 @@ use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterial
 
 pub mod hierarchy;
 pub mod intermediate;
+pub mod kms;
 pub mod multi;
 pub mod raw_aes;
 #[cfg(feature = "rsa")]
 pub mod raw_rsa;
 
 pub use hierarchy::StaticBranchKeyKeyring;
+pub use kms::{AwsKmsKeyring, DiscoveryFilter, KmsClient};
 pub use multi::MultiKeyring;
 pub use raw_aes::RawAesKeyring;
 

@@ -8,6 +8,11 @@
 //! - [`format`]: the structured-encryption wire format (header, footer, fields);
 //! - [`encryptor`]: the item encryptor that ties them together.
 
+// Keyrings are shared through `Arc` so native builds can use them from many
+// threads; on wasm32 (single-threaded) they may hold JS handles, which are
+// neither Send nor Sync, and that is fine there.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
 pub mod encryptor;
 pub mod error;
 pub mod format;

@@ -25,6 +25,18 @@ export interface ItemEncryptorConfig {
   keyring: Keyring;
 }
 
+const CONFIG_KEYS: readonly string[] = [
+  "logicalTableName",
+  "partitionKeyName",
+  "sortKeyName",
+  "attributeActionsOnEncrypt",
+  "allowedUnsignedAttributes",
+  "allowedUnsignedAttributePrefix",
+  "algorithmSuiteId",
+  "keyring",
+];
+/** The suites as the core parses them: hex (with or without 0x; 26368 and 26369 as numbers) or the DB-ESDK's names. */
+const SUITES = /^(?:(?:0[xX])?670[01]|2636[89]|ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_(?:ECDSA_P384_)?SYMSIG_HMAC_SHA384)$/;
 const ACTIONS: readonly string[] = ["ENCRYPT_AND_SIGN", "SIGN_ONLY", "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT", "DO_NOTHING"];
 
 function configError(message: string): FieldsealError {
@@ -46,6 +58,20 @@ function checkConfig(config: ItemEncryptorConfig): void {
     if (!ACTIONS.includes(action as string)) throw configError(`attributeActionsOnEncrypt[${JSON.stringify(name)}] must be one of ${ACTIONS.join(", ")}`);
   }
   if (!(config.keyring instanceof Keyring)) throw configError("keyring must be a fieldseal keyring (RawAesKeyring, MultiKeyring, ...)");
+  const unsigned = config.allowedUnsignedAttributes;
+  if (unsigned !== undefined && (!Array.isArray(unsigned) || !unsigned.every((a) => typeof a === "string"))) {
+    throw configError("allowedUnsignedAttributes must be an array of strings");
+  }
+  if (config.allowedUnsignedAttributePrefix !== undefined && typeof config.allowedUnsignedAttributePrefix !== "string") {
+    throw configError("allowedUnsignedAttributePrefix must be a string");
+  }
+  const suite = config.algorithmSuiteId;
+  if (suite !== undefined && !SUITES.test(String(suite))) {
+    throw configError(`unknown algorithm suite ${JSON.stringify(suite)} (use "0x6700" or "0x6701")`);
+  }
+  for (const key of Object.keys(config)) {
+    if (!CONFIG_KEYS.includes(key)) throw configError(`unknown config key ${JSON.stringify(key)} (expected one of ${CONFIG_KEYS.join(", ")})`);
+  }
 }
 
 /**
@@ -65,6 +91,8 @@ function checkConfig(config: ItemEncryptorConfig): void {
 export class ItemEncryptor {
   readonly config: Readonly<ItemEncryptorConfig>;
   #inner: Promise<WasmItemEncryptor> | undefined;
+  /** Set once built: calls then go straight to WebAssembly, which reads the item synchronously. */
+  #ready: WasmItemEncryptor | undefined;
   #freed = false;
 
   /** Checks the config's shape now; the full rules are checked on first use, whose promise rejects with INVALID_CONFIG. */
@@ -77,22 +105,30 @@ export class ItemEncryptor {
     });
   }
 
-  #encryptor(): Promise<WasmItemEncryptor> {
-    if (this.#freed) return Promise.reject(freedError("ItemEncryptor"));
-    this.#inner ??= guarded(async () => {
-      const wasm = await loadWasm();
+  async #encryptor(): Promise<WasmItemEncryptor> {
+    // Loading is outside the memo: a failed load (WASM_LOAD_FAILED) is retried
+    // on the next call; a failed build (a config rule) is final.
+    const wasm = await loadWasm();
+    if (this.#freed) throw freedError("ItemEncryptor");
+    this.#inner ??= (async () => {
       const keyring = await this.config.keyring.share();
       try {
         const { keyring: _, ...rest } = this.config;
-        return new wasm.WasmItemEncryptor(rest, keyring);
+        return (this.#ready = new wasm.WasmItemEncryptor(rest, keyring));
       } finally {
         keyring.free();
       }
-    });
-    return this.#inner;
+    })();
+    const encryptor = await this.#inner;
+    if (this.#freed) throw freedError("ItemEncryptor");
+    return encryptor;
   }
 
   #run<T>(operation: (encryptor: WasmItemEncryptor) => Promise<T>): Promise<T> {
+    const ready = this.#ready;
+    if (this.#freed) return Promise.reject(freedError("ItemEncryptor"));
+    // Built: call now, so the item is read before this method returns.
+    if (ready) return guarded(() => operation(ready));
     return guarded(async () => operation(await this.#encryptor()));
   }
 
@@ -148,6 +184,7 @@ export class ItemEncryptor {
   free(): void {
     if (this.#freed) return;
     this.#freed = true;
+    this.#ready = undefined;
     this.#inner?.then((e) => e.free(), () => undefined);
   }
 

@@ -20,7 +20,11 @@ export abstract class Keyring {
   /** @internal A new handle to this keyring's WebAssembly side, for an encryptor or multi-keyring. */
   async share(): Promise<WasmKeyring> {
     if (this.#freed) throw freedError(this.constructor.name);
-    this.#handle ??= guarded(async () => this.build(await loadWasm()));
+    // Loading is outside the memo: a failed load (WASM_LOAD_FAILED) is retried
+    // on the next use, while a failed build (a bad key) is final.
+    const wasm = await loadWasm();
+    if (this.#freed) throw freedError(this.constructor.name);
+    this.#handle ??= guarded(async () => this.build(wasm));
     const handle = await this.#handle;
     if (this.#freed) throw freedError(this.constructor.name);
     return handle.share();
@@ -132,6 +136,9 @@ export class RawRsaKeyring extends Keyring {
   readonly keyNamespace: string;
   readonly keyName: string;
   readonly padding: RsaPadding;
+  /** Whether this keyring holds a private key and can open items. */
+  readonly canDecrypt: boolean;
+  // Held until the WebAssembly keyring is built, then dropped (strings cannot be wiped).
   #publicKeyPem: string | undefined;
   #privateKeyPem: string | undefined;
 
@@ -152,16 +159,16 @@ export class RawRsaKeyring extends Keyring {
     }
     this.#publicKeyPem = o.publicKeyPem as string | undefined;
     this.#privateKeyPem = o.privateKeyPem as string | undefined;
-  }
-
-  /** Whether this keyring holds a private key and can open items. */
-  get canDecrypt(): boolean {
-    return this.#privateKeyPem !== undefined;
+    this.canDecrypt = this.#privateKeyPem !== undefined;
   }
 
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
-    return wasm.WasmKeyring.rawRsa(this.keyNamespace, this.keyName, this.padding, this.#publicKeyPem, this.#privateKeyPem);
+    try {
+      return wasm.WasmKeyring.rawRsa(this.keyNamespace, this.keyName, this.padding, this.#publicKeyPem, this.#privateKeyPem);
+    } finally {
+      this.#publicKeyPem = this.#privateKeyPem = undefined;
+    }
   }
 }
 

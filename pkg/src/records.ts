@@ -16,10 +16,10 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
+/** Binary values as a Uint8Array copy: the record is read when the call is made, later changes to it do not matter. */
 function bytesOf(value: unknown): Uint8Array | undefined {
-  if (value instanceof Uint8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
   return undefined;
 }
 
@@ -93,7 +93,7 @@ function unmarshallNumber(text: string, path: string): number | bigint {
   // Integers beyond the safe range can only have come from a bigint (marshalling refuses such numbers).
   if (/^-?\d+$/.test(text) && !Number.isSafeInteger(n)) return BigInt(text);
   if (Number.isFinite(n) && plainDecimal(String(n)) === text) return n;
-  throw invalid(path, `the number ${text} has more precision than a JS number can hold`);
+  throw invalid(path, "the number has more precision than a JS number holds, and is not an integer (no bigint either); read it with decryptItem, where N stays a string with every digit");
 }
 
 /** JS's exponent form (1e-7, 1.5e+21) as DynamoDB's plain decimal. */

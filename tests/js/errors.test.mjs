@@ -1,7 +1,7 @@
 // Every error code, from a realistic misuse; all are FieldsealErrors and none leaks secrets.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -43,6 +43,21 @@ test("INVALID_CONFIG: config shape at construction, config rules at first use, f
   await expectCode("INVALID_CONFIG", () => keyUnsigned.encryptItem({ pk: { S: "x" } }));
   const reserved = new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY", aws_dbe_x: "SIGN_ONLY" }, keyring: keyring() });
   await expectCode("INVALID_CONFIG", () => reserved.encryptItem({ pk: { S: "x" } }));
+  // Checked synchronously, before anything is loaded.
+  const base = { logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY" }, keyring: keyring() };
+  await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, algorithmSuiteId: "0x6702" }));
+  await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, sortkeyName: "sk" }));
+  await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, allowedUnsignedAttributes: "note" }));
+  await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, keyring: { wrapKey() {} } }));
+  await expectCode("INVALID_CONFIG", () => new RawRsaKeyring({ keyNamespace: "app", keyName: "r", padding: "OAEP", publicKeyPem: "x" }));
+  for (const suite of ["0x6700", "0x6701", "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384"]) {
+    const ok = new ItemEncryptor({ ...base, algorithmSuiteId: suite });
+    await ok.decryptItem(await ok.encryptItem({ pk: { S: "x" } }));
+  }
+  const freedKeyring = keyring();
+  freedKeyring.free();
+  await expectCode("INVALID_CONFIG", () => encryptor(freedKeyring).encryptItem(sampleItem()));
+  assert.match(seen.get("INVALID_CONFIG"), /freed/);
   const freed = encryptor(keyring());
   freed.free();
   await expectCode("INVALID_CONFIG", () => freed.encryptItem(sampleItem()));
@@ -102,20 +117,34 @@ test("WASM_LOAD_FAILED: the package without its .wasm", () => {
     const pkg = join(dir, "node_modules/fieldseal");
     cpSync(join(repoRoot, "pkg/package.json"), join(pkg, "package.json"));
     cpSync(join(repoRoot, "pkg/dist"), join(pkg, "dist"), { recursive: true });
-    rmSync(join(pkg, "dist/wasm/fieldseal_wasm_bg.wasm"));
+    renameSync(join(pkg, "dist/wasm/fieldseal_wasm_bg.wasm"), join(dir, "saved.wasm"));
+    // Fails while the file is missing; once it is back, the same objects work
+    // (a failed load is not memoized, as a failed fetch in a browser should be retried).
     writeFileSync(
       join(dir, "probe.mjs"),
-      `import { RawAesKeyring, ItemEncryptor, FieldsealError } from "fieldseal";
-       const e = new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY" },
-         keyring: new RawAesKeyring({ keyNamespace: "a", keyName: "b", wrappingKey: new Uint8Array(32) }) });
-       try { await e.encryptItem({ pk: { S: "x" } }); console.log("no error"); }
-       catch (err) { console.log(JSON.stringify({ isFieldseal: err instanceof FieldsealError, code: err.code, message: err.message })); }`,
+      `import { rename } from "node:fs/promises";
+       import { RawAesKeyring, ItemEncryptor, FieldsealError, wasmMemoryBytes } from "fieldseal";
+       const keyring = new RawAesKeyring({ keyNamespace: "a", keyName: "b", wrappingKey: new Uint8Array(32) });
+       const e = new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY" }, keyring });
+       const out = {};
+       const attempt = async (name, f) => {
+         try { await f(); out[name] = "ok"; }
+         catch (err) { out[name] = { isFieldseal: err instanceof FieldsealError, code: err.code, message: err.message }; }
+       };
+       await attempt("first", () => e.encryptItem({ pk: { S: "x" } }));
+       await attempt("memory", () => wasmMemoryBytes());
+       await rename("saved.wasm", "node_modules/fieldseal/dist/wasm/fieldseal_wasm_bg.wasm");
+       await attempt("retry", async () => { const s = await e.encryptItem({ pk: { S: "x" } }); await e.decryptItem(s); });
+       console.log(JSON.stringify(out));`,
     );
     const out = JSON.parse(execFileSync(process.execPath, ["probe.mjs"], { cwd: dir, encoding: "utf8" }));
-    assert.equal(out.isFieldseal, true);
-    assert.equal(out.code, "WASM_LOAD_FAILED");
-    assert.match(out.message, /could not load fieldseal's WebAssembly module/);
-    seen.set("WASM_LOAD_FAILED", out.message);
+    for (const failed of [out.first, out.memory]) {
+      assert.equal(failed.isFieldseal, true);
+      assert.equal(failed.code, "WASM_LOAD_FAILED");
+      assert.match(failed.message, /could not load fieldseal's WebAssembly module/);
+    }
+    assert.equal(out.retry, "ok", `after the .wasm came back: ${JSON.stringify(out.retry)}`);
+    seen.set("WASM_LOAD_FAILED", out.first.message);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -58,3 +58,22 @@ pub fn own_keys(object: &Object) -> Vec<String> {
         .filter_map(|k| k.as_string())
         .collect()
 }
+
+/// An array of strings; `undefined`/`null` is an empty list.
+pub fn string_list(value: &JsValue, what: &str) -> Result<Vec<String>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    value
+        .dyn_ref::<js_sys::Array>()
+        .ok_or_else(|| config_error(format!("{what} must be an array of strings")))?
+        .iter()
+        .map(|v| string(&v, what))
+        .collect()
+}
+
+pub fn function(value: JsValue, what: &str) -> Result<js_sys::Function> {
+    value
+        .dyn_into::<js_sys::Function>()
+        .map_err(|_| config_error(format!("{what} must be a function")))
+}

@@ -3,13 +3,17 @@
 
 use std::sync::Arc;
 
-use fieldseal::keyring::{MultiKeyring, RawAesKeyring, StaticBranchKeyKeyring};
+use fieldseal::keyring::kms::KmsKeyId;
+use fieldseal::keyring::{
+    AwsKmsKeyring, DiscoveryFilter, MultiKeyring, RawAesKeyring, StaticBranchKeyKeyring,
+};
 use fieldseal::Keyring;
 use wasm_bindgen::prelude::*;
 
 use crate::args;
 use crate::custom::JsKeyring;
 use crate::error::to_js;
+use crate::kms::JsKmsClient;
 
 /// A keyring (key provider). Cheap to share: handles are reference counted.
 #[wasm_bindgen]
@@ -135,6 +139,71 @@ impl WasmKeyring {
                 provider_id,
                 wrap_key,
                 unwrap_key,
+            )?))
+        };
+        build().map_err(to_js)
+    }
+
+    /// An AWS KMS keyring. `kind` is "strict" or "mrk"; `region` is needed
+    /// only when `keyId` is not an ARN; `kmsCall(region, operation, input)`
+    /// runs a KMS command with the user's client.
+    #[wasm_bindgen(js_name = awsKms)]
+    pub fn aws_kms(
+        kind: JsValue,
+        key_id: JsValue,
+        region: JsValue,
+        grant_tokens: JsValue,
+        kms_call: JsValue,
+    ) -> Result<WasmKeyring, JsValue> {
+        let build = || -> fieldseal::Result<WasmKeyring> {
+            let key_id = args::string(&key_id, "kmsKeyId")?;
+            let region = args::optional_string(&region, "region")?;
+            let tokens = args::string_list(&grant_tokens, "grantTokens")?;
+            let call = args::function(kms_call, "kmsCall")?;
+            let key_region = match KmsKeyId::parse(&key_id)?.region() {
+                Some(r) => r.to_string(),
+                None => region.clone().unwrap_or_default(),
+            };
+            let client = Arc::new(JsKmsClient::new(key_region, call));
+            let keyring = match args::string(&kind, "kind")?.as_str() {
+                "strict" => AwsKmsKeyring::new(&key_id, region.as_deref(), client, tokens)?,
+                "mrk" => AwsKmsKeyring::new_mrk(&key_id, region.as_deref(), client, tokens)?,
+                other => {
+                    return Err(fieldseal::Error::InvalidConfig(format!(
+                        "unknown KMS keyring kind {other:?}"
+                    )))
+                }
+            };
+            Ok(WasmKeyring::new(keyring))
+        };
+        build().map_err(to_js)
+    }
+
+    /// An AWS KMS MRK-aware discovery keyring for `region` (decrypt only).
+    /// `filterPartition` and `filterAccountIds` are both given or both absent.
+    #[wasm_bindgen(js_name = awsKmsMrkDiscovery)]
+    pub fn aws_kms_mrk_discovery(
+        region: JsValue,
+        filter_partition: JsValue,
+        filter_account_ids: JsValue,
+        grant_tokens: JsValue,
+        kms_call: JsValue,
+    ) -> Result<WasmKeyring, JsValue> {
+        let build = || -> fieldseal::Result<WasmKeyring> {
+            let region = args::string(&region, "region")?;
+            let filter =
+                match args::optional_string(&filter_partition, "discoveryFilter.partition")? {
+                    Some(partition) => Some(DiscoveryFilter::new(
+                        &partition,
+                        args::string_list(&filter_account_ids, "discoveryFilter.accountIds")?,
+                    )?),
+                    None => None,
+                };
+            let tokens = args::string_list(&grant_tokens, "grantTokens")?;
+            let call = args::function(kms_call, "kmsCall")?;
+            let client = Arc::new(JsKmsClient::new(region.clone(), call));
+            Ok(WasmKeyring::new(AwsKmsKeyring::new_mrk_discovery(
+                &region, filter, client, tokens,
             )?))
         };
         build().map_err(to_js)

@@ -6,12 +6,18 @@
 //! wraps it. On targets other than wasm32 this crate is empty.
 #![cfg(target_arch = "wasm32")]
 
+// Keyrings are shared through `Arc` so native builds can use them from many
+// threads; on wasm32 (single-threaded) they may hold JS handles, which are
+// neither Send nor Sync, and that is fine there.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+
 mod args;
 mod convert;
 mod custom;
 mod encryptor;
 mod error;
 mod keyring;
+mod kms;
 
 pub use encryptor::WasmItemEncryptor;
 pub use keyring::WasmKeyring;

@@ -1,0 +1,165 @@
+/**
+ * AWS KMS keyrings: `import { AwsKmsKeyring, ... } from "fieldseal/kms"`.
+ *
+ * A separate entry point so that apps which do not use KMS never load the
+ * AWS SDK: it is an optional peer dependency (`@aws-sdk/client-kms` v3).
+ * fieldseal never handles credentials or signs requests: it sends commands
+ * through the `KMSClient`s your `clientProvider` returns (one per region,
+ * created on first use and cached).
+ * @packageDocumentation
+ */
+import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
+import { FieldsealError } from "./errors.js";
+import { Keyring, MultiKeyring } from "./keyrings.js";
+import type { Bindings } from "./wasm.js";
+import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
+
+/** Returns the KMS client for a region, e.g. `(region) => new KMSClient({ region, credentials })`. */
+export type KmsClientProvider = (region: string) => Pick<KMSClient, "send">;
+
+export interface AwsKmsKeyringOptions {
+  /** A key ARN or alias ARN (or a key id / alias name together with `region`). */
+  kmsKeyId: string;
+  clientProvider: KmsClientProvider;
+  /** Passed to every KMS call. */
+  grantTokens?: string[];
+  /** Only when `kmsKeyId` is not an ARN. */
+  region?: string;
+}
+
+export interface DiscoveryFilter {
+  partition: string;
+  accountIds: string[];
+}
+
+export interface AwsKmsMrkDiscoveryKeyringOptions {
+  /** The region whose KMS is called; multi-Region keys are opened through their replica here. */
+  region: string;
+  clientProvider: KmsClientProvider;
+  /** Only keys of this partition and these accounts are used. */
+  discoveryFilter?: DiscoveryFilter;
+  grantTokens?: string[];
+}
+
+export interface AwsKmsMrkMultiOptions {
+  /** Generates the data key (GenerateDataKey) and wraps it. */
+  generator?: string;
+  /** Each also wraps the data key: one per region you want to open items in. */
+  kmsKeyIds?: string[];
+  clientProvider: KmsClientProvider;
+  grantTokens?: string[];
+}
+
+type Operation = "GenerateDataKey" | "Decrypt";
+
+const clientCaches = new WeakMap<KmsClientProvider, Map<string, Pick<KMSClient, "send">>>();
+
+/** The function the wasm layer calls: one KMS command with the cached client for `region`. */
+function kmsCall(provider: KmsClientProvider): (region: string, operation: Operation, input: object) => Promise<unknown> {
+  return async (region, operation, input) => {
+    let cache = clientCaches.get(provider);
+    if (!cache) clientCaches.set(provider, (cache = new Map()));
+    let client = cache.get(region);
+    if (!client) {
+      client = provider(region);
+      if (!client || typeof client.send !== "function") {
+        throw Object.assign(new Error(`clientProvider("${region}") did not return a KMS client`), { name: "InvalidClient" });
+      }
+      cache.set(region, client);
+    }
+    const command = operation === "GenerateDataKey" ? new GenerateDataKeyCommand(input as never) : new DecryptCommand(input as never);
+    return client.send(command as never);
+  };
+}
+
+function checkProvider(provider: unknown): KmsClientProvider {
+  if (typeof provider !== "function") {
+    throw new FieldsealError("INVALID_CONFIG", "clientProvider must be a function (region) => KMSClient");
+  }
+  return provider as KmsClientProvider;
+}
+
+function checkString(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0) throw new FieldsealError("INVALID_CONFIG", `${what} must be a non-empty string`);
+  return value;
+}
+
+/**
+ * Wraps data keys with one AWS KMS key (GenerateDataKey on encrypt, Decrypt on
+ * decrypt), and opens only what that exact key wrapped.
+ *
+ * @example
+ * const keyring = new AwsKmsKeyring({ kmsKeyId: keyArn, clientProvider: (region) => new KMSClient({ region }) });
+ */
+export class AwsKmsKeyring extends Keyring {
+  readonly kmsKeyId: string;
+  readonly #options: AwsKmsKeyringOptions;
+  /** @internal */
+  protected readonly kind: "strict" | "mrk" = "strict";
+
+  constructor(options: AwsKmsKeyringOptions) {
+    super();
+    this.kmsKeyId = checkString(options?.kmsKeyId, "kmsKeyId");
+    checkProvider(options.clientProvider);
+    this.#options = { ...options, grantTokens: [...(options.grantTokens ?? [])] };
+  }
+
+  /** @internal */
+  protected build(wasm: Bindings): WasmKeyring {
+    const o = this.#options;
+    return wasm.WasmKeyring.awsKms(this.kind, o.kmsKeyId, o.region, o.grantTokens, kmsCall(o.clientProvider));
+  }
+}
+
+/**
+ * Multi-Region-key aware: opens items wrapped by any replica of its key,
+ * calling KMS only in its own key's region. Seal in us-east-1, open in
+ * eu-west-1 with the replica's ARN, with no call to us-east-1.
+ */
+export class AwsKmsMrkKeyring extends AwsKmsKeyring {
+  /** @internal */
+  protected override readonly kind = "mrk" as const;
+
+  /** A multi-keyring of MRK-aware keyrings: the generator plus one per other key. */
+  static multi(options: AwsKmsMrkMultiOptions): MultiKeyring {
+    const { generator, kmsKeyIds = [], clientProvider, grantTokens } = options ?? ({} as AwsKmsMrkMultiOptions);
+    const make = (kmsKeyId: string) => new AwsKmsMrkKeyring({ kmsKeyId, clientProvider, grantTokens });
+    return new MultiKeyring({ generator: generator === undefined ? undefined : make(generator), children: kmsKeyIds.map(make) });
+  }
+}
+
+/**
+ * Opens items wrapped by any KMS key it may use, through its own region:
+ * a multi-Region key's wrapped data key is sent to the replica in `region`.
+ * Single-Region keys of other regions are skipped. Cannot encrypt.
+ */
+export class AwsKmsMrkDiscoveryKeyring extends Keyring {
+  readonly region: string;
+  readonly #options: AwsKmsMrkDiscoveryKeyringOptions;
+
+  constructor(options: AwsKmsMrkDiscoveryKeyringOptions) {
+    super();
+    this.region = checkString(options?.region, "region");
+    checkProvider(options.clientProvider);
+    const filter = options.discoveryFilter;
+    if (filter !== undefined) {
+      checkString(filter.partition, "discoveryFilter.partition");
+      if (!Array.isArray(filter.accountIds) || filter.accountIds.length === 0) {
+        throw new FieldsealError("INVALID_CONFIG", "discoveryFilter.accountIds must be a non-empty array");
+      }
+    }
+    this.#options = { ...options, grantTokens: [...(options.grantTokens ?? [])] };
+  }
+
+  /** @internal */
+  protected build(wasm: Bindings): WasmKeyring {
+    const o = this.#options;
+    return wasm.WasmKeyring.awsKmsMrkDiscovery(
+      o.region,
+      o.discoveryFilter?.partition,
+      o.discoveryFilter?.accountIds,
+      o.grantTokens,
+      kmsCall(o.clientProvider),
+    );
+  }
+}

@@ -1,0 +1,167 @@
+//! AWS KMS for the core's KMS keyrings, through a JS function that calls the
+//! user's `@aws-sdk/client-kms` client: `kmsCall(region, operation, input)`
+//! resolves to the command's output. fieldseal never sees credentials.
+
+use async_trait::async_trait;
+use fieldseal::keyring::kms::{
+    DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse, KmsClient,
+    KmsError,
+};
+use fieldseal::materials::SecretBytes;
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use std::collections::BTreeMap;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+pub struct JsKmsClient {
+    region: String,
+    call: Function,
+}
+
+impl JsKmsClient {
+    pub fn new(region: String, call: Function) -> Self {
+        JsKmsClient { region, call }
+    }
+
+    async fn send(&self, operation: &str, input: Object) -> Result<Object, KmsError> {
+        let returned = self
+            .call
+            .call3(
+                &JsValue::UNDEFINED,
+                &JsValue::from_str(&self.region),
+                &JsValue::from_str(operation),
+                &input,
+            )
+            .map_err(|e| kms_error(&e))?;
+        let output = JsFuture::from(Promise::resolve(&returned))
+            .await
+            .map_err(|e| kms_error(&e))?;
+        output.dyn_into::<Object>().map_err(|_| KmsError {
+            name: "InvalidResponse".into(),
+            message: format!("{operation} returned no output object"),
+        })
+    }
+}
+
+/// The AWS SDK's error name (`AccessDeniedException`, `TimeoutError`...), or a
+/// Node network error's code (`ECONNREFUSED`), and its message.
+fn kms_error(value: &JsValue) -> KmsError {
+    let text = |key: &str| {
+        Reflect::get(value, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    let mut name = text("name").unwrap_or_else(|| "Error".into());
+    if name == "Error" || name == "TypeError" {
+        if let Some(code) = text("code").or_else(|| {
+            Reflect::get(value, &JsValue::from_str("cause"))
+                .ok()
+                .and_then(|c| Reflect::get(&c, &JsValue::from_str("code")).ok())
+                .and_then(|c| c.as_string())
+        }) {
+            name = code;
+        }
+    }
+    let message = text("message").unwrap_or_else(|| value.as_string().unwrap_or_default());
+    KmsError { name, message }
+}
+
+fn object(entries: &[(&str, JsValue)]) -> Object {
+    let object = Object::new();
+    for (k, v) in entries {
+        let _ = Reflect::set(&object, &JsValue::from_str(k), v);
+    }
+    object
+}
+
+fn context(ec: &BTreeMap<String, String>) -> JsValue {
+    object(
+        &ec.iter()
+            .map(|(k, v)| (k.as_str(), JsValue::from_str(v)))
+            .collect::<Vec<_>>(),
+    )
+    .into()
+}
+
+fn strings(list: &[String]) -> JsValue {
+    list.iter()
+        .map(|s| JsValue::from_str(s))
+        .collect::<Array>()
+        .into()
+}
+
+fn invalid(operation: &str, what: &str) -> KmsError {
+    KmsError {
+        name: "InvalidResponse".into(),
+        message: format!("{operation} output has no {what}"),
+    }
+}
+
+fn key_id(output: &Object, operation: &str) -> Result<String, KmsError> {
+    Reflect::get(output, &JsValue::from_str("KeyId"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .ok_or_else(|| invalid(operation, "KeyId"))
+}
+
+fn bytes(output: &Object, key: &str, operation: &str) -> Result<Uint8Array, KmsError> {
+    Reflect::get(output, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+        .ok_or_else(|| invalid(operation, key))
+}
+
+/// Copy a plaintext key out of JS and wipe the JS copy.
+fn take_secret(array: Uint8Array) -> SecretBytes {
+    let secret = SecretBytes::new(array.to_vec());
+    array.fill(0, 0, array.length());
+    secret
+}
+
+#[async_trait(?Send)]
+impl KmsClient for JsKmsClient {
+    async fn generate_data_key(
+        &self,
+        request: GenerateDataKeyRequest,
+    ) -> Result<GenerateDataKeyResponse, KmsError> {
+        let op = "GenerateDataKey";
+        let output = self
+            .send(
+                op,
+                object(&[
+                    ("KeyId", JsValue::from_str(&request.key_id)),
+                    ("NumberOfBytes", JsValue::from(request.number_of_bytes)),
+                    ("EncryptionContext", context(&request.encryption_context)),
+                    ("GrantTokens", strings(&request.grant_tokens)),
+                ]),
+            )
+            .await?;
+        Ok(GenerateDataKeyResponse {
+            key_id: key_id(&output, op)?,
+            ciphertext_blob: bytes(&output, "CiphertextBlob", op)?.to_vec(),
+            plaintext: take_secret(bytes(&output, "Plaintext", op)?),
+        })
+    }
+
+    async fn decrypt(&self, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
+        let op = "Decrypt";
+        let output = self
+            .send(
+                op,
+                object(&[
+                    ("KeyId", JsValue::from_str(&request.key_id)),
+                    (
+                        "CiphertextBlob",
+                        Uint8Array::from(request.ciphertext_blob.as_slice()).into(),
+                    ),
+                    ("EncryptionContext", context(&request.encryption_context)),
+                    ("GrantTokens", strings(&request.grant_tokens)),
+                ]),
+            )
+            .await?;
+        Ok(DecryptResponse {
+            key_id: key_id(&output, op)?,
+            plaintext: take_secret(bytes(&output, "Plaintext", op)?),
+        })
+    }
+}

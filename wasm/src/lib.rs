@@ -5,7 +5,6 @@
 //! The JS surface is documented in `wasm/README.md`; the npm package in `pkg/`
 //! wraps it. On targets other than wasm32 this crate is empty.
 #![cfg(target_arch = "wasm32")]
-
 // Keyrings are shared through `Arc` so native builds can use them from many
 // threads; on wasm32 (single-threaded) they may hold JS handles, which are
 // neither Send nor Sync, and that is fine there.

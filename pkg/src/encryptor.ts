@@ -132,12 +132,34 @@ export class ItemEncryptor {
     return guarded(async () => operation(await this.#encryptor()));
   }
 
-  /** Seal one item (`@aws-sdk/client-dynamodb` AttributeValue shape). */
+  /**
+   * Seal one item (`@aws-sdk/client-dynamodb` AttributeValue shape): encrypt
+   * its ENCRYPT_AND_SIGN attributes, sign, and add `aws_dbe_head` and
+   * `aws_dbe_foot`. The result is a new item; pass it to PutItem.
+   *
+   * The item is read when the call is made (after the first call, which
+   * loads the module first), so it is safe to reuse the object afterwards;
+   * to be safe on the first call too, don't change it before the promise
+   * settles.
+   *
+   * @example
+   * const sealed = await encryptor.encryptItem({ pk: { S: "order#1" }, sk: { N: "1" }, card: { S: "4111 1111 1111 1111" } });
+   * await client.send(new PutItemCommand({ TableName: "Orders", Item: sealed }));
+   */
   encryptItem(item: ItemInput): Promise<Item> {
     return this.#run((e) => e.encryptItem(item));
   }
 
-  /** Open one sealed item: verify it and decrypt its encrypted attributes. */
+  /**
+   * Open one sealed item: verify its signatures and decrypt its encrypted
+   * attributes. Rejects with `INTEGRITY_FAILURE` if anything signed was
+   * changed, `NO_MATCHING_KEY` if the keyring cannot unwrap its data key.
+   * Numbers come back normalized, as DynamoDB stores them (`"1.50"` → `"1.5"`).
+   *
+   * @example
+   * const { Item } = await client.send(new GetItemCommand({ TableName: "Orders", Key: { pk: { S: "order#1" }, sk: { N: "1" } } }));
+   * const item = await encryptor.decryptItem(Item!);
+   */
   decryptItem(item: ItemInput): Promise<Item> {
     return this.#run((e) => e.decryptItem(item));
   }
@@ -158,6 +180,19 @@ export class ItemEncryptor {
    * which every encrypted field, `aws_dbe_head` and `aws_dbe_foot` are
    * `Uint8Array`s (for `bytea`/`varbinary` columns), and the other fields are
    * as given.
+   *
+   * string → S, number → N (finite; integers within ±2^53, else pass a
+   * bigint), bigint → N, boolean → BOOL, null → NULL, Uint8Array / typed array /
+   * ArrayBuffer → B (copied), array → L, plain object → M, Set of strings /
+   * numbers and bigints / Uint8Arrays → SS / NS / BS. Anything else (undefined,
+   * Date, Map, class instances, functions) rejects with `INVALID_ITEM` naming
+   * the field. On the way back N becomes a `number` when exact, else a
+   * `bigint` (so `5n` comes back as `5`).
+   *
+   * @example
+   * const sealed = await encryptor.encryptRecord({ pk: "customer#42", sk: "order#2", card: "5500 0000 0000 0004", total: 12.5 });
+   * sealed.card instanceof Uint8Array; // true: store it in a bytea column
+   * await encryptor.decryptRecord(sealed); // { pk: "customer#42", sk: "order#2", card: "5500 0000 0000 0004", total: 12.5 }
    */
   async encryptRecord(record: PlainRecord): Promise<SealedRecord> {
     return toSealedRecord(await this.encryptItem(marshallRecord(record)));

@@ -7,6 +7,7 @@ import {
   MultiKeyring,
   RawAesKeyring,
   RawRsaKeyring,
+  StaticBranchKeyKeyring,
   wasmMemoryBytes,
   type AttributeValue,
   type ErrorCode,
@@ -97,3 +98,15 @@ void enc.encryptItem({ pk: { STRING: "x" } });
 void enc.encryptItem({ pk: { N: 1 } });
 // @ts-expect-error records hold no functions
 void enc.encryptRecord({ pk: "x", f: () => 1 });
+// @ts-expect-error not an error code
+const notACode: ErrorCode = "OOPS";
+void notACode;
+// @ts-expect-error the branch key is bytes
+new StaticBranchKeyKeyring({ branchKeyId: "b", branchKeyVersion: "v", branchKey: "base64..." });
+new StaticBranchKeyKeyring({ branchKeyId: "b", branchKeyVersion: "v", branchKey: new Uint8Array(32) });
+// @ts-expect-error sortKeyName is a string
+new ItemEncryptor({ ...config, sortKeyName: 1 });
+// @ts-expect-error unwrapKey resolves to bytes or null
+new CustomKeyring({ providerId: "p", wrapKey: async ({ plaintextDataKey }) => ({ ciphertext: plaintextDataKey }), unwrapKey: async () => "key" });
+// @ts-expect-error the keyring is a fieldseal keyring, not key bytes
+new ItemEncryptor({ ...config, keyring: wrappingKey });

@@ -137,18 +137,33 @@ export function normalizeNumber(text) {
 }
 
 /** An item in a canonical form for comparison: numbers normalized, sets sorted, keys sorted. */
-export function canonical(value) {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value instanceof Uint8Array) return { bytes: Buffer.from(value).toString("hex") };
-  if (value && typeof value === "object") {
-    const [[tag, inner]] = Object.keys(value).length === 1 && /^[A-Z]+$/.test(Object.keys(value)[0]) ? Object.entries(value) : [[null, null]];
-    if (tag === "N") return { N: normalizeNumber(inner) };
-    if (tag === "NS") return { NS: inner.map(normalizeNumber).sort() };
-    if (tag === "SS") return { SS: [...inner].sort() };
-    if (tag === "BS") return { BS: inner.map((b) => Buffer.from(b).toString("hex")).sort() };
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+export function canonical(item) {
+  return Object.fromEntries(Object.keys(item).sort().map((k) => [k, canonicalValue(item[k])]));
+}
+
+const hex = (b) => Buffer.from(b).toString("hex");
+
+/** One attribute value, by its type tag (so a map key named "N" is just a key). */
+function canonicalValue(value) {
+  const [[tag, inner]] = Object.entries(value);
+  switch (tag) {
+    case "N":
+      return { N: normalizeNumber(inner) };
+    case "NS":
+      return { NS: inner.map(normalizeNumber).sort() };
+    case "SS":
+      return { SS: [...inner].sort() };
+    case "B":
+      return { B: hex(inner) };
+    case "BS":
+      return { BS: inner.map(hex).sort() };
+    case "L":
+      return { L: inner.map(canonicalValue) };
+    case "M":
+      return { M: canonical(inner) };
+    default:
+      return { [tag]: inner };
   }
-  return value;
 }
 
 /** The keys manifest: name -> entry. */

@@ -278,6 +278,26 @@ export interface CustomKeyringOptions {
   wrapKey: (input: WrapKeyInput) => Promise<WrapKeyOutput>;
   /** Unwrap a key, or resolve to `null` if this wrapped key is not yours. Must return a Promise. */
   unwrapKey: (input: UnwrapKeyInput) => Promise<Uint8Array | null>;
+  /**
+   * How long a callback's promise may stay pending before the operation fails
+   * with KEY_PROVIDER_FAILURE, so a provider that never answers cannot hang
+   * your app. Default 30,000 ms; `Infinity` waits forever.
+   */
+  timeoutMs?: number;
+}
+
+/** A callback whose promise fails after `ms` if it has not settled; other returns pass through for the core to judge. */
+function withTimeout<A, R>(callback: (input: A) => R, name: string, ms: number): (input: A) => R {
+  if (!Number.isFinite(ms)) return callback;
+  return (input: A) => {
+    const result = callback(input);
+    if (!result || typeof (result as { then?: unknown }).then !== "function") return result;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${name} did not settle within ${ms} ms`)), ms);
+    });
+    return Promise.race([result as unknown as PromiseLike<unknown>, timeout]).finally(() => clearTimeout(timer)) as R;
+  };
 }
 
 /**
@@ -299,8 +319,10 @@ export class CustomKeyring extends Keyring {
     if (typeof o.wrapKey !== "function" || typeof o.unwrapKey !== "function") {
       throw configError("CustomKeyring needs wrapKey and unwrapKey functions");
     }
-    this.#wrapKey = o.wrapKey as CustomKeyringOptions["wrapKey"];
-    this.#unwrapKey = o.unwrapKey as CustomKeyringOptions["unwrapKey"];
+    const timeoutMs = o.timeoutMs ?? 30_000;
+    if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) throw configError("timeoutMs must be a positive number of milliseconds");
+    this.#wrapKey = withTimeout(o.wrapKey as CustomKeyringOptions["wrapKey"], "wrapKey", timeoutMs);
+    this.#unwrapKey = withTimeout(o.unwrapKey as CustomKeyringOptions["unwrapKey"], "unwrapKey", timeoutMs);
   }
 
   /** @internal */

@@ -101,3 +101,10 @@ test("constructor checks", () => {
   assert.throws(() => new CustomKeyring({ providerId: "", wrapKey: async () => ({}), unwrapKey: async () => null }), (e) => e.code === "INVALID_CONFIG");
   assert.throws(() => new CustomKeyring({ providerId: "p", wrapKey: 1, unwrapKey: async () => null }), (e) => e.code === "INVALID_CONFIG");
 });
+
+test("a provider that never answers times out instead of hanging", async () => {
+  const never = () => new Promise(() => {});
+  const enc = encryptor(new CustomKeyring({ providerId: "slow", wrapKey: never, unwrapKey: never, timeoutMs: 50 }));
+  await assert.rejects(enc.encryptItem(sampleItem()), (e) => e.code === "KEY_PROVIDER_FAILURE" && /did not settle within 50 ms/.test(e.message));
+  assert.throws(() => new CustomKeyring({ providerId: "p", wrapKey: never, unwrapKey: never, timeoutMs: -1 }), (e) => e.code === "INVALID_CONFIG");
+});

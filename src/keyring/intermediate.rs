@@ -294,6 +294,25 @@ pub fn decrypt_materials(
     Err(no_matching_key(keyring, encrypted_data_keys, &reasons))
 }
 
+/// The error of a keyring whose provider was asked and failed for some EDKs
+/// (`failures`) and declined or could not use others (`declined`): a
+/// provider failure if any call failed, else "no matching key".
+pub fn none_opened(
+    keyring: &str,
+    encrypted_data_keys: &[EncryptedDataKey],
+    mut failures: Vec<String>,
+    declined: Vec<String>,
+) -> Error {
+    if failures.is_empty() {
+        return no_matching_key(keyring, encrypted_data_keys, &declined);
+    }
+    failures.extend(declined);
+    Error::KeyProviderFailure(format!(
+        "{keyring}: no encrypted data key opened: {}",
+        failures.join("; ")
+    ))
+}
+
 /// The error of a keyring that opened none of `encrypted_data_keys`;
 /// `reasons` says why each EDK it tried failed.
 pub fn no_matching_key(

@@ -268,14 +268,11 @@ impl Keyring for JsKeyring {
                 Err(e) => declined.push(format!("EDK #{i}: {e}")),
             }
         }
-        if !failures.is_empty() {
-            failures.extend(declined);
-            return Err(self.failure(failures.join("; ")));
-        }
-        Err(intermediate::no_matching_key(
+        Err(intermediate::none_opened(
             &format!("custom keyring {:?}", self.provider_id),
             encrypted_data_keys,
-            &declined,
+            failures,
+            declined,
         ))
     }
 }

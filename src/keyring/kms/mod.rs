@@ -120,15 +120,7 @@ impl AwsKmsKeyring {
         client: Arc<dyn KmsClient>,
         grant_tokens: Vec<String>,
     ) -> Result<Self> {
-        let (_, region) = key_id_and_region(key_id, region)?;
-        Ok(AwsKmsKeyring {
-            kind: "AWS KMS keyring",
-            encrypt_key: Some(key_id.to_string()),
-            scope: DecryptScope::Exact(key_id.to_string()),
-            region,
-            client,
-            grant_tokens,
-        })
+        Self::for_key(false, key_id, region, client, grant_tokens)
     }
 
     /// MRK-aware strict keyring: opens EDKs of any replica of its multi-Region
@@ -139,11 +131,29 @@ impl AwsKmsKeyring {
         client: Arc<dyn KmsClient>,
         grant_tokens: Vec<String>,
     ) -> Result<Self> {
+        Self::for_key(true, key_id, region, client, grant_tokens)
+    }
+
+    fn for_key(
+        mrk_aware: bool,
+        key_id: &str,
+        region: Option<&str>,
+        client: Arc<dyn KmsClient>,
+        grant_tokens: Vec<String>,
+    ) -> Result<Self> {
         let (_, region) = key_id_and_region(key_id, region)?;
+        let (kind, scope) = if mrk_aware {
+            (
+                "AWS KMS MRK keyring",
+                DecryptScope::MrkMatch(key_id.to_string()),
+            )
+        } else {
+            ("AWS KMS keyring", DecryptScope::Exact(key_id.to_string()))
+        };
         Ok(AwsKmsKeyring {
-            kind: "AWS KMS MRK keyring",
+            kind,
             encrypt_key: Some(key_id.to_string()),
-            scope: DecryptScope::MrkMatch(key_id.to_string()),
+            scope,
             region,
             client,
             grant_tokens,
@@ -401,17 +411,11 @@ impl Keyring for AwsKmsKeyring {
             Some(key) => format!("{} ({key})", self.kind),
             None => format!("{} ({})", self.kind, self.region),
         };
-        if failures.is_empty() {
-            return Err(intermediate::no_matching_key(
-                &who,
-                encrypted_data_keys,
-                &skipped,
-            ));
-        }
-        failures.extend(skipped);
-        Err(Error::KeyProviderFailure(format!(
-            "{who}: no encrypted data key opened: {}",
-            failures.join("; ")
-        )))
+        Err(intermediate::none_opened(
+            &who,
+            encrypted_data_keys,
+            failures,
+            skipped,
+        ))
     }
 }

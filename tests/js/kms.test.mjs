@@ -178,3 +178,22 @@ test("the complete flow through DynamoDB: CreateTable, PutItem, GetItem, Query, 
   assert.equal(encryptCalls, items.length);
   assert.equal(decryptCalls, items.length);
 });
+
+test("grant tokens and the encryption context reach KMS", async () => {
+  const seen = [];
+  const { provider } = countingProvider();
+  const recording = (region) => {
+    const real = provider(region);
+    return { send: (command) => { seen.push(command.input); return real.send(command); } };
+  };
+  const keyring = new AwsKmsKeyring({ kmsKeyId: srk, clientProvider: recording, grantTokens: ["token-a", "token-b"] });
+  const sealed = await orders(keyring).encryptItem(order(9));
+  await orders(keyring).decryptItem(sealed);
+  assert.equal(seen.length, 2);
+  for (const input of seen) {
+    assert.deepEqual(input.GrantTokens, ["token-a", "token-b"]);
+    assert.equal(input.EncryptionContext["aws-crypto-table-name"], "Orders");
+  }
+  assert.equal(seen[0].KeyId, srk);
+  assert.equal(seen[0].NumberOfBytes, 32);
+});

@@ -4,8 +4,11 @@
 //! The crate is a pure Rust core with no knowledge of JavaScript. Its layers:
 //! - [`item`]: the DynamoDB attribute model and its canonical serialization;
 //! - [`suite`] and [`primitives`]: the two DB-ESDK algorithm suites and the crypto they use;
-//! - [`materials`] and [`keyring`]: data keys and the pluggable providers that wrap them;
-//! - [`format`]: the structured-encryption wire format (header, footer, fields);
+//! - [`materials`] and [`keyring`]: data keys and the pluggable providers that wrap them,
+//!   among them the AWS KMS keyrings of [`keyring::kms`] ([`keyring::AwsKmsKeyring`],
+//!   [`keyring::AwsKmsMrkKeyring`], [`keyring::AwsKmsMrkDiscoveryKeyring`] and their
+//!   multi-keyrings), which reach KMS through a caller-supplied [`keyring::KmsClient`];
+//! - [`format`](mod@format): the structured-encryption wire format (header, footer, fields);
 //! - [`encryptor`]: the item encryptor that ties them together.
 
 // Keyrings are shared through `Arc` so native builds can use them from many

@@ -10,7 +10,7 @@
  */
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { FieldsealError } from "./errors.js";
-import { Keyring, MultiKeyring } from "./keyrings.js";
+import { Keyring } from "./keyrings.js";
 import type { Bindings } from "./wasm.js";
 import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
 
@@ -120,11 +120,41 @@ export class AwsKmsMrkKeyring extends AwsKmsKeyring {
   /** @internal */
   protected override readonly kind = "mrk" as const;
 
-  /** A multi-keyring of MRK-aware keyrings: the generator plus one per other key. */
-  static multi(options: AwsKmsMrkMultiOptions): MultiKeyring {
-    const { generator, kmsKeyIds = [], clientProvider, grantTokens } = options ?? ({} as AwsKmsMrkMultiOptions);
-    const make = (kmsKeyId: string) => new AwsKmsMrkKeyring({ kmsKeyId, clientProvider, grantTokens });
-    return new MultiKeyring({ generator: generator === undefined ? undefined : make(generator), children: kmsKeyIds.map(make) });
+  /**
+   * A multi-keyring of MRK-aware keyrings: the generator plus one per other
+   * key. Every id must be a key ARN, and no two may be replicas of the same
+   * multi-Region key (they share one data key wrap); the first operation
+   * fails with `INVALID_CONFIG` otherwise.
+   */
+  static multi(options: AwsKmsMrkMultiOptions): AwsKmsMrkMultiKeyring {
+    return new AwsKmsMrkMultiKeyring(options);
+  }
+}
+
+/** What `AwsKmsMrkKeyring.multi` returns: one MRK-aware keyring per key ARN. */
+export class AwsKmsMrkMultiKeyring extends Keyring {
+  readonly generator: string | undefined;
+  readonly kmsKeyIds: readonly string[];
+  readonly #options: AwsKmsMrkMultiOptions;
+
+  constructor(options: AwsKmsMrkMultiOptions) {
+    super();
+    const o = options ?? ({} as AwsKmsMrkMultiOptions);
+    checkProvider(o.clientProvider);
+    this.generator = o.generator === undefined ? undefined : checkString(o.generator, "generator");
+    const ids = o.kmsKeyIds ?? [];
+    if (!Array.isArray(ids)) throw new FieldsealError("INVALID_CONFIG", "kmsKeyIds must be an array of key ARNs");
+    this.kmsKeyIds = ids.map((id, i) => checkString(id, `kmsKeyIds[${i}]`));
+    if (this.generator === undefined && this.kmsKeyIds.length === 0) {
+      throw new FieldsealError("INVALID_CONFIG", "an MRK multi-keyring needs a generator or kmsKeyIds");
+    }
+    this.#options = { ...o, grantTokens: [...(o.grantTokens ?? [])] };
+  }
+
+  /** @internal */
+  protected build(wasm: Bindings): WasmKeyring {
+    const o = this.#options;
+    return wasm.WasmKeyring.awsKmsMrkMulti(this.generator, [...this.kmsKeyIds], o.grantTokens, kmsCall(o.clientProvider));
   }
 }
 

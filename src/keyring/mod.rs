@@ -19,7 +19,10 @@ pub mod raw_aes;
 pub mod raw_rsa;
 
 pub use hierarchy::StaticBranchKeyKeyring;
-pub use kms::{AwsKmsKeyring, DiscoveryFilter, KmsClient};
+pub use kms::{
+    AwsKmsKeyring, AwsKmsMrkDiscoveryKeyring, AwsKmsMrkKeyring, CachingClientSupplier,
+    DiscoveryFilter, KmsClient, KmsClientSupplier,
+};
 pub use multi::MultiKeyring;
 pub use raw_aes::RawAesKeyring;
 

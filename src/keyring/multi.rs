@@ -3,7 +3,9 @@
 //!
 //! On encrypt the generator (if any) makes the data key and its EDK, then every
 //! child adds its own EDK for the same data key. On decrypt the generator and
-//! then each child is tried, in order, until one yields the data key.
+//! then each child is tried, in order, until one yields the data key; if none
+//! does, the error lists every child's, and is a key provider failure when
+//! any child's provider failed.
 
 use std::sync::Arc;
 
@@ -132,6 +134,7 @@ impl Keyring for MultiKeyring {
             return Ok(materials);
         }
         let mut failures = Vec::new();
+        let mut provider_failed = false;
         for (who, keyring) in self.keyrings() {
             match keyring
                 .on_decrypt(materials.clone(), encrypted_data_keys)
@@ -144,12 +147,21 @@ impl Keyring for MultiKeyring {
                 Err(Error::NoMatchingKey { detail, .. }) => {
                     failures.push(format!("{who}: {detail}"))
                 }
-                Err(e) => failures.push(format!("{who}: {e}")),
+                Err(e) => {
+                    provider_failed |= matches!(e, Error::KeyProviderFailure(_));
+                    failures.push(format!("{who}: {e}"))
+                }
             }
+        }
+        let detail = format!("multi-keyring: [{}]", failures.join(" | "));
+        // A provider that was asked and failed (KMS throttling, access denied...)
+        // is an outage to retry or fix, not a missing key: say so in the code.
+        if provider_failed {
+            return Err(Error::KeyProviderFailure(detail));
         }
         Err(Error::NoMatchingKey {
             providers_seen: providers_seen(encrypted_data_keys),
-            detail: format!("multi-keyring: [{}]", failures.join(" | ")),
+            detail,
         })
     }
 }

@@ -13,6 +13,7 @@ import { CREDENTIALS, startMoto } from "./helpers/moto.mjs";
 let moto;
 let mrk; // { east, west, sydney } ARNs of one multi-Region key
 let srk; // a single-Region key in us-east-1
+let srkSydney; // a single-Region key in ap-southeast-2
 let account;
 
 /** A clientProvider whose clients count every command by region and name. */
@@ -46,6 +47,8 @@ before(async () => {
   }
   mrk = { east: arn, west: arn.replace("us-east-1", "eu-west-1"), sydney: arn.replace("us-east-1", "ap-southeast-2") };
   srk = (await east.send(new CreateKeyCommand({ Description: "fieldseal single-Region key" }))).KeyMetadata.Arn;
+  const sydney = new KMSClient({ region: "ap-southeast-2", endpoint: moto.endpoint, credentials: CREDENTIALS });
+  srkSydney = (await sydney.send(new CreateKeyCommand({ Description: "fieldseal Sydney key" }))).KeyMetadata.Arn;
 });
 
 after(async () => {
@@ -103,14 +106,28 @@ test("a multi-keyring of KMS + raw AES opens with either", async () => {
   assert.deepEqual(await orders(aes).decryptItem(sealed), order(5));
 });
 
-test("the strict MRK multi-keyring wraps for each region; each region opens locally", async () => {
+test("the MRK multi-keyring wraps for each region; each region opens locally", async () => {
   const { provider, take } = countingProvider();
-  const multi = AwsKmsMrkKeyring.multi({ generator: mrk.east, kmsKeyIds: [mrk.sydney], clientProvider: provider });
+  const multi = AwsKmsMrkKeyring.multi({ generator: mrk.east, kmsKeyIds: [srkSydney], clientProvider: provider });
   const sealed = await orders(multi).encryptItem(order(6));
   assert.deepEqual(take().sort(), ["GenerateDataKey ap-southeast-2", "GenerateDataKey us-east-1"]);
-  const sydney = orders(new AwsKmsMrkKeyring({ kmsKeyId: mrk.sydney, clientProvider: provider }));
+  const sydney = orders(new AwsKmsMrkKeyring({ kmsKeyId: srkSydney, clientProvider: provider }));
   assert.deepEqual(await sydney.decryptItem(sealed), order(6));
   assert.deepEqual(take(), ["Decrypt ap-southeast-2"]);
+  const west = orders(new AwsKmsMrkKeyring({ kmsKeyId: mrk.west, clientProvider: provider }));
+  assert.deepEqual(await west.decryptItem(sealed), order(6));
+  assert.deepEqual(take(), ["Decrypt eu-west-1"]);
+});
+
+test("the MRK multi-keyring refuses two replicas of one key and ids that are not ARNs, before any KMS call", async () => {
+  const { provider, take } = countingProvider();
+  const replicas = AwsKmsMrkKeyring.multi({ generator: mrk.east, kmsKeyIds: [mrk.sydney], clientProvider: provider });
+  await assert.rejects(orders(replicas).encryptItem(order(6)), (e) =>
+    e instanceof FieldsealError && e.code === "INVALID_CONFIG" && e.message.includes(mrk.east) && e.message.includes(mrk.sydney));
+  const alias = AwsKmsMrkKeyring.multi({ generator: "alias/orders", clientProvider: provider });
+  await assert.rejects(orders(alias).encryptItem(order(6)), (e) => e.code === "INVALID_CONFIG" && /not an ARN/.test(e.message));
+  assert.throws(() => AwsKmsMrkKeyring.multi({ clientProvider: provider }), (e) => e.code === "INVALID_CONFIG");
+  assert.deepEqual(take(), []);
 });
 
 test("KMS errors from the live peer: unknown key, unreachable endpoint", async () => {

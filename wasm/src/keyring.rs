@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use fieldseal::keyring::kms::KmsKeyId;
+use fieldseal::keyring::kms::{KmsClient, KmsKeyId};
 use fieldseal::keyring::{
-    AwsKmsKeyring, DiscoveryFilter, MultiKeyring, RawAesKeyring, StaticBranchKeyKeyring,
+    AwsKmsKeyring, AwsKmsMrkKeyring, DiscoveryFilter, MultiKeyring, RawAesKeyring,
+    StaticBranchKeyKeyring,
 };
 use fieldseal::Keyring;
 use wasm_bindgen::prelude::*;
@@ -175,6 +176,34 @@ impl WasmKeyring {
                 }
             };
             Ok(WasmKeyring::new(keyring))
+        };
+        build().map_err(to_js)
+    }
+
+    /// A multi-keyring of MRK-aware KMS keyrings, one per ARN (the generator
+    /// first). The core checks the rules (ARNs only, no two replicas of one
+    /// multi-Region key), so JS and Rust reject the same configurations.
+    #[wasm_bindgen(js_name = awsKmsMrkMulti)]
+    pub fn aws_kms_mrk_multi(
+        generator: JsValue,
+        key_ids: JsValue,
+        grant_tokens: JsValue,
+        kms_call: JsValue,
+    ) -> Result<WasmKeyring, JsValue> {
+        let build = || -> fieldseal::Result<WasmKeyring> {
+            let generator = args::optional_string(&generator, "generator")?;
+            let key_ids = args::string_list(&key_ids, "kmsKeyIds")?;
+            let tokens = args::string_list(&grant_tokens, "grantTokens")?;
+            let call = args::function(kms_call, "kmsCall")?;
+            let clients = move |region: &str| -> fieldseal::Result<Arc<dyn KmsClient>> {
+                Ok(Arc::new(JsKmsClient::new(region.to_string(), call.clone())))
+            };
+            Ok(WasmKeyring::new(AwsKmsMrkKeyring::multi(
+                generator.as_deref(),
+                &key_ids,
+                &clients,
+                tokens,
+            )?))
         };
         build().map_err(to_js)
     }

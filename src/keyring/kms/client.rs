@@ -1,18 +1,22 @@
-//! The two AWS KMS operations fieldseal needs, behind a small trait. fieldseal
-//! never signs requests or touches credentials: the implementation (in the
-//! wasm layer, the user's `@aws-sdk/client-kms` client) does.
+//! The AWS KMS operations fieldseal's keyrings need, behind a small trait.
+//!
+//! fieldseal never signs requests or touches credentials: the implementation
+//! does (in the wasm layer, the user's `@aws-sdk/client-kms` v3 client; in
+//! tests, an in-memory fake). Keeping the trait this narrow is what lets the
+//! core stay pure Rust and compile for wasm32 and native alike.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keyring::MaybeSendSync;
 use crate::materials::SecretBytes;
 
 /// GenerateDataKey. Spec: aws-kms-keyring.md#onencrypt
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenerateDataKeyRequest {
     pub key_id: String,
     pub number_of_bytes: u32,
@@ -20,6 +24,8 @@ pub struct GenerateDataKeyRequest {
     pub grant_tokens: Vec<String>,
 }
 
+/// `Debug` shows the plaintext's length only ([`SecretBytes`] redacts it).
+#[derive(Debug)]
 pub struct GenerateDataKeyResponse {
     /// The ARN of the key KMS used.
     pub key_id: String,
@@ -28,7 +34,7 @@ pub struct GenerateDataKeyResponse {
 }
 
 /// Decrypt. Spec: aws-kms-keyring.md#ondecrypt
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecryptRequest {
     pub key_id: String,
     pub ciphertext_blob: Vec<u8>,
@@ -36,6 +42,8 @@ pub struct DecryptRequest {
     pub grant_tokens: Vec<String>,
 }
 
+/// `Debug` shows the plaintext's length only ([`SecretBytes`] redacts it).
+#[derive(Debug)]
 pub struct DecryptResponse {
     pub key_id: String,
     pub plaintext: SecretBytes,
@@ -43,14 +51,26 @@ pub struct DecryptResponse {
 
 /// A failed KMS call: the service's error name (`AccessDeniedException`,
 /// `DisabledException`, `KMSInvalidStateException`, `NotFoundException`,
-/// `ThrottlingException`, a network error's name...) and its message.
+/// `ThrottlingException`, a network error's name...) and its message. The
+/// name is kept apart so that the keyrings' errors can always quote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KmsError {
     pub name: String,
     pub message: String,
 }
 
-/// An AWS KMS client for one region.
+impl fmt::Display for KmsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for KmsError {}
+
+/// An AWS KMS client bound to one region. Only GenerateDataKey and Decrypt:
+/// both DB-ESDK suites use intermediate key wrapping, under which the MPL
+/// calls GenerateDataKey even to add an EDK for an existing data key
+/// (`IntermediateKeyWrapping.IntermediateWrap` invokes `generateAndWrap`).
 #[async_trait(?Send)]
 pub trait KmsClient: MaybeSendSync {
     async fn generate_data_key(
@@ -64,7 +84,77 @@ pub trait KmsClient: MaybeSendSync {
     ) -> std::result::Result<DecryptResponse, KmsError>;
 }
 
-/// Gives the client for a region; the MRK keyrings call KMS in several regions.
+/// Gives the client for a region: the multi-Region keyrings call KMS in
+/// several regions, and the caller owns how clients are configured.
 pub trait KmsClientSupplier: MaybeSendSync {
     fn client(&self, region: &str) -> Result<Arc<dyn KmsClient>>;
+}
+
+/// Any `Fn(region) -> client` is a supplier.
+impl<F> KmsClientSupplier for F
+where
+    F: Fn(&str) -> Result<Arc<dyn KmsClient>> + MaybeSendSync,
+{
+    fn client(&self, region: &str) -> Result<Arc<dyn KmsClient>> {
+        self(region)
+    }
+}
+
+/// Wraps a supplier so that each region gets one client, made on first use
+/// and shared afterwards: SDK clients hold connection pools and credential
+/// caches that are wasteful to duplicate per keyring.
+pub struct CachingClientSupplier<S> {
+    inner: S,
+    clients: Mutex<BTreeMap<String, Arc<dyn KmsClient>>>,
+}
+
+impl<S: KmsClientSupplier> CachingClientSupplier<S> {
+    pub fn new(inner: S) -> Self {
+        CachingClientSupplier {
+            inner,
+            clients: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The regions that have a client so far.
+    pub fn regions(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<dyn KmsClient>>> {
+        // A panic elsewhere cannot leave the map half-updated: recover it.
+        self.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<S> fmt::Debug for CachingClientSupplier<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let regions: Vec<String> = self
+            .clients
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("CachingClientSupplier")
+            .field("regions", &regions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: KmsClientSupplier> KmsClientSupplier for CachingClientSupplier<S> {
+    fn client(&self, region: &str) -> Result<Arc<dyn KmsClient>> {
+        if region.is_empty() {
+            return Err(Error::InvalidConfig(
+                "a KMS client needs a non-empty region".into(),
+            ));
+        }
+        // Held while the inner supplier runs, so two callers never create two
+        // clients for one region.
+        let mut clients = self.lock();
+        if let Some(client) = clients.get(region) {
+            return Ok(client.clone());
+        }
+        let client = self.inner.client(region)?;
+        clients.insert(region.to_string(), client.clone());
+        Ok(client)
+    }
 }

@@ -1,55 +1,80 @@
 //! AWS KMS keyrings for the DB-ESDK suites.
+//!
 //! Spec: framework/aws-kms/ (aws-kms-keyring.md, aws-kms-mrk-keyring.md,
-//! aws-kms-mrk-discovery-keyring.md, aws-kms-mrk-multi-keyrings.md).
+//! aws-kms-mrk-discovery-keyring.md, aws-kms-mrk-multi-keyrings.md); reference
+//! code: the MPL's `Keyrings/AwsKms/*.dfy`, which wins where the two differ.
 //!
-//! Both DB-ESDK suites use intermediate key wrapping (reference:
-//! `KeyWrapping/IntermediateKeyWrapping.dfy`), so a KMS keyring always calls
-//! GenerateDataKey, even when the data key already exists: KMS's plaintext is
-//! the intermediate key, and the EDK is
-//! - provider id `aws-kms`, provider info the key ARN KMS answered with,
-//! - ciphertext `encrypted data key (48) || KMS CiphertextBlob`.
+//! # The EDK under intermediate key wrapping
 //!
-//! On decrypt the blob goes back to KMS Decrypt, which yields the intermediate key.
+//! Both DB-ESDK suites (0x6700, 0x6701) use intermediate key wrapping. In the
+//! MPL, `EdkWrapping.WrapEdkMaterial` sends both the "generate" case (no data
+//! key yet) and the "wrap" case (a data key from an earlier keyring) to
+//! `IntermediateKeyWrapping`, and `IntermediateWrap` always calls the
+//! keyring's `generateAndWrap`, which for KMS is `KmsGenerateAndWrapKeyMaterial`
+//! (GenerateDataKey). So, for every KMS EDK:
+//! - the data key is local randomness (`IntermediateGenerateAndWrap`), or the
+//!   one already in the materials; it never comes from KMS;
+//! - GenerateDataKey(KeyId = the configured identifier, NumberOfBytes = 32,
+//!   EncryptionContext = the materials' context, GrantTokens) gives the
+//!   *intermediate key* (its `Plaintext`) and its `CiphertextBlob`;
+//! - the EDK is provider id `aws-kms`, provider info the response `KeyId`
+//!   (the key ARN, UTF-8), and ciphertext
+//!   `AES-256-GCM(key derived from the intermediate key, data key) (48 bytes) || CiphertextBlob`.
+//!
+//! KMS Encrypt is never called. On decrypt, the bytes after the first 48 go to
+//! KMS Decrypt, whose plaintext is the intermediate key that opens the first 48.
 
 pub mod arn;
 pub mod client;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use arn::{mrk_match_for_decrypt, KmsArn, KmsKeyId};
+pub use arn::{
+    assert_mrks_are_unique, mrk_match_for_decrypt, KmsArn, KmsKeyId, ResourceType,
+    MAX_IDENTIFIER_LEN,
+};
 pub use client::{
-    DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse, KmsClient,
-    KmsClientSupplier, KmsError,
+    CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
+    GenerateDataKeyResponse, KmsClient, KmsClientSupplier, KmsError,
 };
 
 use crate::error::{Error, Result};
 use crate::keyring::intermediate::{self, PendingWrap};
 use crate::keyring::{Keyring, MultiKeyring};
-use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials};
+use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, SecretBytes};
 use crate::suite::KEY_LEN;
 
 /// The provider id of every AWS KMS EDK.
 pub const PROVIDER_ID: &str = "aws-kms";
+/// KMS accepts at most this many grant tokens (MPL `GetValidGrantTokens`).
+pub const MAX_GRANT_TOKENS: usize = 10;
+const MAX_GRANT_TOKEN_LEN: usize = 8192;
+/// KMS's `CiphertextType` length bounds (MPL `KMS.IsValid_CiphertextType`).
+const CIPHERTEXT_BLOB_LEN: std::ops::RangeInclusive<usize> = 1..=6144;
 
-/// Which EDKs a KMS keyring may open, and with which key id it calls Decrypt.
-#[derive(Debug, Clone)]
-enum DecryptScope {
-    /// Only EDKs whose ARN is exactly the keyring's key. Spec: aws-kms-keyring.md#ondecrypt
-    Exact(String),
-    /// EDKs whose ARN MRK-matches the keyring's key; Decrypt uses the keyring's
-    /// own ARN (its region). Spec: aws-kms-mrk-keyring.md#ondecrypt
-    MrkMatch(String),
-    /// Any EDK of the filter's partition/accounts; MRKs are rewritten to this
-    /// region, other keys must be in it. Spec: aws-kms-mrk-discovery-keyring.md#ondecrypt
-    Discovery {
-        region: String,
-        filter: Option<DiscoveryFilter>,
-    },
+fn validate_grant_tokens(tokens: &[String]) -> Result<()> {
+    if tokens.len() > MAX_GRANT_TOKENS {
+        return Err(Error::InvalidConfig(format!(
+            "at most {MAX_GRANT_TOKENS} grant tokens are allowed, got {}",
+            tokens.len()
+        )));
+    }
+    if tokens
+        .iter()
+        .any(|t| t.is_empty() || t.len() > MAX_GRANT_TOKEN_LEN)
+    {
+        return Err(Error::InvalidConfig(format!(
+            "every grant token must be 1 to {MAX_GRANT_TOKEN_LEN} characters"
+        )));
+    }
+    Ok(())
 }
 
 /// Limits a discovery keyring to keys of one partition and some accounts.
+/// Spec: aws-kms-mrk-discovery-keyring.md#initialization
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveryFilter {
     pub partition: String,
@@ -58,18 +83,25 @@ pub struct DiscoveryFilter {
 
 impl DiscoveryFilter {
     pub fn new(partition: &str, account_ids: Vec<String>) -> Result<Self> {
-        if partition.is_empty()
-            || account_ids.is_empty()
-            || account_ids.iter().any(String::is_empty)
+        let filter = DiscoveryFilter {
+            partition: partition.to_string(),
+            account_ids,
+        };
+        filter.validate()?;
+        Ok(filter)
+    }
+
+    /// MPL `ValidateDiscoveryFilter`; the fields are public, so keyrings check again.
+    fn validate(&self) -> Result<()> {
+        if self.partition.is_empty()
+            || self.account_ids.is_empty()
+            || self.account_ids.iter().any(String::is_empty)
         {
             return Err(Error::InvalidConfig(
                 "a discovery filter needs a partition and at least one non-empty account id".into(),
             ));
         }
-        Ok(DiscoveryFilter {
-            partition: partition.to_string(),
-            account_ids,
-        })
+        Ok(())
     }
 
     fn allows(&self, arn: &KmsArn) -> bool {
@@ -77,27 +109,72 @@ impl DiscoveryFilter {
     }
 }
 
-/// An AWS KMS keyring: strict (one key), MRK-aware strict, or MRK-aware discovery.
+/// Which EDKs a KMS keyring may open, and with which key id it calls Decrypt.
+#[derive(Debug, Clone)]
+enum DecryptScope {
+    /// Only EDKs whose provider info is exactly the configured identifier.
+    /// Spec: aws-kms-keyring.md#ondecrypt
+    Exact(String),
+    /// EDKs whose ARN MRK-matches the configured key; Decrypt uses the
+    /// configured identifier, so KMS is called only in its region.
+    /// Spec: aws-kms-mrk-keyring.md#ondecrypt
+    MrkMatch(String),
+    /// EDKs of key ARNs within the filter; an MRK's ARN is rewritten to this
+    /// region, any other key must already be in it.
+    /// Spec: aws-kms-mrk-discovery-keyring.md#ondecrypt
+    Discovery {
+        region: String,
+        filter: Option<DiscoveryFilter>,
+    },
+}
+
+/// Why one Decrypt attempt failed: KMS (the call, or its answer), or the EDK itself.
+enum Failed {
+    Kms(String),
+    Local(Error),
+}
+
+/// What the decrypt filter says about one `aws-kms` EDK.
+enum Verdict {
+    /// Call Decrypt with this key id.
+    Try(String),
+    /// Not for this keyring, and why.
+    Decline(String),
+}
+
+/// The engine behind every AWS KMS keyring: strict, MRK-aware strict, or
+/// MRK-aware discovery. [`AwsKmsKeyring::new`] is the strict keyring;
+/// [`AwsKmsMrkKeyring`] and [`AwsKmsMrkDiscoveryKeyring`] are the other two as
+/// their own types. [`AwsKmsKeyring::new_mrk`] and
+/// [`AwsKmsKeyring::new_mrk_discovery`] build the same keyrings as this type,
+/// for callers that choose the kind at run time.
 pub struct AwsKmsKeyring {
     kind: &'static str,
-    /// The key GenerateDataKey uses; `None` for discovery keyrings, which cannot encrypt.
+    /// The identifier GenerateDataKey uses; `None` for discovery keyrings,
+    /// which cannot encrypt.
     encrypt_key: Option<String>,
     scope: DecryptScope,
+    /// The client's region, for messages.
     region: String,
     client: Arc<dyn KmsClient>,
     grant_tokens: Vec<String>,
 }
 
+/// Grant tokens are bearer credentials: Debug leaves them out.
 impl std::fmt::Debug for AwsKmsKeyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AwsKmsKeyring")
             .field("kind", &self.kind)
             .field("key", &self.encrypt_key)
             .field("region", &self.region)
+            .field("grant_tokens", &self.grant_tokens.len())
             .finish_non_exhaustive()
     }
 }
 
+/// The parsed identifier and the region its client is in: the ARN's region,
+/// or `region` for an alias name or raw key id (KMS resolves those in the
+/// client's region, which fieldseal cannot see).
 fn key_id_and_region(key_id: &str, region: Option<&str>) -> Result<(KmsKeyId, String)> {
     let parsed = KmsKeyId::parse(key_id)?;
     let region = match (parsed.region(), region) {
@@ -112,8 +189,25 @@ fn key_id_and_region(key_id: &str, region: Option<&str>) -> Result<(KmsKeyId, St
     Ok((parsed, region))
 }
 
+/// One client per region for the keyrings of one multi-keyring, whatever the
+/// supplier does.
+fn client_for(
+    clients: &dyn KmsClientSupplier,
+    made: &mut BTreeMap<String, Arc<dyn KmsClient>>,
+    region: &str,
+) -> Result<Arc<dyn KmsClient>> {
+    if let Some(client) = made.get(region) {
+        return Ok(client.clone());
+    }
+    let client = clients.client(region)?;
+    made.insert(region.to_string(), client.clone());
+    Ok(client)
+}
+
 impl AwsKmsKeyring {
-    /// Strict keyring for one key. `region` is needed only when `key_id` is not an ARN.
+    /// Strict keyring for one key: encrypts with it and opens only EDKs whose
+    /// provider info is exactly `key_id`. `region` is needed only when
+    /// `key_id` is not an ARN. Spec: aws-kms-keyring.md#initialization
     pub fn new(
         key_id: &str,
         region: Option<&str>,
@@ -123,8 +217,7 @@ impl AwsKmsKeyring {
         Self::for_key(false, key_id, region, client, grant_tokens)
     }
 
-    /// MRK-aware strict keyring: opens EDKs of any replica of its multi-Region
-    /// key, calling KMS only in its own key's region.
+    /// The keyring of [`AwsKmsMrkKeyring::new`], as this type.
     pub fn new_mrk(
         key_id: &str,
         region: Option<&str>,
@@ -142,6 +235,7 @@ impl AwsKmsKeyring {
         grant_tokens: Vec<String>,
     ) -> Result<Self> {
         let (_, region) = key_id_and_region(key_id, region)?;
+        validate_grant_tokens(&grant_tokens)?;
         let (kind, scope) = if mrk_aware {
             (
                 "AWS KMS MRK keyring",
@@ -160,7 +254,7 @@ impl AwsKmsKeyring {
         })
     }
 
-    /// MRK-aware discovery keyring for `region` (decrypt only).
+    /// The keyring of [`AwsKmsMrkDiscoveryKeyring::new`], as this type.
     pub fn new_mrk_discovery(
         region: &str,
         filter: Option<DiscoveryFilter>,
@@ -172,6 +266,10 @@ impl AwsKmsKeyring {
                 "an AWS KMS MRK discovery keyring needs a region".into(),
             ));
         }
+        if let Some(filter) = &filter {
+            filter.validate()?;
+        }
+        validate_grant_tokens(&grant_tokens)?;
         Ok(AwsKmsKeyring {
             kind: "AWS KMS MRK discovery keyring",
             encrypt_key: None,
@@ -185,47 +283,12 @@ impl AwsKmsKeyring {
         })
     }
 
-    /// The strict MRK multi-keyring: a generator and more keys, each keyring
-    /// with its region's client. Spec: aws-kms-mrk-multi-keyrings.md
-    pub fn mrk_multi(
-        generator: Option<&str>,
-        key_ids: &[String],
-        clients: &dyn KmsClientSupplier,
-        grant_tokens: Vec<String>,
-    ) -> Result<MultiKeyring> {
-        let build = |id: &str| -> Result<Arc<dyn Keyring>> {
-            let (_, region) = key_id_and_region(id, None)?;
-            Ok(Arc::new(AwsKmsKeyring::new_mrk(
-                id,
-                None,
-                clients.client(&region)?,
-                grant_tokens.clone(),
-            )?))
-        };
-        let generator = generator.map(build).transpose()?;
-        let children = key_ids.iter().map(|id| build(id)).collect::<Result<_>>()?;
-        MultiKeyring::new(generator, children)
-    }
-
-    /// The MRK discovery multi-keyring: one discovery keyring per region.
-    pub fn mrk_discovery_multi(
-        regions: &[String],
-        filter: Option<DiscoveryFilter>,
-        clients: &dyn KmsClientSupplier,
-        grant_tokens: Vec<String>,
-    ) -> Result<MultiKeyring> {
-        let children = regions
-            .iter()
-            .map(|r| -> Result<Arc<dyn Keyring>> {
-                Ok(Arc::new(AwsKmsKeyring::new_mrk_discovery(
-                    r,
-                    filter.clone(),
-                    clients.client(r)?,
-                    grant_tokens.clone(),
-                )?))
-            })
-            .collect::<Result<_>>()?;
-        MultiKeyring::new(None, children)
+    /// This keyring, for messages: kind and key (or region, for discovery).
+    fn describe(&self) -> String {
+        match &self.encrypt_key {
+            Some(key) => format!("{} ({key})", self.kind),
+            None => format!("{} ({})", self.kind, self.region),
+        }
     }
 
     fn failure(&self, operation: &str, key: &str, error: &KmsError) -> String {
@@ -235,47 +298,100 @@ impl AwsKmsKeyring {
         )
     }
 
-    /// The key id to call Decrypt with for this EDK ARN, or why it is not ours.
-    fn decrypt_key_for(&self, edk_arn: &str) -> std::result::Result<String, String> {
-        match &self.scope {
+    /// The decrypt filter for one `aws-kms` EDK's provider info. An
+    /// error (not a decline) fails the whole OnDecrypt before any KMS call,
+    /// as the MPL's filters do (`OnDecryptEncryptedDataKeyFilter`,
+    /// `OnDecryptMrkAwareEncryptedDataKeyFilter`, `AwsKmsEncryptedDataKeyFilterTransform`).
+    fn verdict(&self, index: usize, provider_info: &[u8]) -> Result<Verdict> {
+        let malformed = |why: String| {
+            Error::MalformedCiphertext(format!("{}: EDK #{index}: {why}", self.describe()))
+        };
+        let info = std::str::from_utf8(provider_info)
+            .map_err(|_| malformed("its aws-kms provider info is not UTF-8".into()))?;
+        // Spec: aws-kms-keyring.md#ondecrypt — the provider info MUST be a valid AWS KMS ARN.
+        let edk_arn = KmsArn::parse(info).map_err(|e| malformed(e.to_string()))?;
+        Ok(match &self.scope {
             DecryptScope::Exact(key) => {
-                if edk_arn == key {
-                    Ok(key.clone())
+                if info == key {
+                    Verdict::Try(key.clone())
                 } else {
-                    Err(format!("it is for {edk_arn}"))
+                    Verdict::Decline(format!("it is for {info}"))
                 }
             }
             DecryptScope::MrkMatch(key) => {
-                if mrk_match_for_decrypt(key, edk_arn) {
-                    Ok(key.clone())
+                if mrk_match_for_decrypt(key, info) {
+                    Verdict::Try(key.clone())
                 } else {
-                    Err(format!("{edk_arn} is not a replica of {key}"))
+                    Verdict::Decline(format!("{info} is not {key} nor a replica of it"))
                 }
             }
             DecryptScope::Discovery { region, filter } => {
-                let arn = KmsArn::parse(edk_arn).map_err(|e| e.to_string())?;
-                if arn.resource_type != arn::ResourceType::Key {
-                    return Err(format!("{edk_arn} is not a key ARN"));
+                // Spec: aws-kms-mrk-discovery-keyring.md#ondecrypt — resource type `key` or fail.
+                if edk_arn.resource_type != ResourceType::Key {
+                    return Err(malformed(format!("{info} is not a key ARN")));
                 }
-                if let Some(f) = filter {
-                    if !f.allows(&arn) {
-                        return Err(format!(
-                            "{edk_arn} is outside the discovery filter (partition {}, accounts {:?})",
-                            f.partition, f.account_ids
-                        ));
+                match filter {
+                    Some(f) if !f.allows(&edk_arn) => Verdict::Decline(format!(
+                        "{info} is outside the discovery filter (partition {}, accounts [{}])",
+                        f.partition,
+                        f.account_ids.join(", ")
+                    )),
+                    _ if edk_arn.is_multi_region_key() => {
+                        Verdict::Try(edk_arn.in_region(region).to_string())
                     }
-                }
-                if arn.is_multi_region_key() {
-                    Ok(arn.in_region(region).to_string())
-                } else if &arn.region == region {
-                    Ok(edk_arn.to_string())
-                } else {
-                    Err(format!(
-                        "{edk_arn} is a single-Region key in another region"
-                    ))
+                    _ if &edk_arn.region == region => Verdict::Try(info.to_string()),
+                    _ => Verdict::Decline(format!(
+                        "{info} is a single-Region key in another region than {region}"
+                    )),
                 }
             }
+        })
+    }
+
+    /// One Decrypt attempt (MPL `KmsUnwrapKeyMaterial` inside
+    /// `EdkWrapping.UnwrapEdkMaterial`): the intermediate key, or why not.
+    async fn unwrap_one(
+        &self,
+        materials: &DecryptionMaterials,
+        ciphertext: &[u8],
+        key: &str,
+        serialized_ec: &[u8],
+    ) -> std::result::Result<(SecretBytes, SecretBytes), Failed> {
+        let (encrypted_pdk, blob) =
+            intermediate::split_ciphertext(ciphertext).map_err(Failed::Local)?;
+        if !CIPHERTEXT_BLOB_LEN.contains(&blob.len()) {
+            return Err(Failed::Local(Error::malformed(format!(
+                "its KMS ciphertext is {} bytes, outside KMS's 1 to 6144",
+                blob.len()
+            ))));
         }
+        let response = self
+            .client
+            .decrypt(DecryptRequest {
+                key_id: key.to_string(),
+                ciphertext_blob: blob.to_vec(),
+                encryption_context: materials.encryption_context.clone(),
+                grant_tokens: self.grant_tokens.clone(),
+            })
+            .await
+            .map_err(|e| Failed::Kms(self.failure("Decrypt", key, &e)))?;
+        // Spec: aws-kms-keyring.md#ondecrypt — the response KeyId MUST equal the key asked for.
+        if response.key_id != key {
+            return Err(Failed::Kms(format!(
+                "KMS Decrypt with key {key} in {} answered for key {:?}",
+                self.region, response.key_id
+            )));
+        }
+        // Spec: aws-kms-keyring.md#ondecrypt — plaintext length = key derivation input length.
+        if response.plaintext.len() != KEY_LEN {
+            return Err(Failed::Kms(format!(
+                "KMS Decrypt with key {key} in {} returned {} plaintext bytes, expected {KEY_LEN}",
+                self.region,
+                response.plaintext.len()
+            )));
+        }
+        intermediate::open_data_key(encrypted_pdk, &response.plaintext, serialized_ec)
+            .map_err(Failed::Local)
     }
 }
 
@@ -283,12 +399,21 @@ impl AwsKmsKeyring {
 impl Keyring for AwsKmsKeyring {
     async fn on_encrypt(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
         let Some(key) = &self.encrypt_key else {
+            // Spec: aws-kms-mrk-discovery-keyring.md#onencrypt — this function MUST fail.
             return Err(Error::InvalidConfig(format!(
                 "an {} cannot encrypt; use a keyring with a key id",
                 self.kind
             )));
         };
+        let fail = |what: String| {
+            Error::KeyProviderFailure(format!(
+                "KMS GenerateDataKey with key {key} in {} {what}",
+                self.region
+            ))
+        };
+        // IntermediateGenerateAndWrap: the data key is local randomness, if not set yet.
         let serialized_ec = intermediate::ensure_data_key(&mut materials)?;
+        // Spec: aws-kms-keyring.md#onencrypt — GenerateDataKey request.
         let response = self
             .client
             .generate_data_key(GenerateDataKeyRequest {
@@ -299,26 +424,35 @@ impl Keyring for AwsKmsKeyring {
             })
             .await
             .map_err(|e| Error::KeyProviderFailure(self.failure("GenerateDataKey", key, &e)))?;
-        // Spec: aws-kms-keyring.md#onencrypt — the key id must be an ARN, the plaintext the right length.
-        KmsArn::parse(&response.key_id).map_err(|_| {
-            Error::KeyProviderFailure(format!(
-                "KMS GenerateDataKey with key {key} in {} answered with key id {:?}, not a key ARN",
-                self.region, response.key_id
-            ))
-        })?;
+        // Spec: aws-kms-keyring.md#onencrypt — KeyId MUST be a valid AWS KMS key ARN.
+        // (The MPL accepts any identifier here; no KMS keyring could ever
+        // decrypt an EDK whose provider info is not a key ARN, so fail now.)
+        match KmsArn::parse(&response.key_id) {
+            Ok(arn) if arn.resource_type == ResourceType::Key => {}
+            _ => {
+                return Err(fail(format!(
+                    "answered with key id {:?}, not a key ARN",
+                    response.key_id
+                )))
+            }
+        }
+        if response.key_id.len() >= usize::from(u16::MAX) {
+            return Err(fail("answered with a key id too long to store".into()));
+        }
+        // Spec: aws-kms-keyring.md#onencrypt — plaintext length = key derivation input length.
         if response.plaintext.len() != KEY_LEN {
-            return Err(Error::KeyProviderFailure(format!(
-                "KMS GenerateDataKey with key {key} in {} returned {} plaintext bytes, expected {KEY_LEN}",
-                self.region,
+            return Err(fail(format!(
+                "returned {} plaintext bytes, expected {KEY_LEN}",
                 response.plaintext.len()
             )));
         }
-        if response.ciphertext_blob.is_empty() {
-            return Err(Error::KeyProviderFailure(format!(
-                "KMS GenerateDataKey with key {key} in {} returned no ciphertext",
-                self.region
+        if !CIPHERTEXT_BLOB_LEN.contains(&response.ciphertext_blob.len()) {
+            return Err(fail(format!(
+                "returned a ciphertext of {} bytes, outside KMS's 1 to 6144",
+                response.ciphertext_blob.len()
             )));
         }
+        // IntermediateWrap: GenerateDataKey's plaintext is the intermediate key.
         let pending = PendingWrap::start_with(
             intermediate::data_key(&materials)?,
             response.plaintext,
@@ -343,79 +477,223 @@ impl Keyring for AwsKmsKeyring {
         }
         let serialized_ec =
             crate::materials::serialize_encryption_context(&materials.encryption_context)?;
-        let mut skipped = Vec::new();
-        let mut failures = Vec::new();
+        // Spec: aws-kms-keyring.md#ondecrypt — filter first, then try one at a time.
+        let mut to_try = Vec::new();
+        let mut declined = Vec::new();
         for (i, edk) in encrypted_data_keys.iter().enumerate() {
             if edk.key_provider_id != PROVIDER_ID {
                 continue;
             }
-            let Ok(edk_arn) = std::str::from_utf8(&edk.key_provider_info) else {
-                skipped.push(format!("EDK #{i}: its key id is not UTF-8"));
-                continue;
-            };
-            let key = match self.decrypt_key_for(edk_arn) {
-                Ok(key) => key,
-                Err(why) => {
-                    skipped.push(format!("EDK #{i}: {why}"));
-                    continue;
-                }
-            };
-            let (encrypted_pdk, blob) = match intermediate::split_ciphertext(&edk.ciphertext) {
-                Ok(parts) => parts,
-                Err(e) => {
-                    skipped.push(format!("EDK #{i}: {e}"));
-                    continue;
-                }
-            };
-            let response = match self
-                .client
-                .decrypt(DecryptRequest {
-                    key_id: key.clone(),
-                    ciphertext_blob: blob.to_vec(),
-                    encryption_context: materials.encryption_context.clone(),
-                    grant_tokens: self.grant_tokens.clone(),
-                })
+            match self.verdict(i, &edk.key_provider_info)? {
+                Verdict::Try(key) => to_try.push((i, edk, key)),
+                Verdict::Decline(why) => declined.push(format!("EDK #{i}: {why}")),
+            }
+        }
+        // Spec: aws-kms-keyring.md#ondecrypt — collect every attempt's error.
+        let mut failures = Vec::new();
+        let mut kms_failed = false;
+        let mut first_local = None;
+        for (i, edk, key) in to_try {
+            match self
+                .unwrap_one(&materials, &edk.ciphertext, &key, &serialized_ec)
                 .await
             {
-                Ok(r) => r,
-                Err(e) => {
-                    failures.push(format!("EDK #{i}: {}", self.failure("Decrypt", &key, &e)));
-                    continue;
-                }
-            };
-            // Spec: aws-kms-keyring.md#ondecrypt — KeyId must be the key asked for; length checked.
-            if response.key_id != key {
-                failures.push(format!(
-                    "EDK #{i}: KMS Decrypt in {} answered for key {:?}, not {key}",
-                    self.region, response.key_id
-                ));
-                continue;
-            }
-            if response.plaintext.len() != KEY_LEN {
-                failures.push(format!(
-                    "EDK #{i}: KMS Decrypt with key {key} in {} returned {} plaintext bytes, expected {KEY_LEN}",
-                    self.region,
-                    response.plaintext.len()
-                ));
-                continue;
-            }
-            match intermediate::open_data_key(encrypted_pdk, &response.plaintext, &serialized_ec) {
                 Ok((data_key, signing_key)) => {
                     materials.set_keys(data_key, signing_key)?;
                     return Ok(materials);
                 }
-                Err(e) => failures.push(format!("EDK #{i}: {e}")),
+                Err(Failed::Kms(why)) => {
+                    kms_failed = true;
+                    failures.push(format!("EDK #{i}: {why}"));
+                }
+                Err(Failed::Local(e)) => {
+                    failures.push(format!("EDK #{i}: {e}"));
+                    first_local.get_or_insert(e);
+                }
             }
         }
-        let who = match &self.encrypt_key {
-            Some(key) => format!("{} ({key})", self.kind),
-            None => format!("{} ({})", self.kind, self.region),
+        let who = self.describe();
+        match first_local {
+            // KMS answered, but what it unwrapped does not open the EDK (a
+            // tampered or truncated EDK): keep that error's code.
+            Some(local) if !kms_failed => {
+                failures.extend(declined);
+                let detail = format!(
+                    "{who}: no encrypted data key opened: {}",
+                    failures.join("; ")
+                );
+                Err(match local {
+                    Error::IntegrityFailure(_) => Error::IntegrityFailure(detail),
+                    Error::MalformedCiphertext(_) => Error::MalformedCiphertext(detail),
+                    _ => Error::KeyProviderFailure(detail),
+                })
+            }
+            _ => Err(intermediate::none_opened(
+                &who,
+                encrypted_data_keys,
+                failures,
+                declined,
+            )),
+        }
+    }
+}
+
+/// The MRK-aware strict keyring: encrypts with its key and opens EDKs of that
+/// key or of any replica of it (a multi-Region key), always calling KMS with
+/// its own identifier, so only in its own region: an item sealed in
+/// us-east-1 opens in eu-west-1 without reaching us-east-1.
+/// Spec: aws-kms-mrk-keyring.md
+#[derive(Debug)]
+pub struct AwsKmsMrkKeyring(AwsKmsKeyring);
+
+impl AwsKmsMrkKeyring {
+    /// `region` is needed only when `key_id` is not an ARN.
+    pub fn new(
+        key_id: &str,
+        region: Option<&str>,
+        client: Arc<dyn KmsClient>,
+        grant_tokens: Vec<String>,
+    ) -> Result<Self> {
+        AwsKmsKeyring::new_mrk(key_id, region, client, grant_tokens).map(AwsKmsMrkKeyring)
+    }
+
+    /// The strict MRK multi-keyring: the generator and each key get an MRK
+    /// keyring with their region's client. Every identifier must be an ARN
+    /// (fieldseal has no default region to resolve others in), and no
+    /// multi-Region key may appear twice.
+    /// Spec: aws-kms-mrk-multi-keyrings.md#aws-kms-mrk-multi-keyring
+    pub fn multi(
+        generator: Option<&str>,
+        key_ids: &[String],
+        clients: &dyn KmsClientSupplier,
+        grant_tokens: Vec<String>,
+    ) -> Result<MultiKeyring> {
+        validate_grant_tokens(&grant_tokens)?;
+        let all: Vec<&str> = generator
+            .into_iter()
+            .chain(key_ids.iter().map(String::as_str))
+            .collect();
+        let mut parsed = Vec::with_capacity(all.len());
+        for id in &all {
+            match KmsKeyId::parse(id)? {
+                arn @ KmsKeyId::Arn(_) => parsed.push(arn),
+                _ => {
+                    return Err(Error::InvalidConfig(format!(
+                        "{id:?} is not an ARN; the keys of an MRK multi-keyring must be ARNs"
+                    )))
+                }
+            }
+        }
+        assert_mrks_are_unique(&parsed)?;
+        let mut made = BTreeMap::new();
+        let mut build = |id: &str, parsed: &KmsKeyId| -> Result<Arc<dyn Keyring>> {
+            let region = parsed.region().unwrap_or_default();
+            let client = client_for(clients, &mut made, region)?;
+            Ok(Arc::new(AwsKmsMrkKeyring::new(
+                id,
+                None,
+                client,
+                grant_tokens.clone(),
+            )?))
         };
-        Err(intermediate::none_opened(
-            &who,
-            encrypted_data_keys,
-            failures,
-            skipped,
-        ))
+        let mut keyrings = all
+            .iter()
+            .zip(&parsed)
+            .map(|(id, p)| build(id, p))
+            .collect::<Result<Vec<_>>>()?;
+        let generator = generator.map(|_| keyrings.remove(0));
+        MultiKeyring::new(generator, keyrings)
+    }
+}
+
+impl From<AwsKmsMrkKeyring> for AwsKmsKeyring {
+    fn from(keyring: AwsKmsMrkKeyring) -> Self {
+        keyring.0
+    }
+}
+
+#[async_trait(?Send)]
+impl Keyring for AwsKmsMrkKeyring {
+    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
+        self.0.on_encrypt(materials).await
+    }
+
+    async fn on_decrypt(
+        &self,
+        materials: DecryptionMaterials,
+        encrypted_data_keys: &[EncryptedDataKey],
+    ) -> Result<DecryptionMaterials> {
+        self.0.on_decrypt(materials, encrypted_data_keys).await
+    }
+}
+
+/// The MRK-aware discovery keyring: opens any `aws-kms` EDK it can reach from
+/// its region (within the optional filter), rewriting a multi-Region key's
+/// ARN to its own region, so a replica answers locally. Single-Region keys of
+/// other regions are skipped without a call. It cannot encrypt.
+/// Spec: aws-kms-mrk-discovery-keyring.md
+#[derive(Debug)]
+pub struct AwsKmsMrkDiscoveryKeyring(AwsKmsKeyring);
+
+impl AwsKmsMrkDiscoveryKeyring {
+    /// `client` must be for `region`.
+    pub fn new(
+        region: &str,
+        filter: Option<DiscoveryFilter>,
+        client: Arc<dyn KmsClient>,
+        grant_tokens: Vec<String>,
+    ) -> Result<Self> {
+        AwsKmsKeyring::new_mrk_discovery(region, filter, client, grant_tokens)
+            .map(AwsKmsMrkDiscoveryKeyring)
+    }
+
+    /// The MRK discovery multi-keyring: one discovery keyring per region, tried in order.
+    /// Spec: aws-kms-mrk-multi-keyrings.md#aws-kms-mrk-discovery-multi-keyring
+    pub fn multi(
+        regions: &[String],
+        filter: Option<DiscoveryFilter>,
+        clients: &dyn KmsClientSupplier,
+        grant_tokens: Vec<String>,
+    ) -> Result<MultiKeyring> {
+        if regions.is_empty() || regions.iter().any(String::is_empty) {
+            return Err(Error::InvalidConfig(
+                "an MRK discovery multi-keyring needs at least one region, none empty".into(),
+            ));
+        }
+        let mut made = BTreeMap::new();
+        let children = regions
+            .iter()
+            .map(|region| -> Result<Arc<dyn Keyring>> {
+                let client = client_for(clients, &mut made, region)?;
+                Ok(Arc::new(AwsKmsMrkDiscoveryKeyring::new(
+                    region,
+                    filter.clone(),
+                    client,
+                    grant_tokens.clone(),
+                )?))
+            })
+            .collect::<Result<_>>()?;
+        MultiKeyring::new(None, children)
+    }
+}
+
+impl From<AwsKmsMrkDiscoveryKeyring> for AwsKmsKeyring {
+    fn from(keyring: AwsKmsMrkDiscoveryKeyring) -> Self {
+        keyring.0
+    }
+}
+
+#[async_trait(?Send)]
+impl Keyring for AwsKmsMrkDiscoveryKeyring {
+    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
+        self.0.on_encrypt(materials).await
+    }
+
+    async fn on_decrypt(
+        &self,
+        materials: DecryptionMaterials,
+        encrypted_data_keys: &[EncryptedDataKey],
+    ) -> Result<DecryptionMaterials> {
+        self.0.on_decrypt(materials, encrypted_data_keys).await
     }
 }

@@ -3,8 +3,13 @@
 
 .PHONY: demo test bench vectors setup moto
 
-demo: setup
-	cargo run --release -q --example demo
+# The demo page on http://127.0.0.1:${PORT:-5173} (www/serve.mjs): installs the web
+# toolchain if missing, rebuilds pkg/dist if stale, starts the patched moto
+# (KMS + DynamoDB; ${MOTO_PORT} or a free port) and Vite. Ctrl-C stops all of it.
+# The terminal-only Rust example is `cargo run --example demo`.
+demo:
+	@FIELDSEAL_SETUP_WEB=1 scripts/setup.sh
+	@node www/serve.mjs
 
 test:
 	scripts/test.sh

@@ -1,6 +1,7 @@
-//! `make demo` (until the browser demo lands): seal a sample order with a raw
-//! AES key generated on the spot, print the item as it would be uploaded, then
-//! open it again. Needs no cloud.
+//! `cargo run --example demo`: the terminal version of the demo (`make demo`
+//! serves the browser one, www/): seal a sample order with a raw AES key
+//! generated on the spot, print the item as it would be uploaded, then open it
+//! again. Needs no cloud.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

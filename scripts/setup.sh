@@ -52,6 +52,8 @@ if [ "${FIELDSEAL_SETUP_WEB:-0}" = 1 ]; then
   # Headless browser tests: Debian's Chromium and its WebDriver.
   need_deb chromium
   need_deb chromium-driver
+  # The moto virtualenv (tests/support/moto/setup_venv.sh) of the KMS tests and the demo.
+  need_deb python3-venv
   # JavaScript dependencies of the package, tests and demo (npm workspaces).
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "npm ci"

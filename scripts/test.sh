@@ -64,7 +64,7 @@ npm --prefix pkg run size
 step "TypeScript consumer compiles under --strict"
 npx --no-install tsc --noEmit --strict -p tests/types
 
-step "JS tests (node --test): vectors, records, custom keyrings, errors, concurrency, memory, cross-runtime"
+step "JS tests (node --test): vectors, records, custom keyrings, errors, concurrency, memory, KMS, cross-runtime, the demo page end to end"
 npm test
 
 step "all test steps passed"

@@ -1,0 +1,530 @@
+// The demo page: a form for an order, Seal / Upload / Load & open / Tamper,
+// two key providers (lib/providers.js), timings, KMS call counts and a
+// throughput chart. Every failure is shown in the page's error panel.
+import { FieldsealError, ItemEncryptor } from "fieldseal";
+import { base64Preview, toDynamoJson } from "./lib/bytes.js";
+import { throughputChart } from "./lib/chart.js";
+import { embeddedProvider, kmsProvider } from "./lib/providers.js";
+import { insertStatement } from "./lib/sql.js";
+
+/** Bound into every item's encryption context: seal and open must agree. */
+const LOGICAL_TABLE = "FieldsealDemoOrders";
+const SQL_TABLE = "orders";
+const PARTITION_KEY = "order_id";
+const ACTIONS = ["ENCRYPT_AND_SIGN", "SIGN_ONLY", "DO_NOTHING"];
+const randomId = () => Array.from(crypto.getRandomValues(new Uint8Array(3)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+const FIELDS = [
+  { name: PARTITION_KEY, label: "Order id", type: "S", action: "SIGN_ONLY", value: () => `order-${randomId()}`, key: true },
+  { name: "customer_name", label: "Customer name", type: "S", action: "ENCRYPT_AND_SIGN", value: () => "Ada Lovelace" },
+  { name: "email", label: "Email", type: "S", action: "ENCRYPT_AND_SIGN", value: () => "ada@example.com" },
+  { name: "card_number", label: "Card number", type: "S", action: "ENCRYPT_AND_SIGN", value: () => "4111 1111 1111 1111" },
+  { name: "address", label: "Address", type: "S", action: "ENCRYPT_AND_SIGN", value: () => "12 St James's Square, London SW1Y 4JH" },
+  { name: "amount", label: "Amount", type: "N", action: "SIGN_ONLY", value: () => "129.95" },
+  { name: "created_at", label: "Created at", type: "S", action: "DO_NOTHING", value: () => new Date().toISOString().replace(/\.\d+Z$/, "Z") },
+];
+
+const $ = (selector) => document.querySelector(selector);
+const h = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k.includes("-") || ["title", "colspan", "for", "id"].includes(k)) node.setAttribute(k, v);
+    else node[k] = v;
+  }
+  node.append(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+  return node;
+};
+const chipClass = { ENCRYPT_AND_SIGN: "enc", SIGN_ONLY: "sig", DO_NOTHING: "none" };
+const ms = (t) => (t < 10 ? t.toFixed(2) : t < 100 ? t.toFixed(1) : t.toFixed(0));
+
+// ------------------------------------------------------------------ state
+
+const state = {
+  mode: "embedded",
+  providers: { embedded: null, kms: null },
+  kmsConfig: null,
+  sealed: null, // { item, key, mode, suite } for the form as it is now
+  calls: {}, // region -> op -> count
+  lastAnswer: null,
+  tampered: null, // { key, mode, note } of the last Tamper, until the next Upload of that key
+  ops: 0,
+};
+const provider = () => state.providers[state.mode];
+const providerLabel = () => (state.mode === "kms" ? "KMS" : "embedded");
+
+// ------------------------------------------------------------------- form
+
+function buildForm() {
+  const body = $("#fields");
+  for (const f of FIELDS) {
+    const input = h("input", { id: `f-${f.name}`, name: f.name, value: f.value(), spellcheck: false, "data-type": f.type });
+    if (f.type === "N") input.inputMode = "decimal";
+    const select = h("select", { id: `a-${f.name}`, name: `action-${f.name}`, "aria-label": `action for ${f.name}` },
+      ACTIONS.map((a) => h("option", { value: a, selected: a === f.action, disabled: f.key && a !== "SIGN_ONLY" }, a)));
+    select.className = `action ${chipClass[f.action]}`;
+    const note = f.key ? h("small", { class: "muted" }, "partition key: stays signed") : null;
+    body.append(h("tr", { "data-attr": f.name },
+      h("th", { scope: "row" }, h("label", { for: `f-${f.name}` }, f.label), h("code", {}, f.name), h("small", { class: "type" }, f.type)),
+      h("td", {}, input),
+      h("td", {}, select, note)));
+  }
+  $("#record").addEventListener("input", onFormChange);
+  $("#record").addEventListener("change", (e) => {
+    if (e.target.matches("select.action")) e.target.className = `action ${chipClass[e.target.value]}`;
+    onFormChange();
+  });
+}
+
+function onFormChange() {
+  state.sealed = null;
+}
+
+const readActions = () => Object.fromEntries(FIELDS.map((f) => [f.name, $(`#a-${f.name}`).value]));
+const readValues = () => Object.fromEntries(FIELDS.map((f) => [f.name, $(`#f-${f.name}`).value]));
+const suite = () => $("#suite").value;
+
+/** The form as a DynamoDB item (AttributeValue shape). */
+function readItem() {
+  const values = readValues();
+  return Object.fromEntries(FIELDS.map((f) => [f.name, { [f.type]: values[f.name] }]));
+}
+
+/** The form as a plain record (a SQL row): numbers as numbers. */
+function readRecord() {
+  const values = readValues();
+  return Object.fromEntries(FIELDS.map((f) => [f.name, f.type === "N" ? Number(values[f.name]) : values[f.name]]));
+}
+
+function encryptorConfig(keyring, suiteId = suite(), actions = readActions()) {
+  return {
+    logicalTableName: LOGICAL_TABLE,
+    partitionKeyName: PARTITION_KEY,
+    attributeActionsOnEncrypt: actions,
+    allowedUnsignedAttributes: Object.keys(actions).filter((k) => actions[k] === "DO_NOTHING"),
+    algorithmSuiteId: suiteId,
+    keyring,
+  };
+}
+
+/** Run `fn` with a fresh encryptor, freed afterwards. */
+async function withEncryptor(keyring, fn, suiteId) {
+  const encryptor = new ItemEncryptor(encryptorConfig(keyring, suiteId));
+  try {
+    return await fn(encryptor);
+  } finally {
+    encryptor.free();
+  }
+}
+
+// --------------------------------------------------------- status, errors
+
+function setStatus(text, kind = "") {
+  const s = $("#status");
+  s.textContent = text;
+  s.dataset.kind = kind;
+}
+
+class DemoError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = "DemoError";
+    this.code = code;
+  }
+}
+
+function errorCode(e) {
+  if (e instanceof FieldsealError) return e.code;
+  return e?.code || e?.name || "Error";
+}
+
+function showError(operation, e) {
+  const code = errorCode(e);
+  const message = e?.message || String(e);
+  const item = h("li", { "data-code": code, "data-op": operation },
+    h("span", { class: "code" }, code),
+    h("span", { class: "op" }, `${operation} · ${providerLabel()}`),
+    e instanceof FieldsealError ? h("span", { class: "kind" }, "FieldsealError") : null,
+    h("p", { class: "message" }, message));
+  $("#error-list").prepend(item);
+  $("#errors").hidden = false;
+  setStatus(`${operation} failed: ${code}`, "error");
+}
+
+window.addEventListener("error", (e) => showError("page", e.error ?? new Error(e.message)));
+window.addEventListener("unhandledrejection", (e) => showError("page", e.reason));
+
+const BUTTONS = ["#seal", "#upload", "#open", "#tamper", "#bench"];
+function setBusy(op) {
+  if (op) document.body.dataset.busy = op;
+  else delete document.body.dataset.busy;
+  for (const b of BUTTONS) $(b).disabled = !!op;
+  for (const input of document.querySelectorAll("input[name=provider]")) input.disabled = !!op || (input.value === "kms" && !state.kmsConfig);
+}
+
+/**
+ * One user action: buttons are disabled while it runs, its outcome goes to
+ * body[data-last] ("seal:ok", "open:error", ...) and failures to the error panel.
+ */
+async function run(op, label, fn) {
+  if (document.body.dataset.busy) return;
+  setBusy(op);
+  setStatus(`${label}…`, "busy");
+  let ok = false;
+  try {
+    await fn();
+    ok = true;
+  } catch (e) {
+    showError(label, e);
+  } finally {
+    state.ops += 1;
+    document.body.dataset.last = `${op}:${ok ? "ok" : "error"}`;
+    document.body.dataset.ops = String(state.ops);
+    setBusy(null);
+  }
+}
+
+// ------------------------------------------------------------ KMS counts
+
+function onKmsCall({ region, op, phase, keyId }) {
+  if (phase === "sent") {
+    state.calls[region] ??= {};
+    state.calls[region][op] = (state.calls[region][op] ?? 0) + 1;
+    state.pendingCalls?.push(`${op} ${region}`);
+  } else {
+    state.lastAnswer = { region, op, keyId };
+  }
+  renderCalls();
+}
+
+function renderCalls() {
+  const regions = [...new Set([state.kmsConfig?.home, state.kmsConfig?.replica, ...Object.keys(state.calls)].filter(Boolean))];
+  $("#kms-calls tbody").replaceChildren(...regions.map((r) =>
+    h("tr", { "data-region": r },
+      h("th", { scope: "row" }, r),
+      h("td", { class: "num", "data-op": "GenerateDataKey" }, String(state.calls[r]?.GenerateDataKey ?? 0)),
+      h("td", { class: "num", "data-op": "Decrypt" }, String(state.calls[r]?.Decrypt ?? 0)))));
+  const a = state.lastAnswer;
+  $("#kms-answer").replaceChildren(...(a
+    ? ["Last answer: ", h("b", {}, `${a.op} in ${a.region}`), " by ", h("code", {}, a.keyId ?? "?")]
+    : ["No KMS call yet."]));
+}
+
+/** Time `fn`, noting the KMS calls it made; adds a row to the timings table. */
+async function timed(operation, fn, label = providerLabel()) {
+  const calls = [];
+  state.pendingCalls = calls;
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    const t = performance.now() - t0;
+    state.pendingCalls = null;
+    addTiming(operation, t, calls, label);
+  }
+}
+
+function addTiming(operation, t, calls, label = providerLabel()) {
+  const body = $("#timings");
+  body.querySelector(".empty")?.remove();
+  const counted = Object.entries(calls.reduce((acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }), {}));
+  body.prepend(h("tr", {},
+    h("td", {}, operation),
+    h("td", {}, label),
+    h("td", { class: "num" }, ms(t)),
+    h("td", { class: "calls" }, counted.length ? counted.map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)).join(", ") : "none")));
+  while (body.rows.length > 10) body.deleteRow(-1);
+}
+
+// -------------------------------------------------------------- rendering
+
+function valueCell(value) {
+  const [[type, x]] = Object.entries(value);
+  if (type === "B") {
+    return h("td", { class: "value" },
+      h("code", { class: "opaque", title: `${x.length} bytes, base64` }, base64Preview(x)),
+      h("small", { class: "type" }, `B · ${x.length} bytes`));
+  }
+  return h("td", { class: "value" }, h("span", { class: "plain" }, typeof x === "string" ? x : JSON.stringify(x)), h("small", { class: "type" }, type));
+}
+
+function renderSealed(sealed, actions) {
+  const names = [...FIELDS.map((f) => f.name).filter((n) => n in sealed), "aws_dbe_head", "aws_dbe_foot"];
+  const encrypted = names.filter((n) => actions[n] === "ENCRYPT_AND_SIGN").length;
+  const signed = names.filter((n) => actions[n] === "ENCRYPT_AND_SIGN" || actions[n] === "SIGN_ONLY").length;
+  const rows = names.map((n) => {
+    const action = actions[n];
+    const cls = action ? chipClass[action] : "meta";
+    const tag = action ? h("span", { class: `chip ${cls}` }, action) : h("span", { class: "chip meta" }, n === "aws_dbe_head" ? "header" : "footer");
+    return h("tr", { "data-attr": n, class: cls }, h("th", { scope: "row" }, h("code", {}, n)), h("td", {}, tag), valueCell(sealed[n]));
+  });
+  $("#sealed").className = "";
+  $("#sealed").replaceChildren(
+    h("p", { class: "summary" },
+      `${encrypted} of ${FIELDS.length} attributes encrypted, ${signed} signed; header ${sealed.aws_dbe_head.B.length} bytes, footer ${sealed.aws_dbe_foot.B.length} bytes; suite ${suite()}.`),
+    h("div", { class: "scroll" }, h("table", { class: "sealed" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "attribute"), h("th", { scope: "col" }, "action"), h("th", { scope: "col" }, "stored value"))),
+      h("tbody", {}, rows))),
+    h("details", {},
+      h("summary", {}, "PutItem request (DynamoDB JSON; binary values in base64)"),
+      h("pre", { class: "code", id: "sealed-json" }, JSON.stringify({ TableName: state.kmsConfig?.table?.name ?? LOGICAL_TABLE, Item: toDynamoJson(sealed) }, null, 2))));
+}
+
+function renderSql(row, actions) {
+  const pre = $("#sql");
+  pre.className = "code";
+  pre.textContent = insertStatement(SQL_TABLE, FIELDS.map((f) => ({ name: f.name, action: actions[f.name] })), row);
+}
+
+function renderOpened(opened, actions, source) {
+  const form = readValues();
+  const rows = FIELDS.filter((f) => f.name in opened).map((f) => {
+    const [[type, x]] = Object.entries(opened[f.name]);
+    const same = type === "N" ? Number(x) === Number(form[f.name]) : x === form[f.name];
+    return h("tr", { "data-attr": f.name, class: chipClass[actions[f.name]] },
+      h("th", { scope: "row" }, h("code", {}, f.name)),
+      h("td", { class: "value" }, h("span", { class: "plain" }, String(x))),
+      h("td", {}, h("span", { class: `chip ${chipClass[actions[f.name]]}` }, actions[f.name])),
+      h("td", { class: same ? "ok" : "diff" }, same ? "✓ as entered" : "≠ form"));
+  });
+  $("#opened").className = "";
+  $("#opened").dataset.state = "opened";
+  $("#opened").replaceChildren(
+    h("p", { class: "summary ok-banner" }, `Opened: signatures verified, fields decrypted (${source}).`),
+    h("div", { class: "scroll" }, h("table", { class: "opened" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "attribute"), h("th", { scope: "col" }, "value"), h("th", { scope: "col" }, "action"), h("th", { scope: "col" }, "vs form"))),
+      h("tbody", {}, rows))));
+}
+
+function renderOpenFailure(e, note) {
+  $("#opened").className = "";
+  $("#opened").dataset.state = "failed";
+  $("#opened").replaceChildren(
+    h("p", { class: "summary fail-banner" }, "Opening failed: ", h("code", { class: "code-name" }, errorCode(e)),
+      e instanceof FieldsealError ? " (FieldsealError)" : ""),
+    h("p", { class: "message" }, e?.message ?? String(e)),
+    ...(note ? [h("p", { class: "hint" }, note)] : []));
+}
+
+// ---------------------------------------------------------------- actions
+
+async function seal() {
+  const actions = readActions();
+  const keyring = provider().sealKeyring();
+  const { item, row } = await withEncryptor(keyring, async (enc) => {
+    const item = await timed("Seal item (encryptItem)", () => enc.encryptItem(readItem()));
+    const row = await timed("Seal SQL row (encryptRecord)", () => enc.encryptRecord(readRecord()));
+    return { item, row };
+  });
+  renderSealed(item, actions);
+  renderSql(row, actions);
+  state.sealed = { item, key: readValues()[PARTITION_KEY], mode: state.mode };
+  return item;
+}
+
+async function upload() {
+  if (!state.sealed || state.sealed.mode !== state.mode) await seal();
+  const { item, key } = state.sealed;
+  await timed(state.mode === "kms" ? "Upload (DynamoDB PutItem)" : "Upload (IndexedDB put)", () => provider().put(key, item));
+  if (state.tampered?.key === key && state.tampered.mode === state.mode) state.tampered = null;
+  setStatus(`Uploaded ${key} to ${provider().storeName}.`, "ok");
+}
+
+async function loadStored() {
+  const key = readValues()[PARTITION_KEY];
+  const stored = await timed(state.mode === "kms" ? "Load (DynamoDB GetItem)" : "Load (IndexedDB get)", () => provider().get(key));
+  if (!stored) throw new DemoError("NOT_FOUND", `nothing stored under ${PARTITION_KEY} = ${key} in ${provider().storeName}: press Upload first`);
+  return { key, stored };
+}
+
+async function loadAndOpen() {
+  const { key, stored } = await loadStored();
+  const actions = readActions();
+  const how = state.mode === "kms" ? $("#open-with").value : undefined;
+  try {
+    const opened = await withEncryptor(provider().openKeyring(how), (enc) => timed("Open (decryptItem)", () => enc.decryptItem(stored)));
+    const source = state.mode === "kms" ? $("#open-with").selectedOptions[0].textContent : "embedded key";
+    renderOpened(opened, actions, source);
+    setStatus(`Opened ${key}: every signed attribute verified.`, "ok");
+  } catch (e) {
+    const t = state.tampered;
+    renderOpenFailure(e, t?.key === key && t.mode === state.mode ? t.note : undefined);
+    throw e;
+  }
+}
+
+/** Which stored attribute to change: an encrypted one, else a signed one, else the footer. */
+function tamperTarget(stored, actions) {
+  const names = FIELDS.map((f) => f.name).filter((n) => n in stored);
+  return names.find((n) => actions[n] === "ENCRYPT_AND_SIGN" && stored[n].B)
+    ?? names.find((n) => actions[n] === "SIGN_ONLY" && n !== PARTITION_KEY && (stored[n].S || stored[n].N))
+    ?? "aws_dbe_foot";
+}
+
+function flipped(value) {
+  const [[type, x]] = Object.entries(value);
+  if (type === "B") {
+    const bytes = Uint8Array.from(x);
+    const i = bytes.length >> 1;
+    bytes[i] ^= 0x01;
+    return { value: { B: bytes }, what: `flipped bit 0 of byte ${i} of ${bytes.length} (0x${x[i].toString(16).padStart(2, "0")} → 0x${bytes[i].toString(16).padStart(2, "0")})` };
+  }
+  if (type === "N") {
+    const last = x.at(-1);
+    const next = /\d/.test(last) ? x.slice(0, -1) + String((Number(last) + 1) % 10) : `${x}1`;
+    return { value: { N: next }, what: `changed ${x} to ${next}` };
+  }
+  const s = String(x);
+  const changed = s ? s.slice(0, -1) + String.fromCharCode(s.charCodeAt(s.length - 1) ^ 1) : "x";
+  return { value: { S: changed }, what: `changed the last character (${JSON.stringify(s.slice(-1))} → ${JSON.stringify(changed.slice(-1))})` };
+}
+
+async function tamper() {
+  const { key, stored } = await loadStored();
+  const name = tamperTarget(stored, readActions());
+  const { value, what } = flipped(stored[name]);
+  await timed(state.mode === "kms" ? "Tamper (DynamoDB UpdateItem)" : "Tamper (IndexedDB put)", () => provider().replace(key, name, value));
+  state.tampered = { key, mode: state.mode, note: `Tamper ${what} in ${name} of the stored item ${key}. Upload again to restore it.` };
+  $("#opened").dataset.tampered = name;
+  try {
+    await loadAndOpen();
+  } catch (e) {
+    // The point of the exercise: show the failure (and its code) in the error panel.
+    showError("Load & open after Tamper", e);
+    setStatus(errorCode(e) === "INTEGRITY_FAILURE"
+      ? `Tampering detected: opening ${key} fails with INTEGRITY_FAILURE.`
+      : `Opening ${key} failed with ${errorCode(e)}.`, "error");
+    return;
+  }
+  // Opening a tampered item must fail: reaching here means it did not.
+  throw new DemoError("TAMPER_UNDETECTED", `the item opened although ${name} was changed`);
+}
+
+// -------------------------------------------------------------- providers
+
+async function switchProvider(mode) {
+  if (mode === state.mode) return;
+  if (mode === "kms" && !state.providers.kms) {
+    state.providers.kms = await timed("Connect (load AWS SDK, fieldseal/kms)", () => kmsProvider(state.kmsConfig, onKmsCall), "KMS");
+  }
+  state.mode = mode;
+  state.sealed = null;
+  $("#kms-details").hidden = mode !== "kms";
+  $("#embedded-details").hidden = mode !== "embedded";
+  document.body.dataset.mode = mode;
+  setStatus(mode === "kms" ? "KMS multi-Region mode: seal in us-east-1, open in eu-west-1." : "Embedded-key mode: no cloud.", "ok");
+}
+
+function setupProviders(config) {
+  state.providers.embedded = embeddedProvider();
+  $("#embedded-key").textContent = `fieldseal-demo/${state.providers.embedded.keyName}`;
+  const kmsRadio = document.querySelector("input[name=provider][value=kms]");
+  if (config?.kms) {
+    state.kmsConfig = config.kms;
+    const { home, replica, keyArns, table } = config.kms;
+    $("#kms-seal-arn").textContent = keyArns[home];
+    $("#kms-table").textContent = `DynamoDB ${table.name} (${table.region})`;
+    $("#kms-summary").textContent = `Seal with the ${home} key, open "from" ${replica} with its replica. Items are stored in DynamoDB table ${table.name}.`;
+    renderCalls();
+  } else {
+    kmsRadio.disabled = true;
+    $("#kms-summary").textContent = config?.kmsUnavailable ?? "Not available: start the page with `make demo`, which runs a local moto.";
+  }
+  for (const input of document.querySelectorAll("input[name=provider]")) {
+    input.addEventListener("change", () => {
+      if (!input.checked) return;
+      run("provider", "Switch key provider", () => switchProvider(input.value)).then(() => {
+        document.querySelector(`input[name=provider][value=${state.mode}]`).checked = true;
+      });
+    });
+  }
+}
+
+// -------------------------------------------------------------- benchmark
+
+async function bench() {
+  const count = Math.max(10, Math.min(100_000, Math.floor(Number($("#bench-count").value) || 1000)));
+  const base = readItem();
+  const items = Array.from({ length: count }, (_, i) => ({ ...base, [PARTITION_KEY]: { S: `${base[PARTITION_KEY].S}#${i}` } }));
+  const keyring = state.providers.embedded.sealKeyring();
+  const chunk = 50;
+  const results = [];
+  const button = $("#bench");
+  try {
+    await benchSuites(items, keyring, chunk, results, button);
+  } finally {
+    button.textContent = "Run";
+  }
+  const chart = $("#chart");
+  chart.className = "";
+  chart.dataset.items = String(count);
+  chart.replaceChildren(throughputChart(results),
+    h("p", { class: "hint" }, `${count.toLocaleString("en-US")} items per suite, sealed then opened in batches of ${chunk}; ${navigator.userAgent.match(/(Chrome|Firefox)\/[\d.]+/)?.[0] ?? "this browser"}.`));
+  addTiming(`Throughput (${count} items × 2 suites)`, results.reduce((t, r) => t + (count / r.encrypt + count / r.decrypt) * 1000, 0), [], "embedded");
+  setStatus(results.map((r) => `${r.suite}: ${Math.round(r.encrypt)} sealed/s, ${Math.round(r.decrypt)} opened/s`).join("; "), "ok");
+}
+
+async function benchSuites(items, keyring, chunk, results, button) {
+  const count = items.length;
+  for (const [suiteId, label] of [["0x6700", "no ECDSA"], ["0x6701", "ECDSA P-384"]]) {
+    const r = { suite: suiteId, label };
+    await withEncryptor(keyring, async (enc) => {
+      await enc.decryptItems(await enc.encryptItems(items.slice(0, 5))); // warm-up
+      const sealed = [];
+      for (const op of ["encrypt", "decrypt"]) {
+        let busy = 0;
+        for (let i = 0; i < count; i += chunk) {
+          setStatus(`Throughput: ${suiteId} ${op} ${i}/${count}…`, "busy");
+          button.textContent = `${suiteId} ${op} ${Math.round((100 * i) / count)}%`;
+          await new Promise((resolve) => setTimeout(resolve, 0)); // let the page paint
+          const t0 = performance.now();
+          if (op === "encrypt") sealed.push(...(await enc.encryptItems(items.slice(i, i + chunk))));
+          else await enc.decryptItems(sealed.slice(i, i + chunk));
+          busy += performance.now() - t0;
+        }
+        r[op] = count / (busy / 1000);
+      }
+    }, suiteId);
+    results.push(r);
+  }
+}
+
+// ------------------------------------------------------------------- init
+
+async function init() {
+  buildForm();
+  let config = null;
+  try {
+    const response = await fetch("/demo-config.json", { cache: "no-store" });
+    if (response.ok) config = await response.json();
+  } catch {
+    // served without the demo server: embedded mode only
+  }
+  setupProviders(config);
+  document.body.dataset.mode = state.mode;
+  $("#seal").addEventListener("click", () => run("seal", "Seal", async () => {
+    await seal();
+    setStatus("Sealed: encrypted attributes are opaque bytes; aws_dbe_head and aws_dbe_foot were added.", "ok");
+  }));
+  $("#upload").addEventListener("click", () => run("upload", "Upload", upload));
+  $("#open").addEventListener("click", () => run("open", "Load & open", () => loadAndOpen()));
+  $("#tamper").addEventListener("click", () => run("tamper", "Tamper", tamper));
+  $("#bench").addEventListener("click", () => run("bench", "Throughput", bench));
+  $("#open-with").addEventListener("change", () => setStatus(`Opening with ${$("#open-with").selectedOptions[0].textContent}.`));
+  $("#suite").addEventListener("change", onFormChange);
+  $("#clear-errors").addEventListener("click", () => {
+    $("#error-list").replaceChildren();
+    $("#errors").hidden = true;
+  });
+
+  // Load the WebAssembly module now, so the first Seal's timing is the seal's.
+  const t0 = performance.now();
+  await withEncryptor(state.providers.embedded.sealKeyring(), async (enc) => enc.decryptItem(await enc.encryptItem(readItem())), "0x6700");
+  addTiming("Load WebAssembly + warm-up round trip", performance.now() - t0, []);
+  setBusy(null);
+  setStatus("Ready: press Seal.", "ok");
+  window.fieldsealDemo = { ready: true, state };
+}
+
+init().catch((e) => showError("Start", e));

@@ -98,7 +98,10 @@ impl ItemEncryptor {
         let version = header_version(signed.iter().map(|f| f.entry));
 
         let (mut ec, required_keys) = self.context_for(version, &signed)?;
-        let signer = suite.is_signing().then(RecordSigner::generate);
+        let signer = match suite.is_signing() {
+            true => Some(RecordSigner::generate(cfg.ecdsa.as_ref()).await?),
+            false => None,
+        };
         if let Some(s) = &signer {
             ec.insert(PUBLIC_KEY_CONTEXT_KEY.into(), s.public_key_base64());
         }
@@ -161,7 +164,10 @@ impl ItemEncryptor {
                 .iter()
                 .map(|k| footer::recipient_tag(k.expose(), &hash))
                 .collect(),
-            signature: signer.map(|s| s.sign(&hash)).transpose()?,
+            signature: match &signer {
+                Some(s) => Some(s.sign(&hash).await?),
+                None => None,
+            },
         };
 
         let mut out = Item::new();
@@ -304,7 +310,7 @@ impl ItemEncryptor {
         )?;
         footer.verify_recipient_tag(signing_key, &hash)?;
         if let (Some(sig), Some(pk)) = (&footer.signature, &public_key) {
-            signature::verify(pk, &hash, sig)?;
+            signature::verify(self.config.ecdsa.as_ref(), pk, &hash, sig).await?;
         }
 
         let root = FieldRootKey::derive(data_key, &header.message_id);

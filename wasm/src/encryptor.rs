@@ -82,6 +82,9 @@ fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncrypto
             AlgorithmSuiteId::parse(&args::string(&suite, "algorithmSuiteId")?)?
         };
     }
+    if let Some(platform) = crate::webcrypto::WebCryptoEcdsa::detect() {
+        config.ecdsa = std::sync::Arc::new(platform);
+    }
     Ok(config)
 }
 

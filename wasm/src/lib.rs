@@ -17,6 +17,7 @@ mod encryptor;
 mod error;
 mod keyring;
 mod kms;
+pub mod webcrypto;
 
 pub use encryptor::WasmItemEncryptor;
 pub use keyring::WasmKeyring;

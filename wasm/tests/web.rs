@@ -273,3 +273,42 @@ async fn misbehaving_custom_keyrings_fail_cleanly() {
         assert_eq!(code_of(&error), code, "{unwrap}");
     }
 }
+
+/// The platform provider and the pure-Rust one produce interchangeable signatures.
+#[wasm_bindgen_test]
+async fn webcrypto_and_rustcrypto_ecdsa_interoperate() {
+    use fieldseal::primitives::signature::{self, RecordSigner, RustCryptoEcdsa};
+    use fieldseal_wasm::webcrypto::WebCryptoEcdsa;
+    let platform = WebCryptoEcdsa::detect().expect("crypto.subtle is available");
+    let message = [7u8; 48];
+    for (signer_is_platform, verifier_is_platform) in [(true, false), (false, true), (true, true)] {
+        let signer = if signer_is_platform {
+            RecordSigner::generate(&platform).await.unwrap()
+        } else {
+            RecordSigner::generate(&RustCryptoEcdsa).await.unwrap()
+        };
+        let der = signer.sign(&message).await.unwrap();
+        assert_eq!(der.len(), 103);
+        let pk = signer.public_key_base64();
+        let verify = |m: [u8; 48]| {
+            let der = der.clone();
+            let pk = pk.clone();
+            async move {
+                if verifier_is_platform {
+                    signature::verify(&platform_provider(), &pk, &m, &der).await
+                } else {
+                    signature::verify(&RustCryptoEcdsa, &pk, &m, &der).await
+                }
+            }
+        };
+        verify(message).await.unwrap();
+        assert_eq!(
+            verify([8u8; 48]).await.unwrap_err().code(),
+            "INTEGRITY_FAILURE"
+        );
+    }
+}
+
+fn platform_provider() -> fieldseal_wasm::webcrypto::WebCryptoEcdsa {
+    fieldseal_wasm::webcrypto::WebCryptoEcdsa::detect().unwrap()
+}

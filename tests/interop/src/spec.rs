@@ -201,16 +201,17 @@ pub fn fieldseal_config(
     table: &TableSpec,
     keys: &KeySpec,
 ) -> fieldseal::Result<ItemEncryptorConfig> {
-    Ok(ItemEncryptorConfig {
-        logical_table_name: table.logical_table_name.clone(),
-        partition_key_name: table.partition_key_name.clone(),
-        sort_key_name: table.sort_key_name.clone(),
-        attribute_actions_on_encrypt: table.actions.clone(),
-        allowed_unsigned_attributes: table.allowed_unsigned_attributes.clone(),
-        allowed_unsigned_attribute_prefix: table.allowed_unsigned_attribute_prefix.clone(),
-        algorithm_suite_id: table.suite,
-        keyring: fieldseal_keyring(keys)?,
-    })
+    let mut config = ItemEncryptorConfig::new(
+        table.logical_table_name.clone(),
+        table.partition_key_name.clone(),
+        table.actions.clone(),
+        fieldseal_keyring(keys)?,
+    );
+    config.sort_key_name = table.sort_key_name.clone();
+    config.allowed_unsigned_attributes = table.allowed_unsigned_attributes.clone();
+    config.allowed_unsigned_attribute_prefix = table.allowed_unsigned_attribute_prefix.clone();
+    config.algorithm_suite_id = table.suite;
+    Ok(config)
 }
 
 pub fn fieldseal_encryptor(table: &TableSpec, keys: &KeySpec) -> fieldseal::Result<ItemEncryptor> {

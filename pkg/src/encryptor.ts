@@ -23,6 +23,14 @@ export interface ItemEncryptorConfig {
   algorithmSuiteId?: AlgorithmSuiteId;
   /** The key provider. */
   keyring: Keyring;
+  /**
+   * Whether the platform's WebCrypto computes ECDSA P-384 (suite 0x6701) and
+   * AES-GCM / SHA-384 for values of at least `bulkMinBytes` (default 16 KiB,
+   * the measured crossover; see BENCHMARKS.md). Default `true`; it is used only
+   * where `crypto.subtle` exists (Node, and browsers in secure contexts).
+   * `false` keeps everything in WebAssembly. The stored bytes are the same.
+   */
+  platformCrypto?: boolean | { bulkMinBytes?: number };
 }
 
 const CONFIG_KEYS: readonly string[] = [
@@ -33,6 +41,7 @@ const CONFIG_KEYS: readonly string[] = [
   "allowedUnsignedAttributes",
   "allowedUnsignedAttributePrefix",
   "algorithmSuiteId",
+  "platformCrypto",
   "keyring",
 ];
 /** The suites as the core parses them: hex (with or without 0x; 26368 and 26369 as numbers) or the DB-ESDK's names. */
@@ -68,6 +77,13 @@ function checkConfig(config: ItemEncryptorConfig): void {
   const suite = config.algorithmSuiteId;
   if (suite !== undefined && !SUITES.test(String(suite))) {
     throw configError(`unknown algorithm suite ${JSON.stringify(suite)} (use "0x6700" or "0x6701")`);
+  }
+  const platform = config.platformCrypto;
+  if (platform !== undefined && typeof platform !== "boolean") {
+    const min = (platform as { bulkMinBytes?: unknown } | null)?.bulkMinBytes;
+    if (typeof platform !== "object" || platform === null || (min !== undefined && !(Number.isSafeInteger(min) && (min as number) >= 0))) {
+      throw configError("platformCrypto must be true, false or { bulkMinBytes: a non-negative integer }");
+    }
   }
   for (const key of Object.keys(config)) {
     if (!CONFIG_KEYS.includes(key)) throw configError(`unknown config key ${JSON.stringify(key)} (expected one of ${CONFIG_KEYS.join(", ")})`);

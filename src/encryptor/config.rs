@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::format::header::Version;
 use crate::format::RESERVED_PREFIX;
 use crate::keyring::Keyring;
-use crate::primitives::signature::{EcdsaP384Provider, RustCryptoEcdsa};
+use crate::primitives::provider::CryptoProvider;
 use crate::suite::AlgorithmSuiteId;
 
 /// What happens to one attribute on encrypt. Names follow the DB-ESDK.
@@ -60,9 +60,10 @@ pub struct ItemEncryptorConfig {
     pub allowed_unsigned_attribute_prefix: Option<String>,
     pub algorithm_suite_id: AlgorithmSuiteId,
     pub keyring: Arc<dyn Keyring>,
-    /// Who computes ECDSA P-384 for suite 0x6701: RustCrypto by default; the
-    /// wasm layer plugs in the platform's WebCrypto. The bytes are the same.
-    pub ecdsa: Arc<dyn EcdsaP384Provider>,
+    /// Who computes ECDSA, and AES-GCM and SHA-384 on large inputs:
+    /// RustCrypto by default; the wasm layer plugs in the platform's
+    /// WebCrypto. The bytes are the same either way.
+    pub crypto: CryptoProvider,
 }
 
 impl std::fmt::Debug for ItemEncryptorConfig {
@@ -105,7 +106,7 @@ impl ItemEncryptorConfig {
             allowed_unsigned_attribute_prefix: None,
             algorithm_suite_id: AlgorithmSuiteId::default(),
             keyring,
-            ecdsa: Arc::new(RustCryptoEcdsa),
+            crypto: CryptoProvider::default(),
         }
     }
 

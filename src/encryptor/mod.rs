@@ -99,7 +99,7 @@ impl ItemEncryptor {
 
         let (mut ec, required_keys) = self.context_for(version, &signed)?;
         let signer = match suite.is_signing() {
-            true => Some(RecordSigner::generate(cfg.ecdsa.as_ref()).await?),
+            true => Some(RecordSigner::generate(cfg.crypto.ecdsa.as_ref()).await?),
             false => None,
         };
         if let Some(s) = &signer {
@@ -133,7 +133,10 @@ impl ItemEncryptor {
         let mut offset = 0;
         for f in &signed {
             if f.entry == LegendEntry::EncryptAndSign {
-                sealed_values.push(Some(root.encrypt(offset, &f.path, &f.terminal)?));
+                sealed_values.push(Some(
+                    root.encrypt(&cfg.crypto, offset, &f.path, &f.terminal)
+                        .await?,
+                ));
                 offset += 1;
             } else {
                 sealed_values.push(None);
@@ -141,6 +144,7 @@ impl ItemEncryptor {
         }
 
         let hash = footer::canonical_hash(
+            &cfg.crypto,
             &full_header,
             &materials.encryption_context,
             signed
@@ -157,7 +161,8 @@ impl ItemEncryptor {
                         value: &f.terminal.value,
                     },
                 }),
-        )?;
+        )
+        .await?;
         let footer = Footer {
             tags: materials
                 .symmetric_signing_keys
@@ -294,6 +299,7 @@ impl ItemEncryptor {
             header.encrypted_data_keys.len(),
         )?;
         let hash = footer::canonical_hash(
+            &cfg.crypto,
             header_bytes,
             &materials.encryption_context,
             signed.iter().map(|f| match f.entry {
@@ -307,10 +313,11 @@ impl ItemEncryptor {
                     value: &f.terminal.value,
                 },
             }),
-        )?;
+        )
+        .await?;
         footer.verify_recipient_tag(signing_key, &hash)?;
         if let (Some(sig), Some(pk)) = (&footer.signature, &public_key) {
-            signature::verify(self.config.ecdsa.as_ref(), pk, &hash, sig).await?;
+            signature::verify(cfg.crypto.ecdsa.as_ref(), pk, &hash, sig).await?;
         }
 
         let root = FieldRootKey::derive(data_key, &header.message_id);
@@ -324,7 +331,9 @@ impl ItemEncryptor {
             .iter()
             .filter(|f| f.entry == LegendEntry::EncryptAndSign);
         for (offset, f) in encrypted.enumerate() {
-            let plain = root.decrypt(offset, &f.path, &f.terminal.value)?;
+            let plain = root
+                .decrypt(&cfg.crypto, offset, &f.path, &f.terminal.value)
+                .await?;
             let value = serialize::deserialize(plain.type_id, &plain.value)?;
             out.insert(f.name.to_owned(), value);
         }

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::item::serialize::Terminal;
 use crate::materials::SecretBytes;
 use crate::primitives;
+use crate::primitives::provider::CryptoProvider;
 use crate::suite::{KEY_LEN, NONCE_LEN, TAG_LEN};
 
 const FIELD_ROOT_KEY_LABEL: &[u8] = b"AWS_DBE_DERIVE_KEY";
@@ -47,10 +48,18 @@ impl FieldRootKey {
 
     /// Encrypt one terminal; the result is the stored `B` value:
     /// type id || ciphertext || tag. The canonical path is the AAD.
-    pub fn encrypt(&self, offset: usize, path: &[u8], terminal: &Terminal) -> Result<Vec<u8>> {
+    pub async fn encrypt(
+        &self,
+        crypto: &CryptoProvider,
+        offset: usize,
+        path: &[u8],
+        terminal: &Terminal,
+    ) -> Result<Vec<u8>> {
         let fk = self.field_key(offset)?;
-        let sealed =
-            primitives::aes_gcm_encrypt(&fk[..KEY_LEN], &fk[KEY_LEN..], path, &terminal.value)?;
+        let (key, nonce) = split_field_key(&fk);
+        let sealed = crypto
+            .aes256_gcm_seal(key, nonce, path, &terminal.value)
+            .await?;
         let mut out = Vec::with_capacity(2 + sealed.len());
         out.extend_from_slice(&terminal.type_id);
         out.extend_from_slice(&sealed);
@@ -59,7 +68,13 @@ impl FieldRootKey {
 
     /// Decrypt a stored value produced by [`FieldRootKey::encrypt`].
     /// Spec: decrypt-structure.md#terminal-data-decryption
-    pub fn decrypt(&self, offset: usize, path: &[u8], stored: &[u8]) -> Result<Terminal> {
+    pub async fn decrypt(
+        &self,
+        crypto: &CryptoProvider,
+        offset: usize,
+        path: &[u8],
+        stored: &[u8],
+    ) -> Result<Terminal> {
         if stored.len() < 2 + TAG_LEN {
             return Err(Error::malformed(format!(
                 "encrypted field is {} bytes, shorter than type id and tag",
@@ -67,11 +82,21 @@ impl FieldRootKey {
             )));
         }
         let fk = self.field_key(offset)?;
-        let value =
-            primitives::aes_gcm_decrypt(&fk[..KEY_LEN], &fk[KEY_LEN..], path, &stored[2..])?;
+        let (key, nonce) = split_field_key(&fk);
+        let value = crypto
+            .aes256_gcm_open(key, nonce, path, &stored[2..])
+            .await?;
         Ok(Terminal {
             type_id: [stored[0], stored[1]],
             value,
         })
     }
+}
+
+fn split_field_key(fk: &[u8; KEY_LEN + NONCE_LEN]) -> (&[u8; KEY_LEN], &[u8; NONCE_LEN]) {
+    let (key, nonce) = fk.split_at(KEY_LEN);
+    (
+        key.try_into().expect("KEY_LEN bytes"),
+        nonce.try_into().expect("NONCE_LEN bytes"),
+    )
 }

@@ -3,12 +3,11 @@
 //! the canonical hash of the record.
 //! Spec: structured-encryption/footer.md
 
-use sha2::{Digest, Sha384};
-
 use crate::error::{Error, Result};
 use crate::format::header;
 use crate::materials::EncryptionContext;
 use crate::primitives;
+use crate::primitives::provider::CryptoProvider;
 use crate::suite::{RECIPIENT_TAG_LEN, SIGNATURE_LEN};
 
 /// A signed field as it enters the canonical hash.
@@ -24,43 +23,43 @@ pub enum CanonicalField<'a> {
 
 /// SHA-384 of the canonical record: header, context, then every signed field
 /// in canonical-path order. Spec: footer.md#canonical-hash
-pub fn canonical_hash<'a>(
+pub async fn canonical_hash<'a>(
+    crypto: &CryptoProvider,
     full_header: &[u8],
     encryption_context: &EncryptionContext,
     fields: impl IntoIterator<Item = CanonicalField<'a>>,
 ) -> Result<[u8; 48]> {
-    let mut h = Sha384::new();
-    h.update(full_header);
     let aad = header::serialize_context(encryption_context)?;
-    h.update((aad.len() as u64).to_be_bytes());
-    h.update(&aad);
-    for field in fields {
+    let fields: Vec<CanonicalField<'a>> = fields.into_iter().collect();
+    let mut lengths: Vec<[u8; 8]> = Vec::with_capacity(fields.len() + 1);
+    lengths.push((aad.len() as u64).to_be_bytes());
+    for field in &fields {
+        let len = match field {
+            CanonicalField::Encrypted { sealed, .. } => sealed
+                .len()
+                .checked_sub(2)
+                .ok_or_else(|| Error::malformed("encrypted field shorter than its type id"))?,
+            CanonicalField::Plaintext { value, .. } => value.len(),
+        };
+        lengths.push((len as u64).to_be_bytes());
+    }
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(3 + 5 * fields.len());
+    parts.extend([full_header, &lengths[0], &aad]);
+    for (field, len) in fields.iter().zip(&lengths[1..]) {
         match field {
             // Spec: footer.md#canonical-encrypted-field
             CanonicalField::Encrypted { path, sealed } => {
-                if sealed.len() < 2 {
-                    return Err(Error::malformed("encrypted field shorter than its type id"));
-                }
-                h.update(path);
-                h.update(((sealed.len() - 2) as u64).to_be_bytes());
-                h.update(b"ENCRYPTED");
-                h.update(sealed);
+                parts.extend([*path, len, b"ENCRYPTED", *sealed])
             }
             // Spec: footer.md#canonical-plaintext-field
             CanonicalField::Plaintext {
                 path,
                 type_id,
                 value,
-            } => {
-                h.update(path);
-                h.update((value.len() as u64).to_be_bytes());
-                h.update(b"PLAINTEXT");
-                h.update(type_id);
-                h.update(value);
-            }
+            } => parts.extend([*path, len, b"PLAINTEXT", type_id, *value]),
         }
     }
-    Ok(h.finalize().into())
+    crypto.sha384(&parts).await
 }
 
 /// The recipient tag for one symmetric signing key. Spec: footer.md#recipient-tags

@@ -12,10 +12,11 @@ use crate::args::{self, config_error, Result};
 use crate::convert::{item_from_js, item_to_js};
 use crate::error::{to_js, to_js_at};
 use crate::keyring::WasmKeyring;
+use crate::webcrypto::{WebCrypto, DEFAULT_BULK_MIN_LEN};
 
 /// The config keys, with the DB-ESDK's names. `keyring` is accepted and
 /// ignored: the keyring is the constructor's second argument.
-const CONFIG_KEYS: [&str; 8] = [
+const CONFIG_KEYS: [&str; 9] = [
     "logicalTableName",
     "partitionKeyName",
     "sortKeyName",
@@ -23,6 +24,7 @@ const CONFIG_KEYS: [&str; 8] = [
     "allowedUnsignedAttributes",
     "allowedUnsignedAttributePrefix",
     "algorithmSuiteId",
+    "platformCrypto",
     "keyring",
 ];
 
@@ -32,7 +34,7 @@ fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncrypto
         if !CONFIG_KEYS.contains(&key.as_str()) {
             return Err(config_error(format!(
                 "unknown config key {key:?} (expected one of {})",
-                CONFIG_KEYS[..7].join(", ")
+                CONFIG_KEYS[..8].join(", ")
             )));
         }
     }
@@ -75,17 +77,52 @@ fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncrypto
     if !absent(&suite) {
         config.algorithm_suite_id = if let Some(id) = suite.as_f64() {
             if id.fract() != 0.0 || !(0.0..=f64::from(u16::MAX)).contains(&id) {
-                return Err(config_error(format!("unknown algorithm suite {id}")));
+                // JS formats the number: Rust's float formatting costs ~10 KB of wasm.
+                let shown = String::from(
+                    js_sys::Number::from(id)
+                        .to_string_with_radix(10)
+                        .unwrap_or_default(),
+                );
+                return Err(config_error(format!("unknown algorithm suite {shown}")));
             }
             AlgorithmSuiteId::from_id(id as u16)?
         } else {
             AlgorithmSuiteId::parse(&args::string(&suite, "algorithmSuiteId")?)?
         };
     }
-    if let Some(platform) = crate::webcrypto::WebCryptoEcdsa::detect() {
-        config.ecdsa = std::sync::Arc::new(platform);
+    if let Some(min_len) = platform_crypto(&get("platformCrypto")?)? {
+        if let Some(platform) = WebCrypto::detect(min_len) {
+            config.crypto = platform.provider();
+        }
     }
     Ok(config)
+}
+
+/// `platformCrypto`: absent or `true` uses WebCrypto where it exists, for
+/// values from the default crossover up; `{ bulkMinBytes }` moves the
+/// crossover; `false` keeps everything in wasm. `None` = off.
+fn platform_crypto(value: &JsValue) -> Result<Option<usize>> {
+    if value.is_undefined() || value.is_null() || value.as_bool() == Some(true) {
+        return Ok(Some(DEFAULT_BULK_MIN_LEN));
+    }
+    if value.as_bool() == Some(false) {
+        return Ok(None);
+    }
+    let bad =
+        || config_error("platformCrypto must be true, false or { bulkMinBytes: number }".into());
+    let object = value.dyn_ref::<js_sys::Object>().ok_or_else(bad)?;
+    let min = args::property(object, "bulkMinBytes")?;
+    if min.is_undefined() {
+        return Ok(Some(DEFAULT_BULK_MIN_LEN));
+    }
+    match min.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {
+            Ok(Some(n as usize))
+        }
+        _ => Err(config_error(
+            "platformCrypto.bulkMinBytes must be a non-negative integer".into(),
+        )),
+    }
 }
 
 /// Encrypts and decrypts items under one table configuration.

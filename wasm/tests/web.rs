@@ -278,8 +278,7 @@ async fn misbehaving_custom_keyrings_fail_cleanly() {
 #[wasm_bindgen_test]
 async fn webcrypto_and_rustcrypto_ecdsa_interoperate() {
     use fieldseal::primitives::signature::{self, RecordSigner, RustCryptoEcdsa};
-    use fieldseal_wasm::webcrypto::WebCryptoEcdsa;
-    let platform = WebCryptoEcdsa::detect().expect("crypto.subtle is available");
+    let platform = platform_provider();
     let message = [7u8; 48];
     for (signer_is_platform, verifier_is_platform) in [(true, false), (false, true), (true, true)] {
         let signer = if signer_is_platform {
@@ -309,6 +308,69 @@ async fn webcrypto_and_rustcrypto_ecdsa_interoperate() {
     }
 }
 
-fn platform_provider() -> fieldseal_wasm::webcrypto::WebCryptoEcdsa {
-    fieldseal_wasm::webcrypto::WebCryptoEcdsa::detect().unwrap()
+fn platform_provider() -> fieldseal_wasm::webcrypto::WebCrypto {
+    fieldseal_wasm::webcrypto::WebCrypto::detect(0).expect("crypto.subtle is available")
+}
+
+/// A config whose `secret` is sealed with the given `platformCrypto` setting.
+fn large_config(suite: &str, platform: &str) -> JsValue {
+    js(&format!(
+        "{{ logicalTableName: 'T', partitionKeyName: 'pk',
+            attributeActionsOnEncrypt: {{ pk: 'SIGN_ONLY', secret: 'ENCRYPT_AND_SIGN', blob: 'SIGN_ONLY' }},
+            algorithmSuiteId: '{suite}', platformCrypto: {platform} }}"
+    ))
+}
+
+/// Large values sealed by WebCrypto (AES-GCM, SHA-384) open in pure wasm and
+/// the other way round, and WebCrypto still catches tampering.
+#[wasm_bindgen_test]
+async fn webcrypto_bulk_and_wasm_are_interchangeable() {
+    let item = js("{ pk: { S: 'p' }, secret: { B: new Uint8Array(200000).map((_, i) => i * 7) }, blob: { B: new Uint8Array(70000).fill(3) } }");
+    for suite in ["0x6700", "0x6701"] {
+        let platform =
+            WasmItemEncryptor::new(large_config(suite, "{ bulkMinBytes: 0 }"), &aes_keyring(9))
+                .unwrap();
+        let wasm_only =
+            WasmItemEncryptor::new(large_config(suite, "false"), &aes_keyring(9)).unwrap();
+        for (seal, open) in [
+            (&platform, &wasm_only),
+            (&wasm_only, &platform),
+            (&platform, &platform),
+        ] {
+            let sealed = settle(seal.encrypt_item(item.clone())).await.unwrap();
+            let opened = settle(open.decrypt_item(sealed.clone())).await.unwrap();
+            assert_eq!(canonical(&opened), canonical(&item));
+            // Flip one ciphertext byte of the large field, then one byte of
+            // the large signed plaintext: both must be refused.
+            for (name, at) in [("secret", 100_000), ("blob", 50_000)] {
+                let tampered = js("(x) => structuredClone(x)")
+                    .dyn_into::<Function>()
+                    .unwrap()
+                    .call1(&JsValue::NULL, &sealed)
+                    .unwrap();
+                let bytes =
+                    Reflect::get(&Reflect::get(&tampered, &name.into()).unwrap(), &"B".into())
+                        .unwrap();
+                let bytes: js_sys::Uint8Array = bytes.dyn_into().unwrap();
+                bytes.set_index(at, bytes.get_index(at) ^ 1);
+                let error = settle(open.decrypt_item(tampered)).await.unwrap_err();
+                assert_eq!(code_of(&error), "INTEGRITY_FAILURE", "{suite} {name}");
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn platform_crypto_option_is_checked() {
+    for bad in [
+        "'yes'",
+        "{ bulkMinBytes: -1 }",
+        "{ bulkMinBytes: 1.5 }",
+        "{ bulkMinBytes: '1' }",
+    ] {
+        let error = WasmItemEncryptor::new(large_config("0x6700", bad), &aes_keyring(9))
+            .err()
+            .unwrap();
+        assert_eq!(code_of(&error), "INVALID_CONFIG", "{bad}");
+    }
 }

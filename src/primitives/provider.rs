@@ -1,0 +1,121 @@
+//! The crypto the core may hand to the platform, behind small traits, as
+//! rustls' `CryptoProvider`: a wasm build runs inside an engine whose native
+//! ECDSA, AES-GCM and SHA-384 are many times faster than the same code
+//! compiled to wasm. The wire format never depends on who computes: keys,
+//! nonces, AAD, DER and the canonical bytes are all decided in the core.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha384};
+
+use crate::error::Result;
+use crate::keyring::MaybeSendSync;
+use crate::primitives::signature::{EcdsaP384Provider, RustCryptoEcdsa};
+
+/// AES-256-GCM and SHA-384 for large inputs. Calling the platform costs a
+/// round trip (and in a browser a promise), so only inputs of at least
+/// [`BulkCrypto::min_len`] bytes go through it; smaller ones stay in Rust.
+#[async_trait(?Send)]
+pub trait BulkCrypto: MaybeSendSync {
+    /// The crossover, in bytes, from which the platform is faster.
+    fn min_len(&self) -> usize;
+
+    /// `ciphertext || tag` (16-byte tag).
+    async fn aes256_gcm_seal(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>>;
+
+    /// The plaintext of `ciphertext || tag`; a tag that does not verify is an
+    /// [`crate::Error::IntegrityFailure`].
+    async fn aes256_gcm_open(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>>;
+
+    async fn sha384(&self, data: &[u8]) -> Result<[u8; 48]>;
+}
+
+/// Who computes what. The default is pure Rust (RustCrypto) throughout.
+#[derive(Clone)]
+pub struct CryptoProvider {
+    pub ecdsa: Arc<dyn EcdsaP384Provider>,
+    /// `None`: every input stays in Rust.
+    pub bulk: Option<Arc<dyn BulkCrypto>>,
+}
+
+impl Default for CryptoProvider {
+    fn default() -> Self {
+        CryptoProvider {
+            ecdsa: Arc::new(RustCryptoEcdsa),
+            bulk: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for CryptoProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CryptoProvider")
+            .field("bulk_min_len", &self.bulk.as_ref().map(|b| b.min_len()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl CryptoProvider {
+    /// The bulk provider, when an input of `len` bytes is worth sending to it.
+    pub fn bulk_for(&self, len: usize) -> Option<&dyn BulkCrypto> {
+        self.bulk.as_deref().filter(|b| len >= b.min_len())
+    }
+
+    /// AES-256-GCM seal, by the bulk provider for large inputs.
+    pub async fn aes256_gcm_seal(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>> {
+        match self.bulk_for(plaintext.len()) {
+            Some(bulk) => bulk.aes256_gcm_seal(key, nonce, aad, plaintext).await,
+            None => super::aes_gcm_encrypt(key, nonce, aad, plaintext),
+        }
+    }
+
+    /// AES-256-GCM open, by the bulk provider for large inputs.
+    pub async fn aes256_gcm_open(
+        &self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>> {
+        match self.bulk_for(sealed.len()) {
+            Some(bulk) => bulk.aes256_gcm_open(key, nonce, aad, sealed).await,
+            None => super::aes_gcm_decrypt(key, nonce, aad, sealed),
+        }
+    }
+
+    /// SHA-384 of the concatenation of `parts`. The platform's digest is
+    /// one-shot, so large inputs are gathered into one buffer first; small
+    /// ones are hashed as they stream.
+    pub async fn sha384(&self, parts: &[&[u8]]) -> Result<[u8; 48]> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        match self.bulk_for(total) {
+            Some(bulk) => bulk.sha384(&parts.concat()).await,
+            None => {
+                let mut h = Sha384::new();
+                for p in parts {
+                    h.update(p);
+                }
+                Ok(h.finalize().into())
+            }
+        }
+    }
+}

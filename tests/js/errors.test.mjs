@@ -49,6 +49,9 @@ test("INVALID_CONFIG: config shape at construction, config rules at first use, f
   await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, sortkeyName: "sk" }));
   await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, allowedUnsignedAttributes: "note" }));
   await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, keyring: { wrapKey() {} } }));
+  for (const platformCrypto of ["yes", null, { bulkMinBytes: -1 }, { bulkMinBytes: 1.5 }, { bulkMinBytes: "1" }]) {
+    await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ ...base, platformCrypto }));
+  }
   await expectCode("INVALID_CONFIG", () => new RawRsaKeyring({ keyNamespace: "app", keyName: "r", padding: "OAEP", publicKeyPem: "x" }));
   for (const suite of ["0x6700", "0x6701", "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384"]) {
     const ok = new ItemEncryptor({ ...base, algorithmSuiteId: suite });

@@ -37,6 +37,10 @@ const config: ItemEncryptorConfig = {
   keyring: multi,
 };
 const enc = new ItemEncryptor(config);
+new ItemEncryptor({ ...config, platformCrypto: false });
+new ItemEncryptor({ ...config, platformCrypto: { bulkMinBytes: 65536 } });
+// @ts-expect-error platformCrypto is a boolean or { bulkMinBytes }
+new ItemEncryptor({ ...config, platformCrypto: "auto" });
 
 async function use(): Promise<void> {
   const item: Item = { pk: { S: "o1" }, sk: { N: "1" }, card: { S: "4111" }, tags: { SS: ["a"] }, raw: { B: new Uint8Array(2) } };

@@ -606,26 +606,38 @@ impl AwsKmsMrkKeyring {
     }
 }
 
-impl From<AwsKmsMrkKeyring> for AwsKmsKeyring {
-    fn from(keyring: AwsKmsMrkKeyring) -> Self {
-        keyring.0
-    }
+/// The MRK keyrings are [`AwsKmsKeyring`]s built with other rules; as their
+/// own types they keep those rules visible in signatures, and behave as the
+/// keyring they wrap.
+macro_rules! kms_keyring_newtype {
+    ($name:ident) => {
+        impl From<$name> for AwsKmsKeyring {
+            fn from(keyring: $name) -> Self {
+                keyring.0
+            }
+        }
+
+        #[async_trait(?Send)]
+        impl Keyring for $name {
+            async fn on_encrypt(
+                &self,
+                materials: EncryptionMaterials,
+            ) -> Result<EncryptionMaterials> {
+                self.0.on_encrypt(materials).await
+            }
+
+            async fn on_decrypt(
+                &self,
+                materials: DecryptionMaterials,
+                encrypted_data_keys: &[EncryptedDataKey],
+            ) -> Result<DecryptionMaterials> {
+                self.0.on_decrypt(materials, encrypted_data_keys).await
+            }
+        }
+    };
 }
 
-#[async_trait(?Send)]
-impl Keyring for AwsKmsMrkKeyring {
-    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        self.0.on_encrypt(materials).await
-    }
-
-    async fn on_decrypt(
-        &self,
-        materials: DecryptionMaterials,
-        encrypted_data_keys: &[EncryptedDataKey],
-    ) -> Result<DecryptionMaterials> {
-        self.0.on_decrypt(materials, encrypted_data_keys).await
-    }
-}
+kms_keyring_newtype!(AwsKmsMrkKeyring);
 
 /// The MRK-aware discovery keyring: opens any `aws-kms` EDK it can reach from
 /// its region (within the optional filter), rewriting a multi-Region key's
@@ -677,23 +689,4 @@ impl AwsKmsMrkDiscoveryKeyring {
     }
 }
 
-impl From<AwsKmsMrkDiscoveryKeyring> for AwsKmsKeyring {
-    fn from(keyring: AwsKmsMrkDiscoveryKeyring) -> Self {
-        keyring.0
-    }
-}
-
-#[async_trait(?Send)]
-impl Keyring for AwsKmsMrkDiscoveryKeyring {
-    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        self.0.on_encrypt(materials).await
-    }
-
-    async fn on_decrypt(
-        &self,
-        materials: DecryptionMaterials,
-        encrypted_data_keys: &[EncryptedDataKey],
-    ) -> Result<DecryptionMaterials> {
-        self.0.on_decrypt(materials, encrypted_data_keys).await
-    }
-}
+kms_keyring_newtype!(AwsKmsMrkDiscoveryKeyring);

@@ -10,7 +10,7 @@ pub use config::{CryptoAction, ItemEncryptorConfig};
 use context::ContextAttribute;
 
 use crate::error::{Error, Result};
-use crate::format::field::FieldRootKey;
+use crate::format::field::FieldKeys;
 use crate::format::footer::{self, CanonicalField, Footer};
 use crate::format::header::{self, LegendEntry, PartialHeader, Version};
 use crate::format::path::{canonical_path, sort_canonical};
@@ -128,13 +128,15 @@ impl ItemEncryptor {
 
         // Spec: encrypt-structure.md#terminal-data-encryption — offsets count
         // encrypted fields in canonical order.
-        let root = FieldRootKey::derive(data_key, &partial.message_id);
+        let field_keys =
+            FieldKeys::derive(data_key, &partial.message_id, encrypted_count(&signed))?;
         let mut sealed_values: Vec<Option<Vec<u8>>> = Vec::with_capacity(signed.len());
         let mut offset = 0;
         for f in &signed {
             if f.entry == LegendEntry::EncryptAndSign {
                 sealed_values.push(Some(
-                    root.encrypt(&cfg.crypto, offset, &f.path, &f.terminal)
+                    field_keys
+                        .encrypt(&cfg.crypto, offset, &f.path, &f.terminal)
                         .await?,
                 ));
                 offset += 1;
@@ -320,7 +322,7 @@ impl ItemEncryptor {
             signature::verify(cfg.crypto.ecdsa.as_ref(), pk, &hash, sig).await?;
         }
 
-        let root = FieldRootKey::derive(data_key, &header.message_id);
+        let field_keys = FieldKeys::derive(data_key, &header.message_id, encrypted_count(&signed))?;
         let mut out = Item::new();
         for (name, value) in item {
             if name != HEADER_FIELD && name != FOOTER_FIELD {
@@ -331,7 +333,7 @@ impl ItemEncryptor {
             .iter()
             .filter(|f| f.entry == LegendEntry::EncryptAndSign);
         for (offset, f) in encrypted.enumerate() {
-            let plain = root
+            let plain = field_keys
                 .decrypt(&cfg.crypto, offset, &f.path, &f.terminal.value)
                 .await?;
             let value = serialize::deserialize(plain.type_id, &plain.value)?;
@@ -438,4 +440,12 @@ fn attribute_error(name: &str, e: Error) -> Error {
         Error::InvalidItem(m) => Error::InvalidItem(format!("attribute {name:?}: {m}")),
         other => other,
     }
+}
+
+/// How many fields the record encrypts: each gets its own key and nonce.
+fn encrypted_count(signed: &[SignedField]) -> usize {
+    signed
+        .iter()
+        .filter(|f| f.entry == LegendEntry::EncryptAndSign)
+        .count()
 }

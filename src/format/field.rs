@@ -1,8 +1,6 @@
 //! Per-field encryption of terminal values.
 //! Spec: structured-encryption/encrypt-structure.md#terminal-data-encryption
 
-use zeroize::Zeroizing;
-
 use crate::error::{Error, Result};
 use crate::item::serialize::Terminal;
 use crate::materials::SecretBytes;
@@ -13,37 +11,48 @@ use crate::suite::{KEY_LEN, NONCE_LEN, TAG_LEN};
 const FIELD_ROOT_KEY_LABEL: &[u8] = b"AWS_DBE_DERIVE_KEY";
 const FIELD_KEY_NONCE_LABEL: &[u8] = b"AwsDbeField";
 
-/// The key all field keys of one record derive from.
+/// The cipher keys and nonces of one record's encrypted fields.
 /// Spec: encrypt-structure.md#calculate-cipherkey-and-nonce
-pub struct FieldRootKey(SecretBytes);
+pub struct FieldKeys(SecretBytes);
 
-impl FieldRootKey {
-    pub fn derive(data_key: &[u8], message_id: &[u8]) -> Self {
-        FieldRootKey(primitives::hkdf_sha512(
-            data_key,
-            None,
-            &[FIELD_ROOT_KEY_LABEL, message_id],
-            KEY_LEN,
-        ))
-    }
+/// Field `k`'s key and nonce are the first 44 bytes of AES-256-CTR from the
+/// counter block `"AwsDbeField" || 44 || u32(k * 3)`: three blocks a field.
+const BYTES_PER_FIELD: usize = 48;
 
-    /// Cipher key and nonce of the `offset`-th encrypted field (canonical order):
-    /// the first 44 bytes of AES-256-CTR keyed by the root key, starting at the
-    /// counter block `"AwsDbeField" || 44 || u32(offset * 3)`.
-    fn field_key(&self, offset: usize) -> Result<Zeroizing<[u8; KEY_LEN + NONCE_LEN]>> {
-        let counter = u32::try_from(offset)
+impl FieldKeys {
+    /// The keys of `count` encrypted fields, from the record's data key and
+    /// message id. Fields own consecutive runs of three counter blocks, so one
+    /// keystream from counter 0 (one AES key schedule) holds every field's
+    /// key and nonce, `BYTES_PER_FIELD` apart.
+    pub fn derive(data_key: &[u8], message_id: &[u8], count: usize) -> Result<Self> {
+        let too_many = || Error::LimitExceeded("too many encrypted fields".into());
+        u32::try_from(count)
             .ok()
-            .and_then(|o| o.checked_mul(3))
-            .ok_or_else(|| Error::LimitExceeded("too many encrypted fields".into()))?;
+            .and_then(|c| c.checked_mul(3))
+            .ok_or_else(too_many)?;
+        let root =
+            primitives::hkdf_sha512(data_key, None, &[FIELD_ROOT_KEY_LABEL, message_id], KEY_LEN);
+        let root: &[u8; KEY_LEN] = root.expose().try_into().expect("root key is 32 bytes");
         let mut block = [0u8; 16];
         block[..11].copy_from_slice(FIELD_KEY_NONCE_LABEL);
         block[11] = (KEY_LEN + NONCE_LEN) as u8;
-        block[12..].copy_from_slice(&counter.to_be_bytes());
-        let root: &[u8; KEY_LEN] = self.0.expose().try_into().expect("root key is 32 bytes");
-        let stream = primitives::aes256_ctr_stream(root, &block, KEY_LEN + NONCE_LEN);
-        let mut out = Zeroizing::new([0u8; KEY_LEN + NONCE_LEN]);
-        out.copy_from_slice(stream.expose());
-        Ok(out)
+        let len = count.checked_mul(BYTES_PER_FIELD).ok_or_else(too_many)?;
+        Ok(FieldKeys(primitives::aes256_ctr_stream(root, &block, len)))
+    }
+
+    /// Key and nonce of the `offset`-th encrypted field (canonical order).
+    fn field_key(&self, offset: usize) -> Result<(&[u8; KEY_LEN], &[u8; NONCE_LEN])> {
+        let start = offset * BYTES_PER_FIELD;
+        let entry = self
+            .0
+            .expose()
+            .get(start..start + KEY_LEN + NONCE_LEN)
+            .ok_or_else(|| Error::LimitExceeded(format!("no key for encrypted field {offset}")))?;
+        let (key, nonce) = entry.split_at(KEY_LEN);
+        Ok((
+            key.try_into().expect("KEY_LEN bytes"),
+            nonce.try_into().expect("NONCE_LEN bytes"),
+        ))
     }
 
     /// Encrypt one terminal; the result is the stored `B` value:
@@ -55,8 +64,7 @@ impl FieldRootKey {
         path: &[u8],
         terminal: &Terminal,
     ) -> Result<Vec<u8>> {
-        let fk = self.field_key(offset)?;
-        let (key, nonce) = split_field_key(&fk);
+        let (key, nonce) = self.field_key(offset)?;
         let sealed = crypto
             .aes256_gcm_seal(key, nonce, path, &terminal.value)
             .await?;
@@ -66,7 +74,7 @@ impl FieldRootKey {
         Ok(out)
     }
 
-    /// Decrypt a stored value produced by [`FieldRootKey::encrypt`].
+    /// Decrypt a stored value produced by [`FieldKeys::encrypt`].
     /// Spec: decrypt-structure.md#terminal-data-decryption
     pub async fn decrypt(
         &self,
@@ -81,8 +89,7 @@ impl FieldRootKey {
                 stored.len()
             )));
         }
-        let fk = self.field_key(offset)?;
-        let (key, nonce) = split_field_key(&fk);
+        let (key, nonce) = self.field_key(offset)?;
         let value = crypto
             .aes256_gcm_open(key, nonce, path, &stored[2..])
             .await?;
@@ -91,12 +98,4 @@ impl FieldRootKey {
             value,
         })
     }
-}
-
-fn split_field_key(fk: &[u8; KEY_LEN + NONCE_LEN]) -> (&[u8; KEY_LEN], &[u8; NONCE_LEN]) {
-    let (key, nonce) = fk.split_at(KEY_LEN);
-    (
-        key.try_into().expect("KEY_LEN bytes"),
-        nonce.try_into().expect("NONCE_LEN bytes"),
-    )
 }

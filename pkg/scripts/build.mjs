@@ -47,7 +47,13 @@ if (installed !== pinned) {
   process.exit(1);
 }
 
-run("cargo", ["build", "--profile", "wasm-release", "--target", "wasm32-unknown-unknown", "-p", "fieldseal-wasm"]);
+// FIELDSEAL_WASM_FEATURES picks the binding crate's features instead of its
+// defaults: "" leaves out RSA (RawRsaKeyring then fails with INVALID_CONFIG),
+// which the package's users cannot do after the fact. Unset: the defaults.
+const chosen = process.env.FIELDSEAL_WASM_FEATURES;
+const featureArgs = chosen === undefined ? [] : ["--no-default-features", ...(chosen.trim() ? ["--features", chosen] : [])];
+if (chosen !== undefined) console.log(`[build] FIELDSEAL_WASM_FEATURES=${JSON.stringify(chosen)}: default features off`);
+run("cargo", ["build", "--profile", "wasm-release", "--target", "wasm32-unknown-unknown", "-p", "fieldseal-wasm", ...featureArgs]);
 const wasm = join(root, "target/wasm32-unknown-unknown/wasm-release/fieldseal_wasm.wasm");
 
 const glue = join(pkg, "src/wasm");

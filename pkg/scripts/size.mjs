@@ -1,8 +1,9 @@
 // Prints what a browser user downloads: the wasm and the JS glue, raw and
-// gzipped (level 9). Exits non-zero over the budget.
+// gzipped (level 9). Exits non-zero over the budget. `packageSize()` is the
+// same measurement as data, for the benchmark report (tests/js/bench).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const BUDGET = Number(process.env.FIELDSEAL_SIZE_BUDGET ?? 250 * 1024);
@@ -15,23 +16,33 @@ function files(dir) {
   });
 }
 
-// A browser loads every .js except the Node-only wasm source, and the .wasm.
-const shipped = files(dist).filter((f) => (f.endsWith(".js") && !f.endsWith("wasm-source.node.js")) || f.endsWith(".wasm"));
-let raw = 0;
-let gz = 0;
-const rows = shipped.map((f) => {
-  const bytes = readFileSync(f);
-  const zipped = gzipSync(bytes, { level: 9 }).length;
-  raw += bytes.length;
-  gz += zipped;
-  return [relative(dist, f), bytes.length, zipped];
-});
-const wasm = rows.filter(([f]) => f.endsWith(".wasm")).reduce((a, r) => a + r[2], 0);
-console.log("file".padEnd(40), "bytes".padStart(10), "gzipped".padStart(10));
-for (const [f, b, z] of rows.sort((a, b) => b[2] - a[2])) console.log(f.padEnd(40), String(b).padStart(10), String(z).padStart(10));
-console.log("total".padEnd(40), String(raw).padStart(10), String(gz).padStart(10));
-console.log(`wasm ${wasm} B gzipped, JS ${gz - wasm} B gzipped; total ${(gz / 1024).toFixed(1)} KiB of ${(BUDGET / 1024).toFixed(0)} KiB budget`);
-if (gz > BUDGET) {
-  console.error(`over budget by ${gz - BUDGET} bytes`);
-  process.exit(1);
+/**
+ * The shipped files of pkg/dist with their raw and gzip -9 sizes:
+ * { files: [{ file, bytes, gzipped }], raw, gz, wasmGz, jsGz } (bytes).
+ */
+export function packageSize() {
+  // A browser loads every .js except the Node-only wasm source, and the .wasm.
+  const shipped = files(dist).filter((f) => (f.endsWith(".js") && !f.endsWith("wasm-source.node.js")) || f.endsWith(".wasm"));
+  const rows = shipped.map((f) => {
+    const bytes = readFileSync(f);
+    return { file: relative(dist, f), bytes: bytes.length, gzipped: gzipSync(bytes, { level: 9 }).length };
+  });
+  const sum = (rs, k) => rs.reduce((a, r) => a + r[k], 0);
+  const gz = sum(rows, "gzipped");
+  const wasmGz = sum(rows.filter((r) => r.file.endsWith(".wasm")), "gzipped");
+  return { files: rows, raw: sum(rows, "bytes"), gz, wasmGz, jsGz: gz - wasmGz };
 }
+
+function main() {
+  const { files: rows, raw, gz, wasmGz, jsGz } = packageSize();
+  console.log("file".padEnd(40), "bytes".padStart(10), "gzipped".padStart(10));
+  for (const r of rows.sort((a, b) => b.gzipped - a.gzipped)) console.log(r.file.padEnd(40), String(r.bytes).padStart(10), String(r.gzipped).padStart(10));
+  console.log("total".padEnd(40), String(raw).padStart(10), String(gz).padStart(10));
+  console.log(`wasm ${wasmGz} B gzipped, JS ${jsGz} B gzipped; total ${(gz / 1024).toFixed(1)} KiB of ${(BUDGET / 1024).toFixed(0)} KiB budget`);
+  if (gz > BUDGET) {
+    console.error(`over budget by ${gz - BUDGET} bytes`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -407,7 +407,7 @@ describe("Vite dev server loads fieldseal with no config", { skip, timeout: 120_
 
   test("an app that installed the package (a copy in node_modules, pre-bundled by Vite)", async (t) => {
     // <tmp>/package.json, <tmp>/node_modules/fieldseal (copy of pkg/ without its
-    // node_modules), <tmp>/browser (this page), <tmp>/bench/measure.mjs.
+    // node_modules), <tmp>/browser (this page), <tmp>/bench/ (what the page imports).
     const app = await mkdtemp(join(tmpdir(), "fieldseal-vite-app-"));
     cleanups.push(() => rm(app, { recursive: true, force: true }));
     await writeFile(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module", dependencies: { fieldseal: "*" } }));
@@ -415,7 +415,7 @@ describe("Vite dev server loads fieldseal with no config", { skip, timeout: 120_
     await mkdir(join(app, "browser"));
     await mkdir(join(app, "bench"));
     for (const f of ["index.html", "main.js", "shared.mjs"]) await cp(join(browserRoot, f), join(app, "browser", f));
-    await cp(join(benchDir, "measure.mjs"), join(app, "bench/measure.mjs"));
+    for (const f of ["measure.mjs", "large.mjs"]) await cp(join(benchDir, f), join(app, "bench", f));
 
     const dev = await roundTripOnDevServer(join(app, "browser"));
     for (const w of dev.logger.messages) t.diagnostic(`vite ${w.level}: ${w.msg}`);

@@ -6,16 +6,22 @@
 //   node       fieldseal wasm in Node, via import "fieldseal"
 //   chromium   fieldseal wasm in headless Chromium (Vite build of tests/js/browser/)
 //   esdk-js    @aws-crypto/client-node, one ESDK message per ENCRYPT_AND_SIGN attribute
+//   large      MB/s of one 1 KiB..1 MiB field under each platformCrypto setting,
+//              next to the platform's AES-256-GCM, in Node and in Chromium (large.mjs)
 //
-// Each measurement warms up, then runs for a fixed wall time. Prints one table
-// and writes artifacts/bench.json. Environment:
+// Also measures the package size (pkg/scripts/size.mjs). Each measurement warms
+// up, then runs for a fixed wall time. Prints the tables and the issue's
+// targets, and writes artifacts/bench.json, BENCHMARKS.md and
+// docs/bench-chart.svg (the last two are committed). Environment:
 //   BENCH_SECONDS=2.5          measured seconds per (implementation, suite, op)
 //   BENCH_WARMUP_SECONDS       warm-up per measurement (default seconds/4, 0.3..1)
-//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js)
-//   CHROMIUM_PATH              default /usr/bin/chromium; if missing the row is
-//                              skipped with a note, or fails when CI is set
+//   BENCH_LARGE_SECONDS=0.5    measured seconds per large-field measurement (warm-up a quarter)
+//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large)
+//   CHROMIUM_PATH              default /usr/bin/chromium; if missing the browser rows
+//                              are skipped with a note, or fail when CI is set
 // Exits 1 if a row failed (the others are still measured and printed).
 
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -25,16 +31,25 @@ import { isDeepStrictEqual } from "node:util";
 
 import { buildPage, callPage, chromiumPath, launchChromium, openHarnessPage, servePreview } from "../browser/harness.mjs";
 import { fromWire, makeEncryptor, toWire } from "../browser/shared.mjs";
+import { packageSize } from "../../../pkg/scripts/size.mjs";
+import { roundTripChart } from "./chart.mjs";
 import { esdkItemEncryptor } from "./esdk-js.mjs";
+import { LARGE_SIZES, measureLargeField, webCryptoAesGcm } from "./large.mjs";
 import { measure, measureEncryptor } from "./measure.mjs";
 import { runNative } from "./native.mjs";
+import {
+  benchmarksMarkdown, compareRows, crossoverLines, largeTable, mainTable, packageSizeLine, ROW_NAMES, sizeLabel,
+  targets, targetsTable, textTable,
+} from "./report.mjs";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const fixturePath = join(repoRoot, "tests/fixtures/reference-item.json");
 const outPath = join(repoRoot, "artifacts/bench.json");
+const markdownPath = join(repoRoot, "BENCHMARKS.md");
+const chartPath = join(repoRoot, "docs/bench-chart.svg");
 const require = createRequire(import.meta.url);
 
-const ROWS = ["native", "node", "chromium", "esdk-js"];
+const ROWS = ["native", "node", "chromium", "esdk-js", "large"];
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 
 function envNumber(name, fallback) {
@@ -50,6 +65,8 @@ function envNumber(name, fallback) {
 const seconds = envNumber("BENCH_SECONDS", 2.5);
 const warmupSeconds = envNumber("BENCH_WARMUP_SECONDS", Math.min(1, Math.max(0.3, seconds / 4)));
 const opts = { seconds, warmupSeconds };
+const largeSeconds = envNumber("BENCH_LARGE_SECONDS", 0.5);
+const largeOpts = { seconds: largeSeconds, warmupSeconds: largeSeconds / 4 };
 const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",").map((s) => s.trim()).filter(Boolean) : ROWS;
 for (const r of only) {
   if (!ROWS.includes(r)) {
@@ -65,8 +82,11 @@ const suites = reference.suites;
 const configFor = (suite) => ({ ...reference.config, algorithmSuiteId: suite });
 
 const rows = []; // { impl, runtime, suite, encrypt, decrypt }
+const large = []; // { runtime, ciphers, sizes: measureLargeField results }
 const skipped = []; // { row, reason }
 const errors = []; // { row, error }
+/** Per ROW_NAMES entry: null once measured, else why there are no numbers. */
+const status = Object.fromEntries(ROW_NAMES.map((r) => [r, "not run (BENCH_ONLY)"]));
 const env = { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model };
 const log = (msg) => process.stderr.write(`${msg}\n`);
 
@@ -104,14 +124,17 @@ function push(impl, runtime, suite, encrypt, decrypt) {
   log(`  ${impl} [${runtime}] ${suite}: encrypt ${f(encrypt)}, decrypt ${f(decrypt)}`);
 }
 
+/** A row that cannot run here (no cargo, no Chromium): noted, not failed. */
+class Skip extends Error {}
+/** Skips a row, except in CI, where a missing tool is a failure. */
+function skip(reason) {
+  throw inCI ? new Error(reason) : new Skip(reason);
+}
+
 async function benchNative() {
   log("native: cargo run --release --bin bench_native (tests/interop)");
   const r = await runNative(opts);
-  if (r.skipped) {
-    if (inCI) throw new Error(r.skipped);
-    skipped.push({ row: "native", reason: r.skipped });
-    return;
-  }
+  if (r.skipped) skip(r.skipped);
   const by = new Map();
   for (const x of r.results) {
     const key = `${x.impl}|${x.suite}`;
@@ -124,14 +147,17 @@ async function benchNative() {
   }
 }
 
-async function benchNode() {
-  log("node: fieldseal wasm via import \"fieldseal\"");
-  let fieldseal;
+async function importFieldseal() {
   try {
-    fieldseal = await import("fieldseal");
+    return await import("fieldseal");
   } catch (e) {
     throw new Error(`cannot import "fieldseal" (is the package built? npm run build): ${e.message}`);
   }
+}
+
+async function benchNode() {
+  log("node: fieldseal wasm via import \"fieldseal\"");
+  const fieldseal = await importFieldseal();
   for (const suite of suites) {
     const enc = makeEncryptor(fieldseal, configFor(suite), reference.keyring);
     checkRoundTrip(`node ${suite}`, await enc.decryptItem(await enc.encryptItem(item)));
@@ -140,34 +166,52 @@ async function benchNode() {
   }
 }
 
-async function benchChromium() {
-  if (!chromiumPath()) {
-    const why = `Chromium not found at ${process.env.CHROMIUM_PATH || "/usr/bin/chromium"} (set CHROMIUM_PATH)`;
-    if (inCI) throw new Error(why);
-    log(`chromium: skipped: ${why}`);
-    skipped.push({ row: "chromium", reason: why });
-    return;
-  }
+// The chromium and large rows share one page: one Vite build and one browser
+// launch (~10 s on a small machine) instead of two.
+let chromiumSession;
+
+/** The harness page in headless Chromium, opened on first use. */
+function chromiumPage() {
+  if (!chromiumPath()) skip(`Chromium not found at ${process.env.CHROMIUM_PATH || "/usr/bin/chromium"} (set CHROMIUM_PATH)`);
+  chromiumSession ??= openChromium();
+  return chromiumSession;
+}
+
+async function openChromium() {
   log("chromium: Vite build of tests/js/browser/, served by vite preview, headless Chromium");
   const built = await buildPage();
   let server;
   let browser;
+  const close = async () => {
+    await browser?.close().catch(() => {});
+    await server?.close().catch(() => {});
+    await built.cleanup();
+  };
   try {
     server = await servePreview(built.outDir);
     browser = await launchChromium();
     env.chromium = browser.version();
     const { page, problems } = await openHarnessPage(browser, server.url);
-    for (const suite of suites) {
-      const r = await callPage(page, "bench", configFor(suite), reference.keyring, wireItem, opts);
-      checkRoundTrip(`chromium ${suite}`, fromWire(r.roundTrip));
-      push("fieldseal", `wasm, Chromium ${browser.version().split(".")[0]}`, suite, r.encrypt, r.decrypt);
-    }
-    if (problems.length) throw new Error(`the page reported problems:\n  ${problems.join("\n  ")}`);
-  } finally {
-    await browser?.close().catch(() => {});
-    await server?.close().catch(() => {});
-    await built.cleanup();
+    return { page, problems, major: browser.version().split(".")[0], close };
+  } catch (e) {
+    await close();
+    throw e;
   }
+}
+
+/** Throws if the page logged an error, a failed request or an exception so far. */
+function checkPage({ problems }) {
+  if (problems.length) throw new Error(`the page reported problems:\n  ${problems.join("\n  ")}`);
+}
+
+async function benchChromium() {
+  const session = await chromiumPage();
+  for (const suite of suites) {
+    const r = await callPage(session.page, "bench", configFor(suite), reference.keyring, wireItem, opts);
+    checkRoundTrip(`chromium ${suite}`, fromWire(r.roundTrip));
+    push("fieldseal", `wasm, Chromium ${session.major}`, suite, r.encrypt, r.decrypt);
+  }
+  checkPage(session);
 }
 
 async function benchEsdkJs() {
@@ -184,50 +228,96 @@ async function benchEsdkJs() {
   }
 }
 
-const runners = { native: benchNative, node: benchNode, chromium: benchChromium, "esdk-js": benchEsdkJs };
-log(`reference item: ${relative(repoRoot, fixturePath)}; suites ${suites.join(", ")}; ${seconds}s per measurement after ${warmupSeconds}s warm-up`);
-for (const row of only) {
-  try {
-    await runners[row]();
-  } catch (e) {
-    log(`${row}: FAILED: ${e?.stack || e}`);
-    errors.push({ row, error: String(e?.message ?? e) });
+/**
+ * AES-256-GCM through node:crypto, in the shape large.mjs measures: a cipher
+ * per message (update + final + getAuthTag), a fresh 12-byte IV each time.
+ */
+function nodeCryptoAesGcm(key) {
+  return {
+    seal(data) {
+      const iv = randomBytes(12);
+      const c = createCipheriv("aes-256-gcm", key, iv);
+      const ct = Buffer.concat([c.update(data), c.final()]);
+      return { iv, ct, tag: c.getAuthTag() };
+    },
+    open({ iv, ct, tag }) {
+      const d = createDecipheriv("aes-256-gcm", key, iv).setAuthTag(tag);
+      return new Uint8Array(Buffer.concat([d.update(ct), d.final()]));
+    },
+  };
+}
+
+/** Runs `measureSize(bytes)` for every large-field size, logging each, into a `large` entry. */
+async function benchLarge(runtime, ciphers, measureSize) {
+  const sizes = [];
+  large.push({ runtime, ciphers, sizes });
+  for (const bytes of LARGE_SIZES) {
+    const s = await measureSize(bytes);
+    sizes.push(s);
+    const f = (m) => m.MBps.toFixed(1);
+    const settings = Object.entries(s.fieldseal).map(([k, m]) => `${k} ${f(m.encrypt)}/${f(m.decrypt)}`).join(", ");
+    const platform = Object.entries(s.aesGcm).map(([k, m]) => `${k} ${f(m)}`).join(", ");
+    log(`  large [${runtime}] ${sizeLabel(bytes)}: MB/s enc/dec ${settings}; AES-GCM ${platform}`);
   }
 }
 
-// ------------------------------------------------------------------ the table
-
-const roundTrip = (r) => 1 / (1 / r.encrypt.itemsPerSec + 1 / r.decrypt.itemsPerSec);
-const base = (impl, suite) => rows.find((r) => r.impl === impl && r.suite === suite);
-for (const r of rows) {
-  r.roundTripPerSec = roundTrip(r);
-  const ratios = (b) =>
-    b && {
-      encrypt: r.encrypt.itemsPerSec / b.encrypt.itemsPerSec,
-      decrypt: r.decrypt.itemsPerSec / b.decrypt.itemsPerSec,
-      roundTrip: r.roundTripPerSec / roundTrip(b),
-    };
-  r.vsAwsDbEsdkNative = ratios(base("aws-db-esdk", r.suite)) ?? null;
-  r.vsEsdkJs = ratios(base("ESDK-JS", r.suite)) ?? null;
+async function benchLargeNode() {
+  log(`large/node: one field of ${LARGE_SIZES.map(sizeLabel).join(", ")}; ${largeSeconds}s per measurement`);
+  const fieldseal = await importFieldseal();
+  const ciphers = { WebCrypto: webCryptoAesGcm, "node:crypto": nodeCryptoAesGcm };
+  await benchLarge(`Node ${process.versions.node}`, Object.keys(ciphers), (bytes) =>
+    measureLargeField(fieldseal, reference.keyring, bytes, largeOpts, ciphers));
 }
-const order = ["fieldseal|native", "aws-db-esdk|native", "fieldseal|wasm, Node", "fieldseal|wasm, Chromium", "ESDK-JS|"];
-const rank = (r) => order.findIndex((o) => { const [i, rt] = o.split("|"); return r.impl === i && r.runtime.startsWith(rt); });
-rows.sort((a, b) => a.suite.localeCompare(b.suite) || rank(a) - rank(b));
 
-const num = (x) => Math.round(x).toLocaleString("en-US");
-const ratio = (x) => (x == null ? "-" : x >= 10 ? `${x.toFixed(1)}×` : x >= 0.1 ? `${x.toFixed(2)}×` : `${x.toFixed(3)}×`);
-const header = ["implementation", "suite", "encrypt/s", "decrypt/s", "round trip/s", "vs aws-db-esdk", "vs ESDK-JS"];
-const table = rows.map((r) => [
-  `${r.impl} (${r.runtime})`,
-  r.suite,
-  num(r.encrypt.itemsPerSec),
-  num(r.decrypt.itemsPerSec),
-  num(r.roundTripPerSec),
-  ratio(r.vsAwsDbEsdkNative?.roundTrip),
-  ratio(r.vsEsdkJs?.roundTrip),
-]);
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
-const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+async function benchLargeChromium() {
+  const session = await chromiumPage();
+  log(`large/chromium: the same in the harness page; ${largeSeconds}s per measurement`);
+  await benchLarge(`Chromium ${session.major}`, ["WebCrypto"], (bytes) =>
+    callPage(session.page, "benchLarge", reference.keyring, bytes, largeOpts));
+  checkPage(session);
+}
+
+/** Runs one row, recording in `status` whether it measured, was skipped or failed. */
+async function runRow(name, runner) {
+  try {
+    await runner();
+    status[name] = null;
+  } catch (e) {
+    if (e instanceof Skip) {
+      log(`${name}: skipped: ${e.message}`);
+      skipped.push({ row: name, reason: e.message });
+      status[name] = `skipped: ${e.message}`;
+    } else {
+      log(`${name}: FAILED: ${e?.stack || e}`);
+      errors.push({ row: name, error: String(e?.message ?? e) });
+      status[name] = `FAILED: ${String(e?.message ?? e).split("\n")[0]}`;
+    }
+  }
+}
+
+const runners = {
+  native: { native: benchNative },
+  node: { node: benchNode },
+  chromium: { chromium: benchChromium },
+  "esdk-js": { "esdk-js": benchEsdkJs },
+  large: { "large/node": benchLargeNode, "large/chromium": benchLargeChromium },
+};
+log(`reference item: ${relative(repoRoot, fixturePath)}; suites ${suites.join(", ")}; ${seconds}s per measurement after ${warmupSeconds}s warm-up`);
+try {
+  for (const row of only) {
+    for (const [name, runner] of Object.entries(runners[row])) await runRow(name, runner);
+  }
+} finally {
+  if (chromiumSession) await chromiumSession.then((s) => s.close(), () => {});
+}
+let size = null;
+await runRow("size", () => {
+  size = packageSize();
+});
+
+// ------------------------------------------------------------------ report
+
+compareRows(rows);
 // DynamoDB's item size estimate, as tests/interop/src/reference.rs computes it.
 const utf8 = (s) => new TextEncoder().encode(s).length;
 const valueSize = (v) => {
@@ -240,35 +330,46 @@ const valueSize = (v) => {
   if (t === "BS") return x.reduce((n, e) => n + e.length, 0);
   return x.reduce((n, e) => n + utf8(e), 0); // SS, NS
 };
-const size = Object.entries(item).reduce((n, [k, v]) => n + utf8(k) + valueSize(v), 0);
+const itemBytes = Object.entries(item).reduce((n, [k, v]) => n + utf8(k) + valueSize(v), 0);
+const environment = { ...env, esdkJs: version("@aws-crypto/client-node"), vite: version("vite") };
+const results = {
+  date: new Date().toISOString(),
+  reference: { path: relative(repoRoot, fixturePath), attributes: Object.keys(item).length, bytes: itemBytes },
+  seconds,
+  warmupSeconds,
+  largeSeconds,
+  largeWarmupSeconds: largeOpts.warmupSeconds,
+  environment,
+  rows,
+  large,
+  packageSize: size,
+  status,
+};
+const targetList = targets(results, (row) => status[row]);
+
 console.log();
-console.log(`Reference item (${Object.keys(item).length} attributes, ~${size} bytes), raw AES-256 keyring, one item per call, single thread.`);
+console.log(`Reference item (${results.reference.attributes} attributes, ~${itemBytes} bytes), raw AES-256 keyring, one item per call, single thread.`);
 console.log(`${seconds}s per measurement after ${warmupSeconds}s warm-up; ratios are of round trip/s (1 / (1/encrypt + 1/decrypt)), same suite.`);
 console.log(`${env.cpus} × ${env.cpuModel ?? "CPU"}, ${env.platform}, Node ${process.versions.node}${env.chromium ? `, Chromium ${env.chromium}` : ""}`);
 console.log();
-console.log(line(header));
-console.log(widths.map((w) => "-".repeat(w)).join("  "));
-for (const t of table) console.log(line(t));
+console.log(rows.length ? textTable(mainTable(rows)) : "(no items/s rows measured in this run)");
+for (const l of large) {
+  console.log(`\nLarge fields, ${l.runtime}: MB/s of the field value (${largeSeconds}s per measurement)`);
+  console.log(textTable(largeTable(l)));
+  for (const c of crossoverLines(l)) console.log(`crossover ${c}`);
+}
+if (size) console.log(`\n${packageSizeLine(size)}`);
+console.log("\nTargets");
+console.log(textTable(targetsTable(targetList)));
 for (const s of skipped) console.log(`skipped ${s.row}: ${s.reason}`);
 for (const e of errors) console.log(`FAILED ${e.row}: ${e.error.replace(/\s*\n\s*/g, " | ").slice(0, 400)}`);
 
+const chartRel = relative(repoRoot, chartPath);
 mkdirSync(dirname(outPath), { recursive: true });
-writeFileSync(
-  outPath,
-  `${JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      reference: relative(repoRoot, fixturePath),
-      seconds,
-      warmupSeconds,
-      environment: { ...env, esdkJs: version("@aws-crypto/client-node"), vite: version("vite") },
-      results: rows,
-      skipped,
-      errors,
-    },
-    null,
-    2,
-  )}\n`,
-);
-console.log(`\nwrote ${relative(repoRoot, outPath)}`);
+mkdirSync(dirname(chartPath), { recursive: true });
+writeFileSync(outPath, `${JSON.stringify({ ...results, targets: targetList, skipped, errors }, null, 2)}\n`);
+writeFileSync(markdownPath, benchmarksMarkdown(results, chartRel));
+const machine = `${env.cpus} × ${env.cpuModel ?? "CPU"}, ${env.platform}; ${results.date.slice(0, 10)}`;
+writeFileSync(chartPath, roundTripChart(rows, machine));
+console.log(`\nwrote ${relative(repoRoot, outPath)}, ${relative(repoRoot, markdownPath)}, ${chartRel}`);
 process.exit(errors.length ? 1 : 0);

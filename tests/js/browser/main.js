@@ -6,6 +6,7 @@ import * as fieldseal from "fieldseal";
 import { ItemEncryptor, RawAesKeyring, RawRsaKeyring, FieldsealError } from "fieldseal";
 import { errorInfo, fromWire, makeEncryptor, toWire } from "./shared.mjs";
 import { measureEncryptor } from "../bench/measure.mjs";
+import { measureLargeField, webCryptoAesGcm } from "../bench/large.mjs";
 
 for (const [name, value] of Object.entries({ ItemEncryptor, RawAesKeyring, RawRsaKeyring, FieldsealError })) {
   if (typeof value !== "function") throw new Error(`fieldseal does not export ${name}`);
@@ -46,6 +47,10 @@ window.fieldsealPage = {
     const { encrypt, decrypt } = await measureEncryptor(enc, item, opts);
     return { encrypt, decrypt, roundTrip };
   },
+
+  /** The large-fields measurements for one field size, against WebCrypto's AES-256-GCM (see bench/large.mjs). */
+  benchLarge: (keyringDesc, bytes, opts) =>
+    measureLargeField(fieldseal, keyringDesc, bytes, opts, { WebCrypto: webCryptoAesGcm }),
 
   info: () => ({ userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated }),
 };

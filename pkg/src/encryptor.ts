@@ -25,8 +25,8 @@ export interface ItemEncryptorConfig {
   keyring: Keyring;
   /**
    * Whether the platform's WebCrypto computes ECDSA P-384 (suite 0x6701) and
-   * AES-GCM / SHA-384 for values of at least `bulkMinBytes` (default 16 KiB,
-   * the measured crossover; see BENCHMARKS.md). Default `true`; it is used only
+   * AES-GCM / SHA-384 for values of at least `bulkMinBytes` (default: the
+   * measured crossover, 4 KiB in browsers and 16 KiB in Node; see BENCHMARKS.md). Default `true`; it is used only
    * where `crypto.subtle` exists (Node, and browsers in secure contexts).
    * `false` keeps everything in WebAssembly. The stored bytes are the same.
    */

@@ -20,6 +20,7 @@ use crate::item::{AttributeValue, Item};
 use crate::materials::{DecryptionMaterials, EncryptionContext, EncryptionMaterials};
 use crate::primitives::random_array;
 use crate::primitives::signature::{self, RecordSigner, PUBLIC_KEY_CONTEXT_KEY};
+use futures_util::future::join;
 
 /// Encrypts and decrypts single items under one table configuration.
 pub struct ItemEncryptor {
@@ -300,44 +301,60 @@ impl ItemEncryptor {
             suite.is_signing(),
             header.encrypted_data_keys.len(),
         )?;
-        let hash = footer::canonical_hash(
-            &cfg.crypto,
-            header_bytes,
-            &materials.encryption_context,
-            signed.iter().map(|f| match f.entry {
-                LegendEntry::EncryptAndSign => CanonicalField::Encrypted {
-                    path: &f.path,
-                    sealed: &f.terminal.value,
-                },
-                _ => CanonicalField::Plaintext {
-                    path: &f.path,
-                    type_id: f.terminal.type_id,
-                    value: &f.terminal.value,
-                },
-            }),
-        )
-        .await?;
-        footer.verify_recipient_tag(signing_key, &hash)?;
-        if let (Some(sig), Some(pk)) = (&footer.signature, &public_key) {
-            signature::verify(cfg.crypto.ecdsa.as_ref(), pk, &hash, sig).await?;
-        }
+        // The footer check and the field decryption are independent: with
+        // platform crypto they run at once (WebCrypto works off the main
+        // thread). Nothing decrypted is returned unless the footer verifies.
+        let verify_footer = async {
+            let hash = footer::canonical_hash(
+                &cfg.crypto,
+                header_bytes,
+                &materials.encryption_context,
+                signed.iter().map(|f| match f.entry {
+                    LegendEntry::EncryptAndSign => CanonicalField::Encrypted {
+                        path: &f.path,
+                        sealed: &f.terminal.value,
+                    },
+                    _ => CanonicalField::Plaintext {
+                        path: &f.path,
+                        type_id: f.terminal.type_id,
+                        value: &f.terminal.value,
+                    },
+                }),
+            )
+            .await?;
+            footer.verify_recipient_tag(signing_key, &hash)?;
+            if let (Some(sig), Some(pk)) = (&footer.signature, &public_key) {
+                signature::verify(cfg.crypto.ecdsa.as_ref(), pk, &hash, sig).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        let open_fields = async {
+            let field_keys =
+                FieldKeys::derive(data_key, &header.message_id, encrypted_count(&signed))?;
+            let encrypted = signed
+                .iter()
+                .filter(|f| f.entry == LegendEntry::EncryptAndSign);
+            let mut opened = Vec::new();
+            for (offset, f) in encrypted.enumerate() {
+                let plain = field_keys
+                    .decrypt(&cfg.crypto, offset, &f.path, &f.terminal.value)
+                    .await?;
+                opened.push((f.name, serialize::deserialize(plain.type_id, &plain.value)?));
+            }
+            Ok::<_, Error>(opened)
+        };
+        let (verified, opened) = join(verify_footer, open_fields).await;
+        verified?;
+        let opened = opened?;
 
-        let field_keys = FieldKeys::derive(data_key, &header.message_id, encrypted_count(&signed))?;
         let mut out = Item::new();
         for (name, value) in item {
             if name != HEADER_FIELD && name != FOOTER_FIELD {
                 out.insert(name.clone(), value.clone());
             }
         }
-        let encrypted = signed
-            .iter()
-            .filter(|f| f.entry == LegendEntry::EncryptAndSign);
-        for (offset, f) in encrypted.enumerate() {
-            let plain = field_keys
-                .decrypt(&cfg.crypto, offset, &f.path, &f.terminal.value)
-                .await?;
-            let value = serialize::deserialize(plain.type_id, &plain.value)?;
-            out.insert(f.name.to_owned(), value);
+        for (name, value) in opened {
+            out.insert(name.to_owned(), value);
         }
         Ok(out)
     }

@@ -25,7 +25,7 @@ function encryptors(suite) {
   ]);
 }
 
-// A value each side of the 16 KiB default crossover, and a large signed plaintext.
+// Values each side of the default crossovers (4 KiB browsers, 16 KiB Node), and a large signed plaintext.
 const item = () => ({
   pk: { S: "file#1" },
   body: { B: new Uint8Array(randomBytes(300_000)) },

@@ -12,7 +12,7 @@ use crate::args::{self, config_error, Result};
 use crate::convert::{item_from_js, item_to_js};
 use crate::error::{to_js, to_js_at};
 use crate::keyring::WasmKeyring;
-use crate::webcrypto::{WebCrypto, DEFAULT_BULK_MIN_LEN};
+use crate::webcrypto::{default_bulk_min_len, WebCrypto};
 
 /// The config keys, with the DB-ESDK's names. `keyring` is accepted and
 /// ignored: the keyring is the constructor's second argument.
@@ -103,7 +103,7 @@ fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncrypto
 /// crossover; `false` keeps everything in wasm. `None` = off.
 fn platform_crypto(value: &JsValue) -> Result<Option<usize>> {
     if value.is_undefined() || value.is_null() || value.as_bool() == Some(true) {
-        return Ok(Some(DEFAULT_BULK_MIN_LEN));
+        return Ok(Some(default_bulk_min_len()));
     }
     if value.as_bool() == Some(false) {
         return Ok(None);
@@ -113,7 +113,7 @@ fn platform_crypto(value: &JsValue) -> Result<Option<usize>> {
     let object = value.dyn_ref::<js_sys::Object>().ok_or_else(bad)?;
     let min = args::property(object, "bulkMinBytes")?;
     if min.is_undefined() {
-        return Ok(Some(DEFAULT_BULK_MIN_LEN));
+        return Ok(Some(default_bulk_min_len()));
     }
     match min.as_f64() {
         Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => {

@@ -16,9 +16,20 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 /// Values from this size up are sealed, opened and hashed by WebCrypto: below
-/// it, the promise round trip costs more than wasm's slower AES-GCM. Measured
-/// by `npm run bench` (BENCHMARKS.md, "large fields").
-pub const DEFAULT_BULK_MIN_LEN: usize = 16 * 1024;
+/// it, the call costs more than wasm's slower AES-GCM saves. The crossovers
+/// measured by `npm run bench` (BENCHMARKS.md, "large fields"): 4 KiB in
+/// Chromium; 16 KiB in Node, whose WebCrypto pays a thread-pool hop per call.
+pub fn default_bulk_min_len() -> usize {
+    let in_node = Reflect::get(&js_sys::global(), &JsValue::from_str("process"))
+        .and_then(|p| Reflect::get(&p, &JsValue::from_str("versions")))
+        .and_then(|v| Reflect::get(&v, &JsValue::from_str("node")))
+        .is_ok_and(|n| n.is_string());
+    if in_node {
+        16 * 1024
+    } else {
+        4 * 1024
+    }
+}
 
 /// `crypto.subtle`, when the platform has it.
 #[derive(Clone)]

@@ -61,6 +61,12 @@ step "npm package: build, size budget"
 npm --prefix pkg run build
 npm --prefix pkg run size
 
+if [ -d "$vectors" ]; then
+  step "items sealed through the npm package (WebCrypto ECDSA, AES-GCM, SHA-384) open with the official SDK"
+  node tests/js/tools/encrypt-manifest.mjs "$work/encrypt_interop.json" "$work/decrypt-npm.json"
+  (cd tests/interop && cargo run --release -q --bin official_decrypt_manifest -- "$work/decrypt-npm.json")
+fi
+
 step "TypeScript consumer compiles under --strict"
 npx --no-install tsc --noEmit --strict -p tests/types
 

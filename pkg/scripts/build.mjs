@@ -1,7 +1,8 @@
 // Builds the npm package in place: `npm --prefix pkg run build`.
 //   1. the binding crate for wasm32 (cargo, profile wasm-release)
 //   2. JS glue with wasm-bindgen --target web (the CLI version pinned in wasm/Cargo.toml)
-//   3. wasm-opt -Oz from npm's binaryen (wasm-pack cannot download binaryen here)
+//   3. wasm-opt -O3 from npm's binaryen (wasm-pack cannot download binaryen here);
+//      -Oz gave the same size and 2-5% fewer round trips
 //   4. the TypeScript wrapper with tsc, to dist/ with .d.ts files
 // Idempotent; every step runs again, cargo and tsc skip what is up to date.
 import { execFileSync } from "node:child_process";
@@ -64,8 +65,8 @@ run("wasm-bindgen", ["--target", "web", "--out-dir", glue, wasm]);
 const features = ["bulk-memory", "reference-types", "multivalue", "sign-ext", "nontrapping-float-to-int", "mutable-globals"];
 const bg = join(glue, "fieldseal_wasm_bg.wasm");
 const before = statSync(bg).size;
-run(bin("wasm-opt"), ["-Oz", ...features.map((f) => `--enable-${f}`), bg, "-o", bg]);
-console.log(`[build] wasm-opt -Oz: ${before} -> ${statSync(bg).size} bytes`);
+run(bin("wasm-opt"), ["-O3", ...features.map((f) => `--enable-${f}`), bg, "-o", bg]);
+console.log(`[build] wasm-opt -O3: ${before} -> ${statSync(bg).size} bytes`);
 
 rmSync(join(pkg, "dist"), { recursive: true, force: true });
 run(bin("tsc"), ["-p", join(pkg, "tsconfig.json")]);

@@ -34,7 +34,8 @@ pub enum Error {
     /// Key material has the wrong length or cannot be parsed.
     #[error("invalid key: {0}")]
     InvalidKey(String),
-    /// A size limit of the format or of DynamoDB is exceeded.
+    /// A size limit of the format or of DynamoDB is exceeded, or an item
+    /// carries more wrapped data keys than `max_encrypted_data_keys`.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
 }

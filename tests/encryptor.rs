@@ -3,12 +3,17 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use fieldseal::keyring::RawAesKeyring;
+use async_trait::async_trait;
+use fieldseal::encryptor::DEFAULT_MAX_ENCRYPTED_DATA_KEYS;
+use fieldseal::format::header::PartialHeader;
+use fieldseal::keyring::{MultiKeyring, RawAesKeyring};
+use fieldseal::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials};
 use fieldseal::{
     AlgorithmSuiteId, AttributeValue as V, CryptoAction as A, Item, ItemEncryptor,
-    ItemEncryptorConfig,
+    ItemEncryptorConfig, Keyring,
 };
 use pollster::block_on;
 use proptest::prelude::*;
@@ -397,6 +402,11 @@ fn config_rules() {
     let mut c = base.clone();
     c.logical_table_name = String::new();
     cases.push(("empty table name", c));
+    for max in [0, 256, usize::MAX] {
+        let mut c = base.clone();
+        c.max_encrypted_data_keys = max;
+        cases.push(("maxEncryptedDataKeys out of 1..=255", c));
+    }
     for (what, c) in cases {
         let e = ItemEncryptor::new(c)
             .err()
@@ -411,6 +421,170 @@ fn debug_output_has_no_secrets() {
     let dbg = format!("{:?} {:?}", enc.config(), item());
     assert!(!dbg.contains("4111"), "{dbg}");
     assert!(!dbg.contains("Main St"), "{dbg}");
+}
+
+/// A keyring that hands the inner keyring one EDK at a time and counts the
+/// attempts: what an RSA, KMS or custom keyring would pay per wrapped key.
+struct CountingKeyring {
+    inner: Arc<dyn Keyring>,
+    attempts: AtomicUsize,
+}
+
+impl CountingKeyring {
+    fn new(inner: Arc<dyn Keyring>) -> Arc<Self> {
+        Arc::new(CountingKeyring {
+            inner,
+            attempts: AtomicUsize::new(0),
+        })
+    }
+
+    fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait(?Send)]
+impl Keyring for CountingKeyring {
+    async fn on_encrypt(
+        &self,
+        materials: EncryptionMaterials,
+    ) -> fieldseal::Result<EncryptionMaterials> {
+        self.inner.on_encrypt(materials).await
+    }
+
+    async fn on_decrypt(
+        &self,
+        materials: DecryptionMaterials,
+        encrypted_data_keys: &[EncryptedDataKey],
+    ) -> fieldseal::Result<DecryptionMaterials> {
+        let mut last = None;
+        for edk in encrypted_data_keys {
+            self.attempts.fetch_add(1, Ordering::SeqCst);
+            match self
+                .inner
+                .on_decrypt(materials.clone(), std::slice::from_ref(edk))
+                .await
+            {
+                Ok(m) => return Ok(m),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("the header has at least one EDK"))
+    }
+}
+
+/// `sealed` with its header carrying `count` copies of its EDK, each
+/// corrupted so that none unwraps: every one costs the keyring an attempt.
+fn plant_edks(sealed: &Item, count: usize) -> Item {
+    let V::B(head) = &sealed["aws_dbe_head"] else {
+        panic!("header not binary")
+    };
+    let mut header = PartialHeader::parse(head).unwrap();
+    let mut edk = header.encrypted_data_keys[0].clone();
+    *edk.ciphertext.last_mut().unwrap() ^= 1;
+    header.encrypted_data_keys = vec![edk; count];
+    // The commitment is never reached, so any key will do.
+    let mut planted = sealed.clone();
+    planted.insert("aws_dbe_head".into(), V::B(header.seal(&[0; 32]).unwrap()));
+    planted
+}
+
+#[test]
+fn planted_edks_are_refused_before_any_keyring_call() {
+    let keyring = CountingKeyring::new(aes(7));
+    let mut c = config(SUITES[0]);
+    c.keyring = keyring.clone();
+    assert_eq!(c.max_encrypted_data_keys, DEFAULT_MAX_ENCRYPTED_DATA_KEYS);
+    let enc = ItemEncryptor::new(c.clone()).unwrap();
+    let planted = plant_edks(&block_on(enc.encrypt_item(&item())).unwrap(), 255);
+
+    let e = expect_failure(&enc, &planted, "planting 255 EDKs");
+    assert_eq!(e.code(), "LIMIT_EXCEEDED", "{e}");
+    assert!(
+        e.to_string().contains("255") && e.to_string().contains("maxEncryptedDataKeys (10)"),
+        "{e}"
+    );
+    assert_eq!(keyring.attempts(), 0, "the keyring was called");
+
+    // Control: without the limit, the same item costs 255 unwrap attempts.
+    c.max_encrypted_data_keys = 255;
+    let unlimited = ItemEncryptor::new(c).unwrap();
+    let e = expect_failure(&unlimited, &planted, "planting 255 EDKs, no limit");
+    assert_eq!(e.code(), "NO_MATCHING_KEY", "{e}");
+    assert_eq!(keyring.attempts(), 255);
+}
+
+#[test]
+fn edk_limit_boundaries_on_decrypt_and_encrypt() {
+    // A generator and one child: two EDKs.
+    let two =
+        || -> Arc<dyn Keyring> { Arc::new(MultiKeyring::new(Some(aes(7)), vec![aes(8)]).unwrap()) };
+    let with = |keyring: Arc<dyn Keyring>, max: usize| {
+        let mut c = config(SUITES[1]);
+        c.keyring = keyring;
+        c.max_encrypted_data_keys = max;
+        ItemEncryptor::new(c).unwrap()
+    };
+    let sealed = block_on(with(two(), 2).encrypt_item(&item())).unwrap();
+    let opened = block_on(with(two(), 2).decrypt_item(&sealed)).unwrap();
+    assert_eq!(opened, opened_form(&item(), &config(SUITES[1])));
+
+    let counting = CountingKeyring::new(two());
+    let e = expect_failure(&with(counting.clone(), 1), &sealed, "2 EDKs, limit 1");
+    assert_eq!(e.code(), "LIMIT_EXCEEDED", "{e}");
+    assert_eq!(counting.attempts(), 0);
+
+    // Encrypt refuses what the config would refuse to open.
+    let e = block_on(with(two(), 1).encrypt_item(&item())).unwrap_err();
+    assert_eq!(e.code(), "LIMIT_EXCEEDED", "{e}");
+    assert!(e.to_string().contains("keyring produced 2"), "{e}");
+
+    // The default admits a generator and nine children, not ten.
+    let many = |children: u8| -> Arc<dyn Keyring> {
+        Arc::new(
+            MultiKeyring::new(
+                Some(aes(7)),
+                (0..children).map(|i| aes(20 + i) as _).collect(),
+            )
+            .unwrap(),
+        )
+    };
+    let default = |keyring| with(keyring, DEFAULT_MAX_ENCRYPTED_DATA_KEYS);
+    let sealed = block_on(default(many(9)).encrypt_item(&item())).unwrap();
+    assert!(block_on(default(many(9)).decrypt_item(&sealed)).is_ok());
+    let e = block_on(default(many(10)).encrypt_item(&item())).unwrap_err();
+    assert_eq!(e.code(), "LIMIT_EXCEEDED", "{e}");
+}
+
+/// Field keys, data keys and wrapping keys all pass through these ciphers;
+/// with the crates' `zeroize` feature their key schedules are wiped on drop.
+/// (A compile-time check: without the feature this test does not build.)
+#[test]
+fn aes_key_schedules_are_wiped_on_drop() {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<aes::Aes128>();
+    wiped_on_drop::<aes::Aes192>();
+    wiped_on_drop::<aes::Aes256>();
+    wiped_on_drop::<ctr::Ctr128BE<aes::Aes256>>();
+}
+
+#[test]
+fn added_reserved_attributes_are_dropped_on_decrypt() {
+    // The DB-ESDK leaves every `aws_dbe_` attribute outside the signature
+    // scope and out of the decrypted item: beacons and attacker additions alike.
+    for suite in SUITES {
+        let (enc, sealed) = seal(suite);
+        let mut added = sealed.clone();
+        added.insert("aws_dbe_x".into(), V::S("planted".into()));
+        added.insert("aws_dbe_b_card".into(), V::S("beacon".into()));
+        added.insert("aws_dbe_v_1".into(), V::B(vec![1, 2, 3]));
+        let opened = block_on(enc.decrypt_item(&added)).unwrap();
+        assert_eq!(opened, opened_form(&item(), enc.config()));
+        assert!(
+            opened.keys().all(|k| !k.starts_with("aws_dbe_")),
+            "{opened:?}"
+        );
+    }
 }
 
 proptest! {

@@ -702,6 +702,265 @@ fn raw_rsa_loads_the_official_4096_bit_pems() {
     assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
 }
 
+/// `msg` encrypted under the test key with `padding` (any length the padding allows).
+fn rsa_encrypt_raw(padding: RsaPadding, msg: &[u8]) -> Vec<u8> {
+    use rsa::{Oaep, Pkcs1v15Encrypt};
+    let key = rsa_key().to_public_key();
+    let mut rng = rand_core::OsRng;
+    match padding {
+        RsaPadding::Pkcs1 => key.encrypt(&mut rng, Pkcs1v15Encrypt, msg),
+        RsaPadding::OaepSha1Mgf1 => key.encrypt(&mut rng, Oaep::new::<sha1::Sha1>(), msg),
+        RsaPadding::OaepSha256Mgf1 => key.encrypt(&mut rng, Oaep::new::<sha2::Sha256>(), msg),
+        RsaPadding::OaepSha384Mgf1 => key.encrypt(&mut rng, Oaep::new::<sha2::Sha384>(), msg),
+        RsaPadding::OaepSha512Mgf1 => key.encrypt(&mut rng, Oaep::new::<sha2::Sha512>(), msg),
+    }
+    .unwrap()
+}
+
+/// Textbook RSA (`em^e mod n`, no padding) of a full-size block, left-padded
+/// to the modulus size.
+fn rsa_textbook(em: &[u8]) -> Vec<u8> {
+    use rsa::traits::PublicKeyParts;
+    let key = rsa_key();
+    let c = rsa::BigUint::from_bytes_be(em)
+        .modpow(key.e(), key.n())
+        .to_bytes_be();
+    let mut out = vec![0u8; key.size()];
+    out[key.size() - c.len()..].copy_from_slice(&c);
+    out
+}
+
+/// RSA ciphertexts that must all fail alike under `padding`: a block that
+/// does not conform to the padding, conforming blocks with a 31-, 32- (not
+/// the sealed key) and 33-byte payload, and wrong lengths and ranges.
+fn hostile_rsa_parts(padding: RsaPadding) -> Vec<(&'static str, Vec<u8>)> {
+    let k = 256;
+    // 00 03 ...: neither PKCS #1 v1.5 (needs 00 02) nor, but for a 2^-hLen
+    // chance that the hash fixes, OAEP.
+    let mut non_conforming = vec![0x5au8; k];
+    non_conforming[0] = 0;
+    non_conforming[1] = 3;
+    // PKCS #1 v1.5 blocks built by hand: 00 02 PS(nonzero) 00 M.
+    let pkcs1_block = |len: usize| {
+        let mut em = vec![0x11u8; k];
+        em[0] = 0;
+        em[1] = 2;
+        em[k - len - 1] = 0;
+        em
+    };
+    let mut parts = vec![
+        ("non-conforming block", rsa_textbook(&non_conforming)),
+        ("31-byte payload", rsa_encrypt_raw(padding, &[7; 31])),
+        ("32-byte payload", rsa_encrypt_raw(padding, &[7; 32])),
+        ("33-byte payload", rsa_encrypt_raw(padding, &[7; 33])),
+        (
+            "one byte short",
+            rsa_encrypt_raw(padding, &[7; 32])[1..].to_vec(),
+        ),
+        ("not below the modulus", vec![0xff; k]),
+        ("empty", Vec::new()),
+    ];
+    if padding == RsaPadding::Pkcs1 {
+        parts.push(("hand-made 31-byte block", rsa_textbook(&pkcs1_block(31))));
+        parts.push(("hand-made 32-byte block", rsa_textbook(&pkcs1_block(32))));
+    }
+    parts
+}
+
+/// A sealed EDK with its RSA part replaced, decrypted: (code, message).
+fn rsa_failure(keyring: &dyn Keyring, padding: RsaPadding, rsa_part: &[u8]) -> (String, String) {
+    let ec = sample_ec();
+    let mut m = encrypt(&rsa(padding), SUITE, &ec);
+    let edk = &mut m.encrypted_data_keys[0];
+    edk.ciphertext.truncate(intermediate::ENCRYPTED_PDK_LEN);
+    edk.ciphertext.extend_from_slice(rsa_part);
+    let error = decrypt(keyring, SUITE, &ec, &m.encrypted_data_keys).unwrap_err();
+    (error.code().to_string(), error.to_string())
+}
+
+/// No padding oracle (issue 11, defect 2): every malformed RSA part, whatever
+/// is wrong with it, gives the same code and message as a wrong key.
+#[test]
+fn raw_rsa_failures_are_indistinguishable() {
+    for padding in RsaPadding::ALL {
+        let keyring = rsa(padding);
+        // The reference: a well-formed block holding a key that is not the
+        // sealed one, the same as an EDK for another key pair.
+        let expected = rsa_failure(&keyring, padding, &rsa_encrypt_raw(padding, &[9; 32]));
+        assert_eq!(expected.0, "NO_MATCHING_KEY");
+        assert!(expected.1.contains("did not verify"), "{}", expected.1);
+        for (case, part) in hostile_rsa_parts(padding) {
+            assert_eq!(
+                rsa_failure(&keyring, padding, &part),
+                expected,
+                "{padding}: {case}"
+            );
+        }
+    }
+}
+
+/// A PKCS #1 v1.5 block built by hand (not by the `rsa` crate) around the
+/// real intermediate key opens: the constant-time decoding accepts every
+/// conforming block, whatever its random padding bytes.
+#[test]
+fn raw_rsa_opens_hand_made_pkcs1_blocks() {
+    let keyring = rsa(RsaPadding::Pkcs1);
+    let ec = sample_ec();
+    let serialized_ec = serialize_encryption_context(&ec).unwrap();
+    for filler in [1u8, 0x80, 0xff] {
+        let data_key = SecretBytes::random(32).unwrap();
+        let pending = intermediate::PendingWrap::start(&data_key, &serialized_ec).unwrap();
+        let mut em = vec![filler; 256];
+        em[0] = 0;
+        em[1] = 2;
+        em[256 - 33] = 0;
+        em[256 - 32..].copy_from_slice(pending.intermediate_key().expose());
+        let (edk, _) = pending.finish(intermediate::ProviderWrapped {
+            key_provider_id: "rsa-ns".into(),
+            key_provider_info: b"rsa-key".to_vec(),
+            wrapped_intermediate_key: rsa_textbook(&em),
+        });
+        let d = decrypt(&keyring, SUITE, &ec, &[edk]).unwrap();
+        assert_eq!(d.plaintext_data_key.as_ref(), Some(&data_key), "{filler}");
+    }
+}
+
+/// Counts platform calls; decrypts with the `rsa` crate, or fails on demand.
+#[derive(Default)]
+struct FakePlatform {
+    imports: std::sync::atomic::AtomicUsize,
+    decrypts: Arc<std::sync::atomic::AtomicUsize>,
+    refuse_import: bool,
+    fail_decrypt: bool,
+}
+
+struct FakePlatformKey {
+    key: RsaPrivateKey,
+    hash: primitives::provider::OaepHash,
+    decrypts: Arc<std::sync::atomic::AtomicUsize>,
+    fail: bool,
+}
+
+#[async_trait::async_trait(?Send)]
+impl primitives::provider::RsaOaepProvider for FakePlatform {
+    async fn import_oaep_private_key(
+        &self,
+        pkcs8_der: &[u8],
+        hash: primitives::provider::OaepHash,
+    ) -> fieldseal::Result<Box<dyn primitives::provider::RsaOaepPrivateKey>> {
+        use rsa::pkcs8::DecodePrivateKey;
+        self.imports
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.refuse_import {
+            return Err(Error::KeyProviderFailure("refused".into()));
+        }
+        Ok(Box::new(FakePlatformKey {
+            key: RsaPrivateKey::from_pkcs8_der(pkcs8_der).unwrap(),
+            hash,
+            decrypts: self.decrypts.clone(),
+            fail: self.fail_decrypt,
+        }))
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl primitives::provider::RsaOaepPrivateKey for FakePlatformKey {
+    async fn decrypt(&self, ciphertext: &[u8]) -> fieldseal::Result<zeroize::Zeroizing<Vec<u8>>> {
+        use primitives::provider::OaepHash;
+        use rsa::Oaep;
+        self.decrypts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.fail {
+            return Err(Error::KeyProviderFailure("platform says no".into()));
+        }
+        let oaep = match self.hash {
+            OaepHash::Sha1 => Oaep::new::<sha1::Sha1>(),
+            OaepHash::Sha256 => Oaep::new::<sha2::Sha256>(),
+            OaepHash::Sha384 => Oaep::new::<sha2::Sha384>(),
+            OaepHash::Sha512 => Oaep::new::<sha2::Sha512>(),
+        };
+        self.key
+            .decrypt(oaep, ciphertext)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|_| Error::IntegrityFailure("OAEP".into()))
+    }
+}
+
+/// OAEP goes to the platform's provider when given one (one import, one call
+/// per EDK), PKCS #1 v1.5 never does, a refused import falls back to Rust,
+/// and a platform failure is the same failure as any other.
+#[test]
+fn raw_rsa_oaep_uses_the_platform_provider() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let ec = sample_ec();
+    for padding in RsaPadding::ALL {
+        let platform = Arc::new(FakePlatform::default());
+        let keyring = rsa(padding).with_oaep_provider(platform.clone());
+        let rust_only = rsa(padding);
+        // Sealed by the Rust keyring, opened on the platform, and back.
+        round_trip(&rust_only, &keyring);
+        round_trip(&keyring, &rust_only);
+        let oaep = padding != RsaPadding::Pkcs1;
+        assert_eq!(
+            platform.imports.load(SeqCst),
+            usize::from(oaep),
+            "{padding}"
+        );
+        assert_eq!(
+            platform.decrypts.load(SeqCst),
+            2 * usize::from(oaep),
+            "{padding}"
+        );
+        let m = encrypt(&rust_only, SUITE, &ec);
+        let expected = rsa_failure(&rust_only, padding, &[0xff; 256]);
+        for (case, part) in hostile_rsa_parts(padding) {
+            assert_eq!(
+                rsa_failure(&keyring, padding, &part),
+                expected,
+                "{padding}: {case}"
+            );
+        }
+        // A platform that refuses the key: Rust decrypts.
+        let refusing = Arc::new(FakePlatform {
+            refuse_import: true,
+            ..Default::default()
+        });
+        let keyring = rsa(padding).with_oaep_provider(refusing.clone());
+        let d = decrypt(&keyring, SUITE, &ec, &m.encrypted_data_keys).unwrap();
+        assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
+        assert_eq!(refusing.decrypts.load(SeqCst), 0);
+        // A platform whose decryption fails: the same error as a bad block.
+        let failing = Arc::new(FakePlatform {
+            fail_decrypt: true,
+            ..Default::default()
+        });
+        let keyring = rsa(padding).with_oaep_provider(failing.clone());
+        let error = decrypt(&keyring, SUITE, &ec, &m.encrypted_data_keys);
+        if oaep {
+            let error = error.unwrap_err();
+            assert_eq!(
+                (error.code().to_string(), error.to_string()),
+                expected,
+                "{padding}"
+            );
+        } else {
+            assert!(error.is_ok());
+        }
+    }
+}
+
+/// Debug output names the configuration, never key material.
+#[test]
+fn raw_rsa_debug_shows_no_key() {
+    let keyring =
+        rsa(RsaPadding::OaepSha256Mgf1).with_oaep_provider(Arc::new(FakePlatform::default()));
+    let debug = format!("{keyring:?}");
+    assert!(debug.contains("platform_oaep: true"), "{debug}");
+    use rsa::traits::PrivateKeyParts;
+    let d = format!("{}", rsa_key().d());
+    assert!(!debug.contains(&d[..16]), "{debug}");
+}
+
 #[test]
 fn rsa_padding_names() {
     for p in RsaPadding::ALL {

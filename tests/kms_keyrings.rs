@@ -1143,6 +1143,56 @@ fn debug_output_names_no_secrets() {
     );
 }
 
+#[test]
+fn request_and_response_debug_hides_grant_tokens_and_key_bytes() {
+    let token = "AQpAM2Q-grant-token-secret".to_string();
+    // 0xA7 prints as 167 in a derived Debug of the bytes.
+    let key_bytes = vec![0xA7u8; 32];
+    let blob = vec![0xA7u8; 184];
+    let generate = GenerateDataKeyRequest {
+        key_id: arn("us-east-1", SRK),
+        number_of_bytes: 32,
+        encryption_context: sample_ec(),
+        grant_tokens: vec![token.clone(), "second-token-secret".into()],
+    };
+    let decrypt = DecryptRequest {
+        key_id: arn("us-east-1", SRK),
+        ciphertext_blob: blob.clone(),
+        encryption_context: sample_ec(),
+        grant_tokens: vec![token.clone()],
+    };
+    let generated = GenerateDataKeyResponse {
+        key_id: arn("us-east-1", SRK),
+        plaintext: SecretBytes::new(key_bytes.clone()),
+        ciphertext_blob: blob.clone(),
+    };
+    let decrypted = DecryptResponse {
+        key_id: arn("us-east-1", SRK),
+        plaintext: SecretBytes::new(key_bytes),
+    };
+    for debug in [
+        format!("{generate:?}"),
+        format!("{generate:#?}"),
+        format!("{decrypt:?}"),
+        format!("{decrypt:#?}"),
+        format!("{generated:?}"),
+        format!("{decrypted:?}"),
+    ] {
+        assert!(!debug.contains("secret"), "grant token in {debug}");
+        assert!(!debug.contains("167"), "key or ciphertext bytes in {debug}");
+        assert!(!debug.contains("a7") && !debug.contains("A7"), "{debug}");
+        assert!(debug.contains(SRK), "{debug}");
+    }
+    assert!(format!("{generate:?}").contains("grant_tokens: <2 redacted>"));
+    assert!(format!("{decrypt:?}").contains("grant_tokens: <1 redacted>"));
+    assert!(format!("{decrypt:?}").contains("ciphertext_blob: <184 bytes>"));
+    assert!(format!("{generated:?}").contains("ciphertext_blob: <184 bytes>"));
+    assert!(format!("{decrypted:?}").contains("32 bytes redacted"));
+    // The context is not secret (it is stored in the clear): it stays visible.
+    let (k, v) = sample_ec().into_iter().next().unwrap();
+    assert!(format!("{decrypt:?}").contains(&k) && format!("{decrypt:?}").contains(&v));
+}
+
 // ---------------------------------------------------------------------------
 // ARNs and identifiers (spec aws-kms-key-arn.md, aws-kms-mrk-match-for-decrypt.md)
 

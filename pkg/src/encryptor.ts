@@ -1,5 +1,6 @@
 import { FieldsealError, guarded } from "./errors.js";
-import { freedError, Keyring } from "./keyrings.js";
+import { copyArray, defineField, ownKeys, reading } from "./hostile.js";
+import { freedError, freeQuietly, Keyring } from "./keyrings.js";
 import { marshallRecord, unmarshallItem, unmarshallValue } from "./records.js";
 import type { AlgorithmSuiteId, CryptoAction, Item, ItemInput, PlainRecord, RecordValue } from "./types.js";
 import { loadWasm } from "./wasm.js";
@@ -31,6 +32,15 @@ export interface ItemEncryptorConfig {
    * `false` keeps everything in WebAssembly. The stored bytes are the same.
    */
   platformCrypto?: boolean | { bulkMinBytes?: number };
+  /**
+   * The most wrapped data keys an item may carry, 1 to 255; default 10 (a
+   * generator and nine children). Every wrapped key can cost an unwrap attempt
+   * (an RSA decryption, a KMS call, your keyring's callback) before anything
+   * is verified, so `decryptItem` refuses an item with more, before calling
+   * any keyring, and `encryptItem` refuses a keyring that produced more: both
+   * reject with `LIMIT_EXCEEDED`. The AWS Encryption SDK's setting of the same name.
+   */
+  maxEncryptedDataKeys?: number;
 }
 
 const CONFIG_KEYS: readonly string[] = [
@@ -42,6 +52,7 @@ const CONFIG_KEYS: readonly string[] = [
   "allowedUnsignedAttributePrefix",
   "algorithmSuiteId",
   "platformCrypto",
+  "maxEncryptedDataKeys",
   "keyring",
 ];
 /** The suites as the core parses them: hex (with or without 0x; 26368 and 26369 as numbers) or the DB-ESDK's names. */
@@ -52,9 +63,41 @@ function configError(message: string): FieldsealError {
   return new FieldsealError("INVALID_CONFIG", message);
 }
 
+/**
+ * The config as a plain object of the known keys, each read once (getters
+ * and Proxy traps that throw give INVALID_CONFIG), with its own copies of the
+ * nested objects and arrays: later changes, or getters answering differently
+ * on a second read, cannot reach the checked config.
+ */
+function snapshotConfig(config: unknown): ItemEncryptorConfig {
+  if (typeof config !== "object" || config === null) throw configError("ItemEncryptor needs a config object");
+  for (const key of Object.keys(config)) {
+    if (!CONFIG_KEYS.includes(key)) throw configError(`unknown config key ${JSON.stringify(key)} (expected one of ${CONFIG_KEYS.join(", ")})`);
+  }
+  const snapshot: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = (config as Record<string, unknown>)[key];
+    if (value !== undefined) snapshot[key] = value;
+  }
+  const actions = snapshot.attributeActionsOnEncrypt;
+  if (typeof actions === "object" && actions !== null && !Array.isArray(actions)) {
+    const copy: Record<string, unknown> = {};
+    for (const name of ownKeys(actions, (why) => configError(`attributeActionsOnEncrypt: ${why}`))) {
+      defineField(copy, name, (actions as Record<string, unknown>)[name]);
+    }
+    snapshot.attributeActionsOnEncrypt = Object.freeze(copy);
+  }
+  const unsigned = copyArray(snapshot.allowedUnsignedAttributes, "allowedUnsignedAttributes");
+  if (unsigned) snapshot.allowedUnsignedAttributes = unsigned;
+  const platform = snapshot.platformCrypto;
+  if (typeof platform === "object" && platform !== null) {
+    snapshot.platformCrypto = { bulkMinBytes: (platform as { bulkMinBytes?: unknown }).bulkMinBytes };
+  }
+  return snapshot as unknown as ItemEncryptorConfig;
+}
+
 /** Checks of the config's shape; the rules (key attributes signed, reserved names...) are checked by the core. */
 function checkConfig(config: ItemEncryptorConfig): void {
-  if (typeof config !== "object" || config === null) throw configError("ItemEncryptor needs a config object");
   for (const k of ["logicalTableName", "partitionKeyName"] as const) {
     if (typeof config[k] !== "string" || config[k].length === 0) throw configError(`${k} must be a non-empty string`);
   }
@@ -85,9 +128,23 @@ function checkConfig(config: ItemEncryptorConfig): void {
       throw configError("platformCrypto must be true, false or { bulkMinBytes: a non-negative integer }");
     }
   }
-  for (const key of Object.keys(config)) {
-    if (!CONFIG_KEYS.includes(key)) throw configError(`unknown config key ${JSON.stringify(key)} (expected one of ${CONFIG_KEYS.join(", ")})`);
+  // The range (1 to 255) is the core's rule, checked on first use.
+  if (config.maxEncryptedDataKeys !== undefined && !Number.isInteger(config.maxEncryptedDataKeys)) {
+    throw configError("maxEncryptedDataKeys must be an integer");
   }
+}
+
+/** A batch of records as items; holes and non-arrays are refused, getters that throw give INVALID_ITEM. */
+function recordItems(records: unknown): Item[] {
+  return reading("INVALID_ITEM", "records", () => {
+    if (!Array.isArray(records)) throw new FieldsealError("INVALID_ITEM", "expected an array of records");
+    const items: Item[] = [];
+    for (let i = 0; i < records.length; i++) {
+      if (!(i in records)) throw new FieldsealError("INVALID_ITEM", `record #${i} is a hole in a sparse array`);
+      items.push(marshallRecord(records[i] as PlainRecord, `record #${i}`));
+    }
+    return items;
+  });
 }
 
 /**
@@ -113,11 +170,10 @@ export class ItemEncryptor {
 
   /** Checks the config's shape now; the full rules are checked on first use, whose promise rejects with INVALID_CONFIG. */
   constructor(config: ItemEncryptorConfig) {
-    checkConfig(config);
-    this.config = Object.freeze({
-      ...config,
-      attributeActionsOnEncrypt: Object.freeze({ ...config.attributeActionsOnEncrypt }),
-      ...(config.allowedUnsignedAttributes ? { allowedUnsignedAttributes: [...config.allowedUnsignedAttributes] } : {}),
+    this.config = reading("INVALID_CONFIG", "the ItemEncryptor config", () => {
+      const snapshot = snapshotConfig(config);
+      checkConfig(snapshot);
+      return Object.freeze(snapshot);
     });
   }
 
@@ -132,7 +188,7 @@ export class ItemEncryptor {
         const { keyring: _, ...rest } = this.config;
         return (this.#ready = new wasm.WasmItemEncryptor(rest, keyring));
       } finally {
-        keyring.free();
+        freeQuietly(keyring);
       }
     })();
     const encryptor = await this.#inner;
@@ -169,8 +225,11 @@ export class ItemEncryptor {
   /**
    * Open one sealed item: verify its signatures and decrypt its encrypted
    * attributes. Rejects with `INTEGRITY_FAILURE` if anything signed was
-   * changed, `NO_MATCHING_KEY` if the keyring cannot unwrap its data key.
+   * changed, `NO_MATCHING_KEY` if the keyring cannot unwrap its data key,
+   * `LIMIT_EXCEEDED` if it carries more wrapped keys than `maxEncryptedDataKeys`.
    * Numbers come back normalized, as DynamoDB stores them (`"1.50"` → `"1.5"`).
+   * Attributes under the reserved `aws_dbe_` prefix (header, footer,
+   * beacons, anything added) are left out, as the DB-ESDK does.
    *
    * @example
    * const { Item } = await client.send(new GetItemCommand({ TableName: "Orders", Key: { pk: { S: "order#1" }, sk: { N: "1" } } }));
@@ -210,25 +269,23 @@ export class ItemEncryptor {
    * sealed.card instanceof Uint8Array; // true: store it in a bytea column
    * await encryptor.decryptRecord(sealed); // { pk: "customer#42", sk: "order#2", card: "5500 0000 0000 0004", total: 12.5 }
    */
-  async encryptRecord(record: PlainRecord): Promise<SealedRecord> {
-    return toSealedRecord(await this.encryptItem(marshallRecord(record)));
+  encryptRecord(record: PlainRecord): Promise<SealedRecord> {
+    return guarded(async () => toSealedRecord(await this.encryptItem(marshallRecord(record))));
   }
 
   /** Open a sealed record: gives back the record that was sealed. */
-  async decryptRecord(record: SealedRecord): Promise<PlainRecord> {
-    return unmarshallItem(await this.decryptItem(marshallRecord(record as PlainRecord)));
+  decryptRecord(record: SealedRecord): Promise<PlainRecord> {
+    return guarded(async () => unmarshallItem(await this.decryptItem(marshallRecord(record as PlainRecord))));
   }
 
   /** {@link encryptRecord} for a batch, all or nothing. */
-  async encryptRecords(records: PlainRecord[]): Promise<SealedRecord[]> {
-    const items = await this.encryptItems(records.map((r, i) => marshallRecord(r, `record #${i}`)));
-    return items.map(toSealedRecord);
+  encryptRecords(records: PlainRecord[]): Promise<SealedRecord[]> {
+    return guarded(async () => (await this.encryptItems(recordItems(records))).map(toSealedRecord));
   }
 
   /** {@link decryptRecord} for a batch, all or nothing. */
-  async decryptRecords(records: SealedRecord[]): Promise<PlainRecord[]> {
-    const items = await this.decryptItems(records.map((r, i) => marshallRecord(r as PlainRecord, `record #${i}`)));
-    return items.map((item) => unmarshallItem(item));
+  decryptRecords(records: SealedRecord[]): Promise<PlainRecord[]> {
+    return guarded(async () => (await this.decryptItems(recordItems(records))).map((item) => unmarshallItem(item)));
   }
 
   /** Release the WebAssembly side now (it is also released when this object is garbage collected). */
@@ -236,7 +293,7 @@ export class ItemEncryptor {
     if (this.#freed) return;
     this.#freed = true;
     this.#ready = undefined;
-    this.#inner?.then((e) => e.free(), () => undefined);
+    this.#inner?.then(freeQuietly, () => undefined);
   }
 
   [Symbol.dispose](): void {
@@ -250,6 +307,6 @@ export type SealedRecord = { [name: string]: RecordValue };
 
 function toSealedRecord(item: Item): SealedRecord {
   const out: SealedRecord = {};
-  for (const [k, v] of Object.entries(item)) out[k] = unmarshallValue(v, k);
+  for (const [k, v] of Object.entries(item)) defineField(out, k, unmarshallValue(v, k));
   return out;
 }

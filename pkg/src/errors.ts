@@ -17,7 +17,7 @@ export type ErrorCode =
   | "KEY_PROVIDER_FAILURE"
   /** Key material has the wrong length or does not parse. */
   | "INVALID_KEY"
-  /** A size limit of the format or of DynamoDB is exceeded. */
+  /** A size limit of the format or of DynamoDB is exceeded, or an item carries more wrapped data keys than `maxEncryptedDataKeys`. */
   | "LIMIT_EXCEEDED"
   /** The WebAssembly module could not be fetched, compiled or instantiated. */
   | "WASM_LOAD_FAILED";

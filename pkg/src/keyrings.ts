@@ -1,4 +1,5 @@
 import { FieldsealError, guarded } from "./errors.js";
+import { copyArray, copyBytes, readOptions } from "./hostile.js";
 import { loadWasm, type Bindings } from "./wasm.js";
 import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
 
@@ -34,7 +35,7 @@ export abstract class Keyring {
   free(): void {
     if (this.#freed) return;
     this.#freed = true;
-    this.#handle?.then((h) => h.free(), () => undefined);
+    this.#handle?.then(freeQuietly, () => undefined);
   }
 
   [Symbol.dispose](): void {
@@ -42,6 +43,20 @@ export abstract class Keyring {
   }
 }
 Object.defineProperty(Keyring.prototype, disposeSymbol, { value: Keyring.prototype.free });
+
+/**
+ * @internal Free a wasm-bindgen object without ever throwing: free() runs in
+ * `.then()` callbacks and `finally` blocks, where a throw would be an
+ * unhandled rejection (which ends a default Node process) or would replace
+ * the real error. The object is gone for JS either way.
+ */
+export function freeQuietly(handle: { free(): void }): void {
+  try {
+    handle.free();
+  } catch {
+    // Nothing to report to: the caller asked for the object to be released.
+  }
+}
 
 /** @internal */
 export function freedError(what: string): FieldsealError {
@@ -57,20 +72,16 @@ function requireString(value: unknown, what: string): string {
   return value;
 }
 
-function requireOptions(options: unknown, what: string): Record<string, unknown> {
-  if (typeof options !== "object" || options === null) throw configError(`${what} needs an options object`);
-  return options as Record<string, unknown>;
-}
-
-/** A private copy of key bytes, wiped once handed to WebAssembly. */
+/** A private copy of the key's real bytes (not what `length` claims), wiped once handed to WebAssembly. */
 function copyKey(value: unknown, what: string, lengths: readonly number[]): Uint8Array {
-  if (!(value instanceof Uint8Array)) {
-    throw new FieldsealError("INVALID_KEY", `${what} must be a Uint8Array`);
+  const key = copyBytes(value, true);
+  if (key === undefined) throw new FieldsealError("INVALID_KEY", `${what} must be a Uint8Array`);
+  if (key === "detached") throw new FieldsealError("INVALID_KEY", `${what} is a view of a detached ArrayBuffer`);
+  if (!lengths.includes(key.length)) {
+    key.fill(0);
+    throw new FieldsealError("INVALID_KEY", `${what} must be ${lengths.join(", ")} bytes long, got ${key.length}`);
   }
-  if (!lengths.includes(value.length)) {
-    throw new FieldsealError("INVALID_KEY", `${what} must be ${lengths.join(", ")} bytes long, got ${value.length}`);
-  }
-  return new Uint8Array(value);
+  return key;
 }
 
 export interface RawAesKeyringOptions {
@@ -96,7 +107,7 @@ export class RawAesKeyring extends Keyring {
 
   constructor(options: RawAesKeyringOptions) {
     super();
-    const o = requireOptions(options, "RawAesKeyring");
+    const o = readOptions(options, "RawAesKeyring", ["keyNamespace", "keyName", "wrappingKey"]);
     this.keyNamespace = requireString(o.keyNamespace, "keyNamespace");
     this.keyName = requireString(o.keyName, "keyName");
     this.#key = copyKey(o.wrappingKey, "wrappingKey", [16, 24, 32]);
@@ -144,7 +155,7 @@ export class RawRsaKeyring extends Keyring {
 
   constructor(options: RawRsaKeyringOptions) {
     super();
-    const o = requireOptions(options, "RawRsaKeyring");
+    const o = readOptions(options, "RawRsaKeyring", ["keyNamespace", "keyName", "padding", "publicKeyPem", "privateKeyPem"]);
     this.keyNamespace = requireString(o.keyNamespace, "keyNamespace");
     this.keyName = requireString(o.keyName, "keyName");
     if (typeof o.padding !== "string" || !RSA_PADDINGS.includes(o.padding)) {
@@ -191,7 +202,7 @@ export class StaticBranchKeyKeyring extends Keyring {
 
   constructor(options: StaticBranchKeyKeyringOptions) {
     super();
-    const o = requireOptions(options, "StaticBranchKeyKeyring");
+    const o = readOptions(options, "StaticBranchKeyKeyring", ["branchKeyId", "branchKeyVersion", "branchKey"]);
     this.branchKeyId = requireString(o.branchKeyId, "branchKeyId");
     this.branchKeyVersion = requireString(o.branchKeyVersion, "branchKeyVersion");
     this.#key = copyKey(o.branchKey, "branchKey", [32]);
@@ -229,15 +240,15 @@ export class MultiKeyring extends Keyring {
 
   constructor(options: MultiKeyringOptions) {
     super();
-    const o = requireOptions(options, "MultiKeyring");
+    const o = readOptions(options, "MultiKeyring", ["generator", "children"]);
     if (o.generator !== undefined && !(o.generator instanceof Keyring)) throw configError("generator must be a fieldseal keyring");
-    const children = o.children ?? [];
-    if (!Array.isArray(children) || !children.every((c) => c instanceof Keyring)) {
+    const children = o.children === undefined ? [] : copyArray(o.children, "children");
+    if (!children || !children.every((c) => c instanceof Keyring)) {
       throw configError("children must be an array of fieldseal keyrings");
     }
     if (o.generator === undefined && children.length === 0) throw configError("a MultiKeyring needs a generator or children");
     this.generator = o.generator as Keyring | undefined;
-    this.children = [...children];
+    this.children = children as Keyring[];
   }
 
   /** @internal */
@@ -314,7 +325,7 @@ export class CustomKeyring extends Keyring {
 
   constructor(options: CustomKeyringOptions) {
     super();
-    const o = requireOptions(options, "CustomKeyring");
+    const o = readOptions(options, "CustomKeyring", ["providerId", "wrapKey", "unwrapKey", "timeoutMs"]);
     this.providerId = requireString(o.providerId, "providerId");
     if (typeof o.wrapKey !== "function" || typeof o.unwrapKey !== "function") {
       throw configError("CustomKeyring needs wrapKey and unwrapKey functions");

@@ -10,6 +10,7 @@
  */
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { FieldsealError } from "./errors.js";
+import { copyArray, readOptions } from "./hostile.js";
 import { Keyring } from "./keyrings.js";
 import type { Bindings } from "./wasm.js";
 import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
@@ -79,6 +80,14 @@ function checkProvider(provider: unknown): KmsClientProvider {
   return provider as KmsClientProvider;
 }
 
+/** Grant tokens as a copied array (the wasm layer checks that each is a string). */
+function grantTokens(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  const tokens = copyArray(value, "grantTokens");
+  if (!tokens) throw new FieldsealError("INVALID_CONFIG", "grantTokens must be an array of strings");
+  return tokens;
+}
+
 function checkString(value: unknown, what: string): string {
   if (typeof value !== "string" || value.length === 0) throw new FieldsealError("INVALID_CONFIG", `${what} must be a non-empty string`);
   return value;
@@ -99,9 +108,10 @@ export class AwsKmsKeyring extends Keyring {
 
   constructor(options: AwsKmsKeyringOptions) {
     super();
-    this.kmsKeyId = checkString(options?.kmsKeyId, "kmsKeyId");
-    checkProvider(options.clientProvider);
-    this.#options = { ...options, grantTokens: [...(options.grantTokens ?? [])] };
+    const o = readOptions(options, "AwsKmsKeyring", ["kmsKeyId", "clientProvider", "grantTokens", "region"]);
+    this.kmsKeyId = checkString(o.kmsKeyId, "kmsKeyId");
+    checkProvider(o.clientProvider);
+    this.#options = { ...o, grantTokens: grantTokens(o.grantTokens) } as AwsKmsKeyringOptions;
   }
 
   /** @internal */
@@ -139,16 +149,16 @@ export class AwsKmsMrkMultiKeyring extends Keyring {
 
   constructor(options: AwsKmsMrkMultiOptions) {
     super();
-    const o = options ?? ({} as AwsKmsMrkMultiOptions);
+    const o = readOptions(options ?? {}, "AwsKmsMrkKeyring.multi", ["generator", "kmsKeyIds", "clientProvider", "grantTokens"]);
     checkProvider(o.clientProvider);
     this.generator = o.generator === undefined ? undefined : checkString(o.generator, "generator");
-    const ids = o.kmsKeyIds ?? [];
-    if (!Array.isArray(ids)) throw new FieldsealError("INVALID_CONFIG", "kmsKeyIds must be an array of key ARNs");
+    const ids = o.kmsKeyIds === undefined ? [] : copyArray(o.kmsKeyIds, "kmsKeyIds");
+    if (!ids) throw new FieldsealError("INVALID_CONFIG", "kmsKeyIds must be an array of key ARNs");
     this.kmsKeyIds = ids.map((id, i) => checkString(id, `kmsKeyIds[${i}]`));
     if (this.generator === undefined && this.kmsKeyIds.length === 0) {
       throw new FieldsealError("INVALID_CONFIG", "an MRK multi-keyring needs a generator or kmsKeyIds");
     }
-    this.#options = { ...o, grantTokens: [...(o.grantTokens ?? [])] };
+    this.#options = { ...o, grantTokens: grantTokens(o.grantTokens) } as AwsKmsMrkMultiOptions;
   }
 
   /** @internal */
@@ -169,16 +179,20 @@ export class AwsKmsMrkDiscoveryKeyring extends Keyring {
 
   constructor(options: AwsKmsMrkDiscoveryKeyringOptions) {
     super();
-    this.region = checkString(options?.region, "region");
-    checkProvider(options.clientProvider);
-    const filter = options.discoveryFilter;
-    if (filter !== undefined) {
-      checkString(filter.partition, "discoveryFilter.partition");
-      if (!Array.isArray(filter.accountIds) || filter.accountIds.length === 0) {
+    const o = readOptions(options, "AwsKmsMrkDiscoveryKeyring", ["region", "clientProvider", "discoveryFilter", "grantTokens"]);
+    this.region = checkString(o.region, "region");
+    checkProvider(o.clientProvider);
+    let filter: DiscoveryFilter | undefined;
+    if (o.discoveryFilter !== undefined) {
+      const f = readOptions(o.discoveryFilter, "discoveryFilter", ["partition", "accountIds"]);
+      checkString(f.partition, "discoveryFilter.partition");
+      const accountIds = copyArray(f.accountIds, "discoveryFilter.accountIds");
+      if (!accountIds || accountIds.length === 0) {
         throw new FieldsealError("INVALID_CONFIG", "discoveryFilter.accountIds must be a non-empty array");
       }
+      filter = { partition: f.partition as string, accountIds: accountIds as string[] };
     }
-    this.#options = { ...options, grantTokens: [...(options.grantTokens ?? [])] };
+    this.#options = { ...o, discoveryFilter: filter, grantTokens: grantTokens(o.grantTokens) } as AwsKmsMrkDiscoveryKeyringOptions;
   }
 
   /** @internal */

@@ -2,6 +2,7 @@
 // @aws-sdk/util-dynamodb's marshall/unmarshall do it, so that a record (a SQL
 // row) goes through the same sealing as an item and comes back as it went in.
 import { FieldsealError } from "./errors.js";
+import { copyBytes, defineField, ownKeys, reading } from "./hostile.js";
 import type { AttributeValue, Item, PlainRecord, RecordValue } from "./types.js";
 
 /** DynamoDB's nesting limit; also stops runaway recursion on cycles. */
@@ -16,11 +17,29 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** Binary values as a Uint8Array copy: the record is read when the call is made, later changes to it do not matter. */
-function bytesOf(value: unknown): Uint8Array | undefined {
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
-  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
-  return undefined;
+/**
+ * Binary values as a Uint8Array copy of their real bytes: the record is read
+ * when the call is made, later changes to it do not matter.
+ */
+function bytesOf(value: unknown, path: string): Uint8Array | undefined {
+  const bytes = copyBytes(value);
+  if (bytes === "detached") throw invalid(path, "a view of a detached ArrayBuffer has no bytes to store");
+  return bytes;
+}
+
+/** Plain objects' entries, refusing Symbol keys (which would be dropped). */
+function entriesOf(value: object, path: string): [string, unknown][] {
+  return ownKeys(value, (why) => invalid(path, why)).map((k) => [k, (value as Record<string, unknown>)[k]]);
+}
+
+/** Holes are refused at the first one: a sparse array may claim 2^32-1 elements. */
+function listOf(value: unknown[], path: string, depth: number): AttributeValue {
+  const out: AttributeValue[] = [];
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value)) throw invalid(`${path}[${i}]`, "a hole in a sparse array cannot be stored");
+    out.push(marshallValue(value[i], `${path}[${i}]`, depth + 1));
+  }
+  return { L: out };
 }
 
 function numberText(value: number | bigint, path: string): string {
@@ -39,7 +58,7 @@ function marshallSet(set: Set<unknown>, path: string): AttributeValue {
   if (members.every((m) => typeof m === "number" || typeof m === "bigint")) {
     return { NS: members.map((m) => numberText(m as number | bigint, path)) };
   }
-  const bytes = members.map(bytesOf);
+  const bytes = members.map((m) => bytesOf(m, path));
   if (bytes.every((b) => b !== undefined)) return { BS: bytes as Uint8Array[] };
   throw invalid(path, "a Set must hold only strings, only numbers/bigints, or only binary values");
 }
@@ -57,13 +76,13 @@ export function marshallValue(value: unknown, path: string, depth = 0): Attribut
       return { BOOL: value };
     case "object": {
       if (value === null) return { NULL: true };
-      const bytes = bytesOf(value);
+      const bytes = bytesOf(value, path);
       if (bytes) return { B: bytes };
-      if (Array.isArray(value)) return { L: value.map((v, i) => marshallValue(v, `${path}[${i}]`, depth + 1)) };
+      if (Array.isArray(value)) return listOf(value, path, depth);
       if (value instanceof Set) return marshallSet(value, path);
       if (isPlainObject(value)) {
         const m: Item = {};
-        for (const [k, v] of Object.entries(value)) m[k] = marshallValue(v, `${path}.${k}`, depth + 1);
+        for (const [k, v] of entriesOf(value, path)) defineField(m, k, marshallValue(v, `${path}.${k}`, depth + 1));
         return { M: m };
       }
       const kind = (value as object).constructor?.name ?? "object";
@@ -74,14 +93,16 @@ export function marshallValue(value: unknown, path: string, depth = 0): Attribut
   }
 }
 
-/** @internal A record as an item. */
+/** @internal A record as an item. Getters and Proxy traps that throw give INVALID_ITEM. */
 export function marshallRecord(record: PlainRecord, what = "record"): Item {
-  if (typeof record !== "object" || record === null || Array.isArray(record) || !isPlainObject(record)) {
-    throw new FieldsealError("INVALID_ITEM", `${what} must be a plain object`);
-  }
-  const item: Item = {};
-  for (const [k, v] of Object.entries(record)) item[k] = marshallValue(v, k);
-  return item;
+  return reading("INVALID_ITEM", what, () => {
+    if (typeof record !== "object" || record === null || Array.isArray(record) || !isPlainObject(record)) {
+      throw new FieldsealError("INVALID_ITEM", `${what} must be a plain object`);
+    }
+    const item: Item = {};
+    for (const [k, v] of entriesOf(record, what)) defineField(item, k, marshallValue(v, k));
+    return item;
+  });
 }
 
 /**
@@ -132,6 +153,6 @@ export function unmarshallValue(value: AttributeValue, path: string): RecordValu
 /** @internal An item as a record. */
 export function unmarshallItem(item: Item, prefix = ""): PlainRecord {
   const record: PlainRecord = {};
-  for (const [k, v] of Object.entries(item)) record[k] = unmarshallValue(v, prefix + k);
+  for (const [k, v] of Object.entries(item)) defineField(record, k, unmarshallValue(v, prefix + k));
   return record;
 }

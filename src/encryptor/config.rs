@@ -8,6 +8,20 @@ use crate::keyring::Keyring;
 use crate::primitives::provider::CryptoProvider;
 use crate::suite::AlgorithmSuiteId;
 
+/// Default for [`ItemEncryptorConfig::max_encrypted_data_keys`].
+///
+/// Each wrapped key in a header costs an unwrap attempt (an RSA decryption, a
+/// KMS `Decrypt` call, a custom keyring call) before anything is verified, so
+/// a planted header with 255 of them multiplies the work of opening one item.
+/// Ten covers a generator plus nine children (e.g. a multi-Region key in ten
+/// regions), more than typical deployments use; every official DB-ESDK
+/// vector has one. Callers with more recipients raise it.
+pub const DEFAULT_MAX_ENCRYPTED_DATA_KEYS: usize = 10;
+
+/// The header stores the wrapped-key count in one byte.
+/// Spec: structured-encryption/header.md#encrypted-data-keys
+const HEADER_MAX_ENCRYPTED_DATA_KEYS: usize = u8::MAX as usize;
+
 /// What happens to one attribute on encrypt. Names follow the DB-ESDK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CryptoAction {
@@ -64,6 +78,12 @@ pub struct ItemEncryptorConfig {
     /// RustCrypto by default; the wasm layer plugs in the platform's
     /// WebCrypto. The bytes are the same either way.
     pub crypto: CryptoProvider,
+    /// The most wrapped data keys an item may carry, 1 to 255 (default
+    /// [`DEFAULT_MAX_ENCRYPTED_DATA_KEYS`]). Decrypt refuses an item with more
+    /// before any keyring is called; encrypt refuses a keyring that produced
+    /// more. Both fail with [`Error::LimitExceeded`]. The AWS Encryption SDK's
+    /// `maxEncryptedDataKeys`, which the DB-ESDK lacks.
+    pub max_encrypted_data_keys: usize,
 }
 
 impl std::fmt::Debug for ItemEncryptorConfig {
@@ -85,6 +105,7 @@ impl std::fmt::Debug for ItemEncryptorConfig {
                 &self.allowed_unsigned_attribute_prefix,
             )
             .field("algorithm_suite_id", &self.algorithm_suite_id)
+            .field("max_encrypted_data_keys", &self.max_encrypted_data_keys)
             .finish_non_exhaustive()
     }
 }
@@ -107,7 +128,20 @@ impl ItemEncryptorConfig {
             algorithm_suite_id: AlgorithmSuiteId::default(),
             keyring,
             crypto: CryptoProvider::default(),
+            max_encrypted_data_keys: DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
         }
+    }
+
+    /// Refuse `count` wrapped data keys over the configured maximum;
+    /// `whose` says where they came from.
+    pub(crate) fn check_encrypted_data_key_count(&self, count: usize, whose: &str) -> Result<()> {
+        if count > self.max_encrypted_data_keys {
+            return Err(Error::LimitExceeded(format!(
+                "{whose} {count} encrypted data keys, more than maxEncryptedDataKeys ({})",
+                self.max_encrypted_data_keys
+            )));
+        }
+        Ok(())
     }
 
     /// Whether `name` is outside the signature scope: listed as allowed
@@ -151,6 +185,11 @@ impl ItemEncryptorConfig {
         }
         if self.allowed_unsigned_attribute_prefix.as_deref() == Some("") {
             return bad("allowedUnsignedAttributePrefix must not be empty when given (it would leave every attribute unsigned)".into());
+        }
+        if !(1..=HEADER_MAX_ENCRYPTED_DATA_KEYS).contains(&self.max_encrypted_data_keys) {
+            return bad(format!(
+                "maxEncryptedDataKeys must be from 1 to {HEADER_MAX_ENCRYPTED_DATA_KEYS}"
+            ));
         }
         let key_action = match self.version() {
             Version::V1 => CryptoAction::SignOnly,

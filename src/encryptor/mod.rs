@@ -5,7 +5,7 @@
 mod config;
 mod context;
 
-pub use config::{CryptoAction, ItemEncryptorConfig};
+pub use config::{CryptoAction, ItemEncryptorConfig, DEFAULT_MAX_ENCRYPTED_DATA_KEYS};
 
 use context::ContextAttribute;
 
@@ -110,6 +110,11 @@ impl ItemEncryptor {
         materials.required_encryption_context_keys = required_keys;
         let materials = cfg.keyring.on_encrypt(materials).await?;
         let data_key = check_encryption_materials(&materials, suite)?;
+        // As the AWS Encryption SDK does: never write an item this config would refuse to open.
+        cfg.check_encrypted_data_key_count(
+            materials.encrypted_data_keys.len(),
+            "the keyring produced",
+        )?;
 
         let stored_ec: EncryptionContext = materials
             .encryption_context
@@ -197,13 +202,18 @@ impl ItemEncryptor {
     }
 
     /// Verify and open a sealed item; returns the plaintext item without the
-    /// header and footer. Fails, returning nothing, on any mismatch.
+    /// header, the footer or any other `aws_dbe_` attribute. Fails, returning
+    /// nothing, on any mismatch, and with [`Error::LimitExceeded`] on more
+    /// wrapped keys than `max_encrypted_data_keys`, before any keyring call.
     pub async fn decrypt_item(&self, item: &Item) -> Result<Item> {
         let cfg = &self.config;
         let table = cfg.logical_table_name.as_str();
         let header_bytes = binary_field(item, HEADER_FIELD)?;
         let footer_bytes = binary_field(item, FOOTER_FIELD)?;
         let header = PartialHeader::parse(header_bytes)?;
+        // Every wrapped key may cost an unwrap attempt (RSA, a KMS call) before
+        // anything is verified: refuse planted ones before any keyring runs.
+        cfg.check_encrypted_data_key_count(header.encrypted_data_keys.len(), "the item has")?;
         self.require_key_attributes(item)?;
 
         // Spec: decrypt-structure.md#calculate-signed-and-encrypted-field-lists
@@ -347,9 +357,16 @@ impl ItemEncryptor {
         verified?;
         let opened = opened?;
 
+        // Every `aws_dbe_`-prefixed attribute is outside the signature scope
+        // and left out of the result, not only the header and footer:
+        // searchable-encryption beacons (`aws_dbe_b_*`) and anything an
+        // attacker added. The spec (decrypt-path-structure.md#construct-
+        // decrypted-structured-data) drops only head and foot; the reference
+        // code (DynamoToStruct.StructuredToItemDecrypt, aws-db-esdk 1.3.0)
+        // drops the whole prefix, and the code wins.
         let mut out = Item::new();
         for (name, value) in item {
-            if name != HEADER_FIELD && name != FOOTER_FIELD {
+            if !name.starts_with(RESERVED_PREFIX) {
                 out.insert(name.clone(), value.clone());
             }
         }

@@ -13,7 +13,8 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::item::serialize::{MAX_DEPTH, MAX_KEY_UTF16_LEN};
+use crate::item::path::Path;
+use crate::item::serialize::{key_too_long, MAX_DEPTH};
 use crate::item::{AttributeValue, Item};
 
 /// Parse a JSON object of attributes into an item.
@@ -23,15 +24,16 @@ pub fn item_from_json(json: &Value) -> Result<Item> {
         .ok_or_else(|| Error::InvalidItem("an item must be a JSON object".into()))?;
     obj.iter()
         .map(|(k, v)| {
-            check_name(k, "item")?;
-            Ok((k.clone(), parse(v, k, 0)?))
+            let path = Path::Root(k);
+            check_name(k, &path)?;
+            Ok((k.clone(), parse(v, &path, 0)?))
         })
         .collect()
 }
 
 /// Parse one attribute value (typed DynamoDB JSON or manifest shorthand).
 pub fn value_from_json(json: &Value) -> Result<AttributeValue> {
-    parse(json, "value", 0)
+    parse(json, &Path::Root("value"), 0)
 }
 
 /// Print an item as typed DynamoDB JSON.
@@ -73,20 +75,19 @@ pub fn value_to_json(value: &AttributeValue) -> Value {
     Value::Object(obj)
 }
 
-/// `path` is where the name appears (not the name itself, which may be huge).
-fn check_name(name: &str, path: &str) -> Result<()> {
-    if name.len() > MAX_KEY_UTF16_LEN && name.encode_utf16().count() > MAX_KEY_UTF16_LEN {
-        return Err(Error::InvalidItem(format!(
-            "{path}: an attribute name is longer than {MAX_KEY_UTF16_LEN} UTF-16 code units"
-        )));
+/// Checked before anything is built from the name; `path` names the value
+/// under it (long names are cut when the path is rendered).
+fn check_name(name: &str, path: &Path<'_>) -> Result<()> {
+    if key_too_long(name) {
+        return path.check_key_len(name.encode_utf16().count());
     }
     Ok(())
 }
 
 /// `depth` is 0 for a top-level value; like the serializer, values at depth
 /// `MAX_DEPTH` (the 33rd level) and below are refused.
-fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
-    let bad = |why: &str| Error::InvalidItem(format!("{path}: {why}"));
+fn parse(json: &Value, path: &Path<'_>, depth: usize) -> Result<AttributeValue> {
+    let bad = |why: &str| path.invalid(why);
     if depth >= MAX_DEPTH {
         return Err(bad(&format!("nested deeper than {MAX_DEPTH} levels")));
     }
@@ -154,7 +155,7 @@ fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
             array()?
                 .iter()
                 .enumerate()
-                .map(|(i, v)| parse(v, &format!("{path}[{i}]"), depth + 1))
+                .map(|(i, v)| parse(v, &path.index(i), depth + 1))
                 .collect::<Result<_>>()?,
         ),
         "M" => {
@@ -162,12 +163,56 @@ fn parse(json: &Value, path: &str, depth: usize) -> Result<AttributeValue> {
             AttributeValue::M(
                 m.iter()
                     .map(|(k, v)| {
-                        check_name(k, path)?;
-                        Ok((k.clone(), parse(v, &format!("{path}.{k}"), depth + 1)?))
+                        let child = path.key(k);
+                        check_name(k, &child)?;
+                        Ok((k.clone(), parse(v, &child, depth + 1)?))
                     })
                     .collect::<Result<BTreeMap<_, _>>>()?,
             )
         }
         other => return Err(bad(&format!("unknown DynamoDB type {other:?}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::serialize::MAX_KEY_UTF16_LEN;
+
+    /// `{"a": {"M": {key: {"M": {key: ... {"S": "x"}}}}}}`, `levels` maps deep.
+    fn nested(key: &str, levels: usize) -> Value {
+        let mut value = serde_json::json!({ "S": "x" });
+        for _ in 0..levels {
+            let mut map = Map::new();
+            map.insert(key.to_owned(), value);
+            value = serde_json::json!({ "M": Value::Object(map) });
+        }
+        serde_json::json!({ "a": value })
+    }
+
+    #[test]
+    fn over_long_map_key_is_refused_with_a_short_message() {
+        let err = item_from_json(&nested(&"k".repeat(1 << 20), 31)).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ITEM");
+        assert!(
+            err.to_string().len() < 4096,
+            "{} bytes",
+            err.to_string().len()
+        );
+    }
+
+    #[test]
+    fn error_paths_stay_small_under_deep_long_keys() {
+        // Keys of the longest allowed length, nested past the depth limit: the
+        // error names the path, cut, instead of 40 copies of 65,535 chars.
+        let err = item_from_json(&nested(&"k".repeat(MAX_KEY_UTF16_LEN), 40)).unwrap_err();
+        assert_eq!(err.code(), "INVALID_ITEM");
+        let message = err.to_string();
+        assert!(message.len() < 8192, "{} bytes", message.len());
+        assert!(
+            message.contains("nested deeper than"),
+            "{}",
+            &message[..200]
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! The DynamoDB item model and its canonical byte form.
 
 mod number;
+pub mod path;
 pub mod serialize;
 mod value;
 

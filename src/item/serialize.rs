@@ -96,9 +96,14 @@ fn invalid(what: String) -> Error {
     Error::InvalidItem(what)
 }
 
-fn key_too_long(key: &str) -> bool {
+/// Whether a map key of `utf16_units` UTF-16 code units is too long to store.
+pub fn key_len_too_long(utf16_units: usize) -> bool {
+    utf16_units > MAX_KEY_UTF16_LEN
+}
+
+pub fn key_too_long(key: &str) -> bool {
     // UTF-8 is never shorter than UTF-16 in code units, so short keys skip the count.
-    key.len() > MAX_KEY_UTF16_LEN && key.encode_utf16().count() > MAX_KEY_UTF16_LEN
+    key.len() > MAX_KEY_UTF16_LEN && key_len_too_long(key.encode_utf16().count())
 }
 
 fn write_len(out: &mut Vec<u8>, len: usize) -> Result<()> {

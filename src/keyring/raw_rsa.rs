@@ -10,19 +10,28 @@
 //!
 //! OAEP uses MGF1 with the same hash as the label hash, and an empty label.
 
+use std::sync::{Arc, OnceLock};
+
 use async_trait::async_trait;
 use rand_core::OsRng;
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::traits::PublicKeyParts;
-use rsa::{Oaep, Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
+use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+use rsa::{BigUint, Oaep, Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
+use sha2::digest::Digest;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::keyring::intermediate::{self, ProviderWrapped};
+use crate::keyring::intermediate::{self, ProviderWrapped, INTERMEDIATE_KEY_LEN};
 use crate::keyring::raw_aes::check_namespace_and_name;
 use crate::keyring::Keyring;
-use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, SecretBytes};
+use crate::materials::{
+    serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionMaterials,
+    SecretBytes,
+};
+use crate::primitives::hmac_sha256;
+use crate::primitives::provider::{OaepHash, RsaOaepPrivateKey, RsaOaepProvider};
 
 /// RSA padding schemes of the MPL raw RSA keyring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,23 +98,14 @@ impl RsaPadding {
         }
     }
 
-    fn decrypt(self, key: &RsaPrivateKey, ct: &[u8]) -> rsa::Result<Vec<u8>> {
-        // Blinded, so the private-key operation's timing does not depend on the ciphertext.
-        let mut rng = OsRng;
+    /// The OAEP hash; `None` for PKCS #1 v1.5.
+    pub fn oaep_hash(self) -> Option<OaepHash> {
         match self {
-            RsaPadding::Pkcs1 => key.decrypt_blinded(&mut rng, Pkcs1v15Encrypt, ct),
-            RsaPadding::OaepSha1Mgf1 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<sha1::Sha1>(), ct)
-            }
-            RsaPadding::OaepSha256Mgf1 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<sha2::Sha256>(), ct)
-            }
-            RsaPadding::OaepSha384Mgf1 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<sha2::Sha384>(), ct)
-            }
-            RsaPadding::OaepSha512Mgf1 => {
-                key.decrypt_blinded(&mut rng, Oaep::new::<sha2::Sha512>(), ct)
-            }
+            RsaPadding::Pkcs1 => None,
+            RsaPadding::OaepSha1Mgf1 => Some(OaepHash::Sha1),
+            RsaPadding::OaepSha256Mgf1 => Some(OaepHash::Sha256),
+            RsaPadding::OaepSha384Mgf1 => Some(OaepHash::Sha384),
+            RsaPadding::OaepSha512Mgf1 => Some(OaepHash::Sha512),
         }
     }
 }
@@ -124,13 +124,30 @@ impl std::str::FromStr for RsaPadding {
 }
 
 /// Wraps data keys with an RSA public key; unwraps with the private key.
+///
+/// Decryption never tells one failure from another (no padding oracle): a
+/// ciphertext that does not decrypt to a 32-byte key, for any reason, yields
+/// a pseudo-random key instead (implicit rejection), which then fails the
+/// encrypted data key's AES-GCM like a wrong key.
 pub struct RawRsaKeyring {
     key_namespace: String,
     key_name: String,
     padding: RsaPadding,
     public_key: RsaPublicKey,
+    decryptor: Option<Decryptor>,
+}
+
+/// The private key and how it decrypts.
+struct Decryptor {
     /// `RsaPrivateKey` zeroizes itself on drop.
-    private_key: Option<RsaPrivateKey>,
+    key: RsaPrivateKey,
+    /// Keys the implicit-rejection key of each ciphertext.
+    rejection_secret: Zeroizing<[u8; 32]>,
+    /// OAEP decryption by the platform, when the keyring was given one.
+    platform: Option<Arc<dyn RsaOaepProvider>>,
+    /// The platform's key, imported on first use. `Some(None)`: the platform
+    /// refused the key, so Rust decrypts.
+    platform_key: OnceLock<Option<Box<dyn RsaOaepPrivateKey>>>,
 }
 
 impl RawRsaKeyring {
@@ -172,13 +189,26 @@ impl RawRsaKeyring {
             key_name: key_name.to_owned(),
             padding,
             public_key,
-            private_key,
+            decryptor: private_key.map(Decryptor::new),
         })
+    }
+
+    /// Decrypt OAEP with `provider` (the platform's constant-time RSA) instead
+    /// of the `rsa` crate, whose big-integer arithmetic is not constant-time
+    /// (RUSTSEC-2023-0071). PKCS #1 v1.5 stays in Rust: WebCrypto has no
+    /// RSAES-PKCS1-v1_5. If the provider refuses the key, Rust decrypts.
+    pub fn with_oaep_provider(mut self, provider: Arc<dyn RsaOaepProvider>) -> Self {
+        if let Some(decryptor) = &mut self.decryptor {
+            if self.padding.oaep_hash().is_some() {
+                decryptor.platform = Some(provider);
+            }
+        }
+        self
     }
 
     /// Whether this keyring holds a private key and so can decrypt.
     pub fn can_decrypt(&self) -> bool {
-        self.private_key.is_some()
+        self.decryptor.is_some()
     }
 
     fn is_mine(&self, edk: &EncryptedDataKey) -> bool {
@@ -232,7 +262,14 @@ impl std::fmt::Debug for RawRsaKeyring {
             .field("key_namespace", &self.key_namespace)
             .field("key_name", &self.key_name)
             .field("padding", &self.padding)
-            .field("can_decrypt", &self.private_key.is_some())
+            .field("can_decrypt", &self.decryptor.is_some())
+            .field(
+                "platform_oaep",
+                &self
+                    .decryptor
+                    .as_ref()
+                    .is_some_and(|d| d.platform.is_some()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -255,13 +292,13 @@ impl Keyring for RawRsaKeyring {
 
     async fn on_decrypt(
         &self,
-        materials: DecryptionMaterials,
+        mut materials: DecryptionMaterials,
         encrypted_data_keys: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials> {
         if materials.plaintext_data_key.is_some() {
             return Ok(materials);
         }
-        let Some(private_key) = &self.private_key else {
+        let Some(decryptor) = &self.decryptor else {
             return Err(Error::NoMatchingKey {
                 providers_seen: intermediate::providers_seen(encrypted_data_keys),
                 detail: format!(
@@ -270,20 +307,193 @@ impl Keyring for RawRsaKeyring {
                 ),
             });
         };
-        intermediate::decrypt_materials(
-            materials,
-            encrypted_data_keys,
+        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
+        let mut reasons = Vec::new();
+        for (i, edk) in encrypted_data_keys.iter().enumerate() {
+            if !self.is_mine(edk) || edk.ciphertext.is_empty() {
+                continue;
+            }
+            let (encrypted_pdk, wrapped) = match intermediate::split_ciphertext(&edk.ciphertext) {
+                Ok(parts) => parts,
+                Err(e) => {
+                    reasons.push(format!("EDK #{i}: {e}"));
+                    continue;
+                }
+            };
+            let intermediate_key = decryptor.unwrap_intermediate(self.padding, wrapped).await;
+            match intermediate::open_data_key(encrypted_pdk, &intermediate_key, &serialized_ec) {
+                Ok((data_key, signing_key)) => {
+                    materials.set_keys(data_key, signing_key)?;
+                    return Ok(materials);
+                }
+                Err(e) => reasons.push(format!("EDK #{i}: {e}")),
+            }
+        }
+        Err(intermediate::no_matching_key(
             &self.describe(),
-            |edk| self.is_mine(edk) && !edk.ciphertext.is_empty(),
-            |_, wrapped, _serialized_ec| {
-                // One message for every RSA failure: no padding oracle.
-                let key = Zeroizing::new(
-                    self.padding
-                        .decrypt(private_key, wrapped)
-                        .map_err(|_| Error::integrity("RSA decryption failed"))?,
-                );
-                Ok(SecretBytes::from_slice(&key))
+            encrypted_data_keys,
+            &reasons,
+        ))
+    }
+}
+
+/// Domain separation for the implicit-rejection secret.
+const REJECTION_LABEL: &[u8] = b"fieldseal raw RSA implicit rejection";
+
+impl Decryptor {
+    fn new(key: RsaPrivateKey) -> Self {
+        // A secret only the private key determines: SHA-256 of the label and
+        // `d` padded to the modulus size (as draft-irtf-cfrg-rsa-guidance's
+        // key derivation key, with SHA-256 for HMAC keying).
+        let k = key.size();
+        let d = Zeroizing::new(key.d().to_bytes_be());
+        let mut padded = Zeroizing::new(vec![0u8; k.max(d.len())]);
+        let at = padded.len() - d.len();
+        padded[at..].copy_from_slice(&d);
+        let mut hash = sha2::Sha256::new();
+        hash.update(REJECTION_LABEL);
+        hash.update(&*padded);
+        Decryptor {
+            key,
+            rejection_secret: Zeroizing::new(hash.finalize().into()),
+            platform: None,
+            platform_key: OnceLock::new(),
+        }
+    }
+
+    /// The intermediate key wrapped in `ciphertext`, or, if it does not
+    /// decrypt to exactly 32 bytes for any reason, the ciphertext's rejection
+    /// key: pseudo-random, the same for the same ciphertext, and chosen in
+    /// constant time (implicit rejection, as OpenSSL's RSA PKCS #1 v1.5). So
+    /// every failure is the later AES-GCM failure: one code, one message, the
+    /// same work. Spec (padding): RFC 8017 7.1.2 and 7.2.2.
+    async fn unwrap_intermediate(&self, padding: RsaPadding, ciphertext: &[u8]) -> SecretBytes {
+        let rejection = Zeroizing::new(hmac_sha256(&*self.rejection_secret, &[ciphertext]));
+        let (valid, message) = match (padding.oaep_hash(), self.platform_key(padding).await) {
+            (Some(_), Some(key)) => match key.decrypt(ciphertext).await {
+                Ok(m) if m.len() == INTERMEDIATE_KEY_LEN => {
+                    let mut message = Zeroizing::new([0u8; INTERMEDIATE_KEY_LEN]);
+                    message.copy_from_slice(&m);
+                    (Choice::from(1), message)
+                }
+                _ => (Choice::from(0), Zeroizing::new([0u8; INTERMEDIATE_KEY_LEN])),
             },
-        )
+            _ => self.decrypt_in_rust(padding, ciphertext),
+        };
+        let mut key = Zeroizing::new([0u8; INTERMEDIATE_KEY_LEN]);
+        for (out, (m, r)) in key.iter_mut().zip(message.iter().zip(rejection.iter())) {
+            *out = u8::conditional_select(r, m, valid);
+        }
+        SecretBytes::from_slice(&*key)
+    }
+
+    /// The platform's key for OAEP, imported on first use (PKCS#8 DER, which
+    /// is zeroized when dropped here); `None` without a platform, for PKCS #1
+    /// v1.5, or if the platform refused the key.
+    async fn platform_key(&self, padding: RsaPadding) -> Option<&dyn RsaOaepPrivateKey> {
+        let (platform, hash) = (self.platform.as_ref()?, padding.oaep_hash()?);
+        if self.platform_key.get().is_none() {
+            let imported = match self.key.to_pkcs8_der() {
+                Ok(der) => platform
+                    .import_oaep_private_key(der.as_bytes(), hash)
+                    .await
+                    .ok(),
+                Err(_) => None,
+            };
+            // Concurrent first uses may both import; the first one is kept.
+            let _ = self.platform_key.set(imported);
+        }
+        self.platform_key.get()?.as_deref()
+    }
+
+    /// Blinded RSA, then the padding checked in constant time for a 32-byte
+    /// message. Returns (valid, message); the message is garbage when not
+    /// valid. The ciphertext's length and its range are not secret.
+    fn decrypt_in_rust(
+        &self,
+        padding: RsaPadding,
+        ciphertext: &[u8],
+    ) -> (Choice, Zeroizing<[u8; INTERMEDIATE_KEY_LEN]>) {
+        let k = self.key.size();
+        let invalid = || (Choice::from(0), Zeroizing::new([0u8; INTERMEDIATE_KEY_LEN]));
+        if ciphertext.len() != k {
+            return invalid();
+        }
+        let Ok(m) = rsa::hazmat::rsa_decrypt_and_check(
+            &self.key,
+            Some(&mut OsRng),
+            &BigUint::from_bytes_be(ciphertext),
+        ) else {
+            return invalid();
+        };
+        let m = Zeroizing::new(m);
+        let bytes = Zeroizing::new(m.to_bytes_be());
+        if bytes.len() > k {
+            return invalid();
+        }
+        let mut em = Zeroizing::new(vec![0u8; k]);
+        em[k - bytes.len()..].copy_from_slice(&bytes);
+        match padding.oaep_hash() {
+            None => pkcs1_unpad(&em),
+            Some(OaepHash::Sha1) => oaep_unpad::<sha1::Sha1>(&em),
+            Some(OaepHash::Sha256) => oaep_unpad::<sha2::Sha256>(&em),
+            Some(OaepHash::Sha384) => oaep_unpad::<sha2::Sha384>(&em),
+            Some(OaepHash::Sha512) => oaep_unpad::<sha2::Sha512>(&em),
+        }
+    }
+}
+
+/// RSAES-PKCS1-v1_5 decoding of a 32-byte message, in constant time.
+/// Spec: RFC 8017 7.2.2 step 3: `EM = 0x00 || 0x02 || PS || 0x00 || M`, PS at
+/// least 8 nonzero bytes. With |M| fixed, "the first zero after PS is at
+/// k - 33" is the whole check.
+fn pkcs1_unpad(em: &[u8]) -> (Choice, Zeroizing<[u8; INTERMEDIATE_KEY_LEN]>) {
+    let mut message = Zeroizing::new([0u8; INTERMEDIATE_KEY_LEN]);
+    let k = em.len();
+    if k < INTERMEDIATE_KEY_LEN + 11 {
+        return (Choice::from(0), message);
+    }
+    let separator = k - INTERMEDIATE_KEY_LEN - 1;
+    let mut valid = em[0].ct_eq(&0) & em[1].ct_eq(&2) & em[separator].ct_eq(&0);
+    for b in &em[2..separator] {
+        valid &= !b.ct_eq(&0);
+    }
+    message.copy_from_slice(&em[separator + 1..]);
+    (valid, message)
+}
+
+/// RSAES-OAEP decoding (MGF1 with the same hash, empty label) of a 32-byte
+/// message, in constant time. Spec: RFC 8017 7.1.2 step 3:
+/// `EM = 0x00 || maskedSeed || maskedDB`, `DB = lHash || PS (zeros) || 0x01 || M`.
+fn oaep_unpad<D: Digest>(em: &[u8]) -> (Choice, Zeroizing<[u8; INTERMEDIATE_KEY_LEN]>) {
+    let mut message = Zeroizing::new([0u8; INTERMEDIATE_KEY_LEN]);
+    let (k, h) = (em.len(), <D as Digest>::output_size());
+    if k < 2 * h + 2 + INTERMEDIATE_KEY_LEN {
+        return (Choice::from(0), message);
+    }
+    let mut seed = Zeroizing::new(em[1..1 + h].to_vec());
+    let mut db = Zeroizing::new(em[1 + h..].to_vec());
+    mgf1_xor::<D>(&mut seed, &db);
+    mgf1_xor::<D>(&mut db, &seed);
+    let one = db.len() - INTERMEDIATE_KEY_LEN - 1;
+    let label_hash = D::digest([]);
+    let mut valid = em[0].ct_eq(&0) & db[..h].ct_eq(&label_hash[..]) & db[one].ct_eq(&1);
+    for b in &db[h..one] {
+        valid &= b.ct_eq(&0);
+    }
+    message.copy_from_slice(&db[one + 1..]);
+    (valid, message)
+}
+
+/// `out ^= MGF1(seed, out.len())`. Spec: RFC 8017 B.2.1.
+fn mgf1_xor<D: Digest>(out: &mut [u8], seed: &[u8]) {
+    for (counter, chunk) in out.chunks_mut(<D as Digest>::output_size()).enumerate() {
+        let mask = D::new()
+            .chain_update(seed)
+            .chain_update((counter as u32).to_be_bytes())
+            .finalize();
+        for (o, m) in chunk.iter_mut().zip(mask.iter()) {
+            *o ^= m;
+        }
     }
 }

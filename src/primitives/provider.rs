@@ -1,13 +1,15 @@
 //! The crypto the core may hand to the platform, behind small traits, as
 //! rustls' `CryptoProvider`: a wasm build runs inside an engine whose native
 //! ECDSA, AES-GCM and SHA-384 are many times faster than the same code
-//! compiled to wasm. The wire format never depends on who computes: keys,
-//! nonces, AAD, DER and the canonical bytes are all decided in the core.
+//! compiled to wasm, and whose RSA is hardened against timing attacks. The
+//! wire format never depends on who computes: keys, nonces, AAD, DER and the
+//! canonical bytes are all decided in the core.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha384};
+use zeroize::Zeroizing;
 
 use crate::error::Result;
 use crate::keyring::MaybeSendSync;
@@ -118,4 +120,50 @@ impl CryptoProvider {
             }
         }
     }
+}
+
+/// The hash of RSA-OAEP (MGF1 uses the same hash; the label is empty), as
+/// the MPL's raw RSA keyring uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OaepHash {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl OaepHash {
+    /// The WebCrypto name of the hash, e.g. `"SHA-256"`.
+    pub fn webcrypto_name(self) -> &'static str {
+        match self {
+            OaepHash::Sha1 => "SHA-1",
+            OaepHash::Sha256 => "SHA-256",
+            OaepHash::Sha384 => "SHA-384",
+            OaepHash::Sha512 => "SHA-512",
+        }
+    }
+}
+
+/// RSA-OAEP decryption by the platform: the `rsa` crate's big-integer
+/// arithmetic is not constant-time (RUSTSEC-2023-0071), the platform's
+/// (BoringSSL, OpenSSL) is. The raw RSA keyring imports its private key once
+/// and keeps the returned key.
+#[async_trait(?Send)]
+pub trait RsaOaepProvider: MaybeSendSync {
+    /// Import a PKCS#8 DER RSA private key for OAEP with `hash`. The caller
+    /// zeroizes `pkcs8_der`; an implementation must not keep a copy of it.
+    async fn import_oaep_private_key(
+        &self,
+        pkcs8_der: &[u8],
+        hash: OaepHash,
+    ) -> Result<Box<dyn RsaOaepPrivateKey>>;
+}
+
+/// A private key imported by an [`RsaOaepProvider`].
+#[async_trait(?Send)]
+pub trait RsaOaepPrivateKey: MaybeSendSync {
+    /// The OAEP message of `ciphertext`. Any failure is an error; callers
+    /// must not let its kind or text reach their own errors (the raw RSA
+    /// keyring's implicit rejection hides it).
+    async fn decrypt(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
 }

@@ -41,6 +41,9 @@ new ItemEncryptor({ ...config, platformCrypto: false });
 new ItemEncryptor({ ...config, platformCrypto: { bulkMinBytes: 65536 } });
 // @ts-expect-error platformCrypto is a boolean or { bulkMinBytes }
 new ItemEncryptor({ ...config, platformCrypto: "auto" });
+new ItemEncryptor({ ...config, maxEncryptedDataKeys: 3 });
+// @ts-expect-error maxEncryptedDataKeys is a number
+new ItemEncryptor({ ...config, maxEncryptedDataKeys: "3" });
 
 async function use(): Promise<void> {
   const item: Item = { pk: { S: "o1" }, sk: { N: "1" }, card: { S: "4111" }, tags: { SS: ["a"] }, raw: { B: new Uint8Array(2) } };

@@ -3,151 +3,134 @@
 //! `{M}`, `{SS}`, `{NS}`, `{BS}`) and the core's [`Item`].
 //!
 //! Traversal uses js-sys directly: one pass, no intermediate serde model.
+//! Every read goes through [`crate::args`]'s checked accessors, so hostile
+//! objects (Proxies, throwing getters, lying typed arrays) are refused with
+//! `INVALID_ITEM`; error paths are rendered only when an error is raised.
 
 use std::collections::BTreeMap;
 
+use fieldseal::item::path::Path;
 use fieldseal::item::serialize::MAX_DEPTH;
 use fieldseal::{AttributeValue, Error, Item};
-use js_sys::{Array, Object, Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Array, Object, Uint8Array};
+use wasm_bindgen::JsValue;
 
-use crate::args::{own_keys, Result};
-
-fn invalid(path: &str, why: &str) -> Error {
-    Error::InvalidItem(format!("{path}: {why}"))
-}
+use crate::args::{self, define, List, Result};
 
 /// Parse a JS item (`{name: AttributeValue}`). `what` names it in errors.
 pub fn item_from_js(value: &JsValue, what: &str) -> Result<Item> {
-    if !value.is_object() || Array::is_array(value) {
+    let root = Path::Root(what);
+    if !value.is_object() || args::is_array(value) != Ok(false) {
         return Err(Error::InvalidItem(format!(
             "{what} must be an object of attribute values"
         )));
     }
-    let object = value.unchecked_ref::<Object>();
-    own_keys(object)
-        .into_iter()
-        .map(|name| {
-            let v = get(object, &name, &name)?;
-            let parsed = attribute_from_js(&v, &name, 0)?;
-            Ok((name, parsed))
-        })
-        .collect()
+    entries(value, &root, None)
 }
 
-fn get(object: &Object, key: &str, path: &str) -> Result<JsValue> {
-    Reflect::get(object, &JsValue::from_str(key)).map_err(|_| invalid(path, "a getter threw"))
+/// The entries of an item (`depth` None) or of an `M` value at `depth`.
+/// Each name's length is checked before it is copied out of JS or recursed
+/// into, so an over-long name costs nothing.
+fn entries(
+    object: &JsValue,
+    path: &Path<'_>,
+    depth: Option<usize>,
+) -> Result<BTreeMap<String, AttributeValue>> {
+    let keys = args::own_keys(object).map_err(|why| path.invalid(why))?;
+    let mut out = BTreeMap::new();
+    for key in keys {
+        // Named by its parent: the name itself is what is too long.
+        path.check_key_len(args::key_units(&key).map_err(|why| path.invalid(why))?)?;
+        let name = args::key_string(&key).map_err(|why| path.invalid(why))?;
+        let (child, child_depth) = match depth {
+            None => (Path::Root(&name), 0),
+            Some(d) => (path.key(&name), d + 1),
+        };
+        let value = args::get(object, &key).map_err(|why| child.invalid(why))?;
+        let parsed = attribute_from_js(&value, &child, child_depth)?;
+        out.insert(name, parsed);
+    }
+    Ok(out)
 }
 
-fn array<'a>(value: &'a JsValue, path: &str, tag: &str) -> Result<&'a Array> {
-    value
-        .dyn_ref::<Array>()
-        .ok_or_else(|| invalid(path, &format!("{tag} needs an array")))
-}
-
-fn string(value: &JsValue, path: &str, tag: &str) -> Result<String> {
+fn string(value: &JsValue, path: &Path<'_>, tag: &str) -> Result<String> {
     value
         .as_string()
-        .ok_or_else(|| invalid(path, &format!("{tag} needs a string")))
+        .ok_or_else(|| path.invalid(format_args!("{tag} needs a string")))
 }
 
-fn bytes(value: &JsValue, path: &str, tag: &str) -> Result<Vec<u8>> {
-    value
-        .dyn_ref::<Uint8Array>()
-        .map(Uint8Array::to_vec)
-        .ok_or_else(|| invalid(path, &format!("{tag} needs a Uint8Array")))
+fn bytes(value: &JsValue, path: &Path<'_>, tag: &str) -> Result<Vec<u8>> {
+    args::bytes(value).map_err(|why| path.invalid(format_args!("{tag} needs a Uint8Array ({why})")))
+}
+
+/// The members of an `L`, `SS`, `NS` or `BS` array, each parsed by `member`.
+fn members<T>(
+    value: &JsValue,
+    path: &Path<'_>,
+    tag: &str,
+    mut member: impl FnMut(&JsValue, usize) -> Result<T>,
+) -> Result<Vec<T>> {
+    let list = List::of(value)
+        .map_err(|why| path.invalid(why))?
+        .ok_or_else(|| path.invalid(format_args!("{tag} needs an array")))?;
+    // No capacity from `length`: a sparse array may claim 2^32-1 elements.
+    let mut out = Vec::new();
+    for (i, v) in list.items().enumerate() {
+        let v = v.map_err(|why| path.index(i).invalid(why))?;
+        out.push(member(&v, i)?);
+    }
+    Ok(out)
 }
 
 /// `depth` is 0 for a top-level value, as in the core's serializer.
-fn attribute_from_js(value: &JsValue, path: &str, depth: usize) -> Result<AttributeValue> {
+fn attribute_from_js(value: &JsValue, path: &Path<'_>, depth: usize) -> Result<AttributeValue> {
     if depth >= MAX_DEPTH {
-        return Err(invalid(
-            path,
-            &format!("nested deeper than {MAX_DEPTH} levels"),
-        ));
+        return Err(path.invalid(format_args!("nested deeper than {MAX_DEPTH} levels")));
     }
-    if !value.is_object() || Array::is_array(value) {
-        return Err(invalid(
-            path,
-            "expected an attribute value like {S: \"text\"} or {N: \"1\"}",
-        ));
+    if !value.is_object() || args::is_array(value) != Ok(false) {
+        return Err(path.invalid("expected an attribute value like {S: \"text\"} or {N: \"1\"}"));
     }
-    let object = value.unchecked_ref::<Object>();
-    let keys = own_keys(object);
-    let [tag] = keys.as_slice() else {
-        return Err(invalid(
-            path,
-            &format!(
-                "an attribute value has exactly one type key (S, N, B, ...), found {}",
-                keys.len()
-            ),
-        ));
+    let keys = args::own_keys(value).map_err(|why| path.invalid(why))?;
+    let [tag_js] = keys.as_slice() else {
+        return Err(path.invalid(format_args!(
+            "an attribute value has exactly one type key (S, N, B, ...), found {}",
+            keys.len()
+        )));
     };
-    let inner = get(object, tag, path)?;
-    Ok(match tag.as_str() {
+    let inner = args::get(value, tag_js).map_err(|why| path.invalid(why))?;
+    let tag = args::key_string(tag_js).map_err(|why| path.invalid(why))?;
+    let tag = tag.as_str();
+    Ok(match tag {
         "S" => AttributeValue::S(string(&inner, path, tag)?),
         "N" => AttributeValue::N(string(&inner, path, tag)?),
         "B" => AttributeValue::B(bytes(&inner, path, tag)?),
         "BOOL" => AttributeValue::Bool(
             inner
                 .as_bool()
-                .ok_or_else(|| invalid(path, "BOOL needs true or false"))?,
+                .ok_or_else(|| path.invalid("BOOL needs true or false"))?,
         ),
         "NULL" => {
             if inner.as_bool() != Some(true) {
-                return Err(invalid(path, "NULL must be true"));
+                return Err(path.invalid("NULL must be true"));
             }
             AttributeValue::Null
         }
-        "SS" => AttributeValue::Ss(
-            array(&inner, path, tag)?
-                .iter()
-                .map(|m| string(&m, path, tag))
-                .collect::<Result<_>>()?,
-        ),
-        "NS" => AttributeValue::Ns(
-            array(&inner, path, tag)?
-                .iter()
-                .map(|m| string(&m, path, tag))
-                .collect::<Result<_>>()?,
-        ),
-        "BS" => AttributeValue::Bs(
-            array(&inner, path, tag)?
-                .iter()
-                .map(|m| bytes(&m, path, tag))
-                .collect::<Result<_>>()?,
-        ),
-        "L" => AttributeValue::L(
-            array(&inner, path, tag)?
-                .iter()
-                .enumerate()
-                .map(|(i, v)| attribute_from_js(&v, &format!("{path}[{i}]"), depth + 1))
-                .collect::<Result<_>>()?,
-        ),
+        "SS" => AttributeValue::Ss(members(&inner, path, tag, |m, _| string(m, path, tag))?),
+        "NS" => AttributeValue::Ns(members(&inner, path, tag, |m, _| string(m, path, tag))?),
+        "BS" => AttributeValue::Bs(members(&inner, path, tag, |m, _| bytes(m, path, tag))?),
+        "L" => AttributeValue::L(members(&inner, path, tag, |v, i| {
+            attribute_from_js(v, &path.index(i), depth + 1)
+        })?),
         "M" => {
-            if !inner.is_object() || Array::is_array(&inner) {
-                return Err(invalid(path, "M needs an object"));
+            if !inner.is_object() || args::is_array(&inner) != Ok(false) {
+                return Err(path.invalid("M needs an object"));
             }
-            let map = inner.unchecked_ref::<Object>();
-            AttributeValue::M(
-                own_keys(map)
-                    .into_iter()
-                    .map(|k| {
-                        let child_path = format!("{path}.{k}");
-                        let v = get(map, &k, &child_path)?;
-                        let parsed = attribute_from_js(&v, &child_path, depth + 1)?;
-                        Ok((k, parsed))
-                    })
-                    .collect::<Result<BTreeMap<_, _>>>()?,
-            )
+            AttributeValue::M(entries(&inner, path, Some(depth))?)
         }
         other => {
-            return Err(invalid(
-                path,
-                &format!(
-                    "unknown attribute type {other:?} (use S, N, B, BOOL, NULL, L, M, SS, NS or BS)"
-                ),
-            ))
+            return Err(path.invalid(format_args!(
+                "unknown attribute type {other:?} (use S, N, B, BOOL, NULL, L, M, SS, NS or BS)"
+            )))
         }
     })
 }
@@ -156,14 +139,9 @@ fn attribute_from_js(value: &JsValue, path: &str, depth: usize) -> Result<Attrib
 pub fn item_to_js(item: &Item) -> JsValue {
     let object = Object::new();
     for (name, value) in item {
-        set(&object, name, &attribute_to_js(value));
+        define(&object, name, &attribute_to_js(value));
     }
     object.into()
-}
-
-fn set(object: &Object, key: &str, value: &JsValue) {
-    // Defining a data property on a fresh plain object cannot fail.
-    let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
 
 fn strings(members: &[String]) -> JsValue {
@@ -194,6 +172,6 @@ fn attribute_to_js(value: &AttributeValue) -> JsValue {
         ),
     };
     let object = Object::new();
-    set(&object, tag, &inner);
+    define(&object, tag, &inner);
     object.into()
 }

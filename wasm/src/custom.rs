@@ -12,7 +12,8 @@ use fieldseal::suite::KEY_LEN;
 use fieldseal::{Error, Keyring, Result};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+
+use crate::args::{self, define};
 
 /// Longest part of a thrown JS value quoted in an error message.
 const MAX_QUOTED: usize = 200;
@@ -68,7 +69,7 @@ impl JsKeyring {
                 type_of(&returned)
             ));
         }
-        JsFuture::from(Promise::resolve(&returned))
+        args::settle(&returned)
             .await
             .map_err(|e| format!("{name} rejected: {}", describe(&e)))
     }
@@ -89,9 +90,15 @@ fn type_of(value: &JsValue) -> String {
 }
 
 /// A thrown value, for an error message: an Error's message, a string, or its type.
+/// The message is read with a checked get: a thrown object's getter may throw too.
 fn describe(value: &JsValue) -> String {
-    let text = if let Some(error) = value.dyn_ref::<js_sys::Error>() {
-        String::from(error.message())
+    let message = || {
+        Reflect::get(value, &JsValue::from_str("message"))
+            .ok()
+            .and_then(|m| m.as_string())
+    };
+    let text = if let Some(text) = value.dyn_ref::<js_sys::Error>().and_then(|_| message()) {
+        text
     } else if let Some(s) = value.as_string() {
         s
     } else {
@@ -104,10 +111,11 @@ fn describe(value: &JsValue) -> String {
     }
 }
 
+/// Keys come from the item's header, so `__proto__` is defined, not assigned.
 fn context_to_js(context: &EncryptionContext) -> Object {
     let object = Object::new();
     for (k, v) in context {
-        let _ = Reflect::set(&object, &JsValue::from_str(k), &JsValue::from_str(v));
+        define(&object, k, &JsValue::from_str(v));
     }
     object
 }
@@ -115,7 +123,7 @@ fn context_to_js(context: &EncryptionContext) -> Object {
 fn argument(entries: &[(&str, JsValue)]) -> Object {
     let object = Object::new();
     for (k, v) in entries {
-        let _ = Reflect::set(&object, &JsValue::from_str(k), v);
+        define(&object, k, v);
     }
     object
 }
@@ -167,10 +175,11 @@ impl Keyring for JsKeyring {
             Reflect::get(&result, &JsValue::from_str(key))
                 .map_err(|_| junk("an object whose getter threw"))
         };
-        let ciphertext = field("ciphertext")?
-            .dyn_into::<Uint8Array>()
-            .map_err(|_| junk("an object without a Uint8Array ciphertext"))?
-            .to_vec();
+        let ciphertext = args::bytes(&field("ciphertext")?).map_err(|why| {
+            junk(&format!(
+                "an object without a Uint8Array ciphertext ({why})"
+            ))
+        })?;
         if ciphertext.is_empty() {
             return Err(junk("an empty ciphertext"));
         }
@@ -179,12 +188,12 @@ impl Keyring for JsKeyring {
             Vec::new()
         } else if let Some(text) = info.as_string() {
             text.into_bytes()
-        } else if let Some(bytes) = info.dyn_ref::<Uint8Array>() {
-            bytes.to_vec()
         } else {
-            return Err(junk(
-                "a providerInfo that is neither a string nor a Uint8Array",
-            ));
+            args::bytes(&info).map_err(|why| {
+                junk(&format!(
+                    "a providerInfo that is neither a string nor a Uint8Array ({why})"
+                ))
+            })?
         };
         let (edk, signing_key) = pending.finish(ProviderWrapped {
             key_provider_id: self.provider_id.clone(),
@@ -245,14 +254,16 @@ impl Keyring for JsKeyring {
                 declined.push(format!("EDK #{i}: unwrapKey returned null"));
                 continue;
             }
-            let Some(key) = returned.dyn_ref::<Uint8Array>() else {
-                failures.push(format!(
-                    "EDK #{i}: unwrapKey resolved to {}, expected a Uint8Array or null",
-                    type_of(&returned)
-                ));
-                continue;
+            let intermediate_key = match args::bytes(&returned) {
+                Ok(key) => SecretBytes::new(key),
+                Err(why) => {
+                    failures.push(format!(
+                        "EDK #{i}: unwrapKey resolved to {} ({why}), expected a Uint8Array or null",
+                        type_of(&returned)
+                    ));
+                    continue;
+                }
             };
-            let intermediate_key = SecretBytes::new(key.to_vec());
             if intermediate_key.len() != KEY_LEN {
                 failures.push(format!(
                     "EDK #{i}: unwrapKey returned {} bytes, expected {KEY_LEN}",

@@ -16,7 +16,7 @@ use crate::webcrypto::{default_bulk_min_len, WebCrypto};
 
 /// The config keys, with the DB-ESDK's names. `keyring` is accepted and
 /// ignored: the keyring is the constructor's second argument.
-const CONFIG_KEYS: [&str; 9] = [
+const CONFIG_KEYS: [&str; 10] = [
     "logicalTableName",
     "partitionKeyName",
     "sortKeyName",
@@ -25,16 +25,17 @@ const CONFIG_KEYS: [&str; 9] = [
     "allowedUnsignedAttributePrefix",
     "algorithmSuiteId",
     "platformCrypto",
+    "maxEncryptedDataKeys",
     "keyring",
 ];
 
 fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncryptorConfig> {
     let object = args::object(value, "the item encryptor config")?;
-    for key in args::own_keys(object) {
+    for key in args::config_keys(object, "the item encryptor config")? {
         if !CONFIG_KEYS.contains(&key.as_str()) {
             return Err(config_error(format!(
                 "unknown config key {key:?} (expected one of {})",
-                CONFIG_KEYS[..8].join(", ")
+                CONFIG_KEYS[..CONFIG_KEYS.len() - 1].join(", ")
             )));
         }
     }
@@ -44,7 +45,7 @@ fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncrypto
     let actions_js = get("attributeActionsOnEncrypt")?;
     let actions_object = args::object(&actions_js, "attributeActionsOnEncrypt")?;
     let mut actions = BTreeMap::new();
-    for name in args::own_keys(actions_object) {
+    for name in args::config_keys(actions_object, "attributeActionsOnEncrypt")? {
         let action = args::string(
             &args::property(actions_object, &name)?,
             &format!("attributeActionsOnEncrypt[{name:?}]"),
@@ -61,13 +62,8 @@ fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncrypto
     config.sort_key_name = args::optional_string(&get("sortKeyName")?, "sortKeyName")?;
     let unsigned = get("allowedUnsignedAttributes")?;
     if !absent(&unsigned) {
-        let list = unsigned.dyn_ref::<Array>().ok_or_else(|| {
-            config_error("allowedUnsignedAttributes must be an array of strings".into())
-        })?;
-        config.allowed_unsigned_attributes = list
-            .iter()
-            .map(|v| args::string(&v, "allowedUnsignedAttributes[]"))
-            .collect::<Result<_>>()?;
+        config.allowed_unsigned_attributes =
+            args::string_list(&unsigned, "allowedUnsignedAttributes")?;
     }
     config.allowed_unsigned_attribute_prefix = args::optional_string(
         &get("allowedUnsignedAttributePrefix")?,
@@ -88,6 +84,19 @@ fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncrypto
             AlgorithmSuiteId::from_id(id as u16)?
         } else {
             AlgorithmSuiteId::parse(&args::string(&suite, "algorithmSuiteId")?)?
+        };
+    }
+    let max_edks = get("maxEncryptedDataKeys")?;
+    if !absent(&max_edks) {
+        config.max_encrypted_data_keys = match max_edks.as_f64() {
+            // Saturating (a negative number becomes 0): the core refuses
+            // anything outside its range with one message.
+            Some(n) if n.fract() == 0.0 => n as usize,
+            _ => {
+                return Err(config_error(
+                    "maxEncryptedDataKeys must be an integer".into(),
+                ))
+            }
         };
     }
     if let Some(min_len) = platform_crypto(&get("platformCrypto")?)? {
@@ -165,15 +174,22 @@ impl WasmItemEncryptor {
 
     /// All or nothing: the first failure rejects, naming the item's index.
     fn batch(&self, direction: Direction, items: &JsValue) -> Promise {
-        let parsed: std::result::Result<Vec<Item>, JsValue> = match items.dyn_ref::<Array>() {
-            Some(list) => list
-                .iter()
+        let parsed: std::result::Result<Vec<Item>, JsValue> = match args::List::of(items) {
+            Ok(Some(list)) => list
+                .items()
                 .enumerate()
-                .map(|(i, v)| item_from_js(&v, &format!("item #{i}")).map_err(to_js))
+                .map(|(i, v)| {
+                    let at = format!("item #{i}");
+                    let v = v.map_err(|why| to_js(Error::InvalidItem(format!("{at}: {why}"))))?;
+                    item_from_js(&v, &at).map_err(to_js)
+                })
                 .collect(),
-            None => Err(to_js(Error::InvalidItem(
+            Ok(None) => Err(to_js(Error::InvalidItem(
                 "expected an array of items".into(),
             ))),
+            Err(why) => Err(to_js(Error::InvalidItem(format!(
+                "expected an array of items ({why})"
+            )))),
         };
         let encryptor = self.inner.clone();
         future_to_promise(async move {

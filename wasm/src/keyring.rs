@@ -72,13 +72,19 @@ impl WasmKeyring {
                 let public = args::optional_string(&public_key_pem, "publicKeyPem")?;
                 let private =
                     args::optional_string(&private_key_pem, "privateKeyPem")?.map(Zeroizing::new);
-                Ok(WasmKeyring::new(RawRsaKeyring::new(
+                let keyring = RawRsaKeyring::new(
                     &args::string(&key_namespace, "keyNamespace")?,
                     &args::string(&key_name, "keyName")?,
                     padding,
                     public.as_deref(),
                     private.as_deref().map(String::as_str),
-                )?))
+                )?;
+                // OAEP decryption on the platform's constant-time RSA, where there is one.
+                let platform = crate::webcrypto::WebCrypto::detect(0);
+                Ok(WasmKeyring::new(match platform {
+                    Some(platform) => keyring.with_oaep_provider(Arc::new(platform)),
+                    None => keyring,
+                }))
             };
             build().map_err(to_js)
         }

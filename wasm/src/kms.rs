@@ -8,10 +8,11 @@ use fieldseal::keyring::kms::{
     KmsError,
 };
 use fieldseal::materials::SecretBytes;
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+
+use crate::args::{self, define};
 
 pub struct JsKmsClient {
     region: String,
@@ -33,9 +34,7 @@ impl JsKmsClient {
                 &input,
             )
             .map_err(|e| kms_error(&e))?;
-        let output = JsFuture::from(Promise::resolve(&returned))
-            .await
-            .map_err(|e| kms_error(&e))?;
+        let output = args::settle(&returned).await.map_err(|e| kms_error(&e))?;
         output.dyn_into::<Object>().map_err(|_| KmsError {
             name: "InvalidResponse".into(),
             message: format!("{operation} returned no output object"),
@@ -66,10 +65,11 @@ fn kms_error(value: &JsValue) -> KmsError {
     KmsError { name, message }
 }
 
+/// Encryption context keys come from item headers: defined, never assigned.
 fn object(entries: &[(&str, JsValue)]) -> Object {
     let object = Object::new();
     for (k, v) in entries {
-        let _ = Reflect::set(&object, &JsValue::from_str(k), v);
+        define(&object, k, v);
     }
     object
 }
@@ -104,18 +104,20 @@ fn key_id(output: &Object, operation: &str) -> Result<String, KmsError> {
         .ok_or_else(|| invalid(operation, "KeyId"))
 }
 
-fn bytes(output: &Object, key: &str, operation: &str) -> Result<Uint8Array, KmsError> {
-    Reflect::get(output, &JsValue::from_str(key))
-        .ok()
-        .and_then(|v| v.dyn_into::<Uint8Array>().ok())
-        .ok_or_else(|| invalid(operation, key))
+fn field(output: &Object, key: &str, operation: &str) -> Result<JsValue, KmsError> {
+    Reflect::get(output, &JsValue::from_str(key)).map_err(|_| invalid(operation, key))
+}
+
+fn bytes(output: &Object, key: &str, operation: &str) -> Result<Vec<u8>, KmsError> {
+    args::bytes(&field(output, key, operation)?).map_err(|_| invalid(operation, key))
 }
 
 /// Copy a plaintext key out of JS and wipe the JS copy.
-fn take_secret(array: Uint8Array) -> SecretBytes {
-    let secret = SecretBytes::new(array.to_vec());
-    array.fill(0, 0, array.length());
-    secret
+fn take_secret(output: &Object, operation: &str) -> Result<SecretBytes, KmsError> {
+    let array = field(output, "Plaintext", operation)?;
+    let secret = args::bytes(&array).map(SecretBytes::new);
+    args::wipe(&array);
+    secret.map_err(|_| invalid(operation, "Plaintext"))
 }
 
 #[async_trait(?Send)]
@@ -138,8 +140,8 @@ impl KmsClient for JsKmsClient {
             .await?;
         Ok(GenerateDataKeyResponse {
             key_id: key_id(&output, op)?,
-            ciphertext_blob: bytes(&output, "CiphertextBlob", op)?.to_vec(),
-            plaintext: take_secret(bytes(&output, "Plaintext", op)?),
+            ciphertext_blob: bytes(&output, "CiphertextBlob", op)?,
+            plaintext: take_secret(&output, op)?,
         })
     }
 
@@ -161,7 +163,7 @@ impl KmsClient for JsKmsClient {
             .await?;
         Ok(DecryptResponse {
             key_id: key_id(&output, op)?,
-            plaintext: take_secret(bytes(&output, "Plaintext", op)?),
+            plaintext: take_secret(&output, op)?,
         })
     }
 }

@@ -3,9 +3,13 @@
 //! compiled to wasm, and AES-256-GCM and SHA-384 some twenty times faster on
 //! large values. The core keeps the wire format (keys, nonces, DER, the
 //! 103-byte rule); this only computes. Private keys are non-extractable.
+//! It also decrypts RSA-OAEP for the raw RSA keyring: the platform's RSA is
+//! constant-time, the `rsa` crate's is not (RUSTSEC-2023-0071).
 
 use async_trait::async_trait;
-use fieldseal::primitives::provider::{BulkCrypto, CryptoProvider};
+use fieldseal::primitives::provider::{
+    BulkCrypto, CryptoProvider, OaepHash, RsaOaepPrivateKey, RsaOaepProvider,
+};
 use fieldseal::primitives::signature::{
     decompress_public_key, EcdsaP384Provider, EcdsaP384SigningKey, P1363Signature,
 };
@@ -15,6 +19,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use zeroize::Zeroizing;
 
 /// Values from this size up are sealed, opened and hashed by WebCrypto: below
 /// it, the call costs more than wasm's slower AES-GCM saves. The crossovers
@@ -254,20 +259,37 @@ fn aes_gcm_params(nonce: &[u8; 12], aad: &[u8]) -> JsValue {
 }
 
 impl WebCrypto {
+    /// Import secret key bytes as a non-extractable CryptoKey. The bytes go
+    /// to JS in a copy of their own, zeroed as soon as importKey settles,
+    /// whatever the outcome: WebCrypto keeps its own copy inside the key, and
+    /// the garbage collector would free ours at some unknown time, unwiped.
+    async fn import_secret(
+        &self,
+        format: &str,
+        secret: &[u8],
+        algorithm: JsValue,
+        usage: &str,
+    ) -> Result<JsValue> {
+        let copy = Uint8Array::from(secret);
+        let key = self
+            .call(
+                "importKey",
+                &[
+                    JsValue::from_str(format),
+                    copy.clone().into(),
+                    algorithm,
+                    JsValue::FALSE,
+                    strings(&[usage]),
+                ],
+            )
+            .await;
+        copy.fill(0, 0, copy.length());
+        key
+    }
+
     async fn aes_key(&self, key: &[u8; 32], usage: &str) -> Result<JsValue> {
-        // A copy in JS memory that the garbage collector frees: WebCrypto
-        // keeps its own copy inside the CryptoKey, which cannot be exported.
-        self.call(
-            "importKey",
-            &[
-                JsValue::from_str("raw"),
-                Uint8Array::from(&key[..]).into(),
-                object(&[("name", "AES-GCM")]),
-                JsValue::FALSE,
-                strings(&[usage]),
-            ],
-        )
-        .await
+        self.import_secret("raw", key, object(&[("name", "AES-GCM")]), usage)
+            .await
     }
 }
 
@@ -326,5 +348,51 @@ impl BulkCrypto for WebCrypto {
                 "WebCrypto returned a SHA-384 digest of the wrong size".into(),
             )
         })
+    }
+}
+
+/// The raw RSA keyring's private key inside WebCrypto (non-extractable).
+struct WebCryptoRsaKey {
+    provider: WebCrypto,
+    key: JsValue,
+}
+
+#[async_trait(?Send)]
+impl RsaOaepProvider for WebCrypto {
+    async fn import_oaep_private_key(
+        &self,
+        pkcs8_der: &[u8],
+        hash: OaepHash,
+    ) -> Result<Box<dyn RsaOaepPrivateKey>> {
+        let algorithm = object(&[("name", "RSA-OAEP"), ("hash", hash.webcrypto_name())]);
+        let key = self
+            .import_secret("pkcs8", pkcs8_der, algorithm, "decrypt")
+            .await?;
+        Ok(Box::new(WebCryptoRsaKey {
+            provider: self.clone(),
+            key,
+        }))
+    }
+}
+
+#[async_trait(?Send)]
+impl RsaOaepPrivateKey for WebCryptoRsaKey {
+    async fn decrypt(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        // WebCrypto's default label is empty, and its MGF1 uses the key's hash.
+        let plain = self
+            .provider
+            .call(
+                "decrypt",
+                &[
+                    object(&[("name", "RSA-OAEP")]),
+                    self.key.clone(),
+                    Uint8Array::from(ciphertext).into(),
+                ],
+            )
+            .await?;
+        let plain = Uint8Array::new(&plain);
+        let message = Zeroizing::new(plain.to_vec());
+        plain.fill(0, 0, plain.length());
+        Ok(message)
     }
 }

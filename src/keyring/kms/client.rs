@@ -16,7 +16,8 @@ use crate::keyring::MaybeSendSync;
 use crate::materials::SecretBytes;
 
 /// GenerateDataKey. Spec: aws-kms-keyring.md#onencrypt
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` counts the grant tokens (bearer credentials) instead of printing them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct GenerateDataKeyRequest {
     pub key_id: String,
     pub number_of_bytes: u32,
@@ -24,8 +25,8 @@ pub struct GenerateDataKeyRequest {
     pub grant_tokens: Vec<String>,
 }
 
-/// `Debug` shows the plaintext's length only ([`SecretBytes`] redacts it).
-#[derive(Debug)]
+/// `Debug` shows the plaintext's length only ([`SecretBytes`] redacts it),
+/// and the ciphertext's.
 pub struct GenerateDataKeyResponse {
     /// The ARN of the key KMS used.
     pub key_id: String,
@@ -34,7 +35,8 @@ pub struct GenerateDataKeyResponse {
 }
 
 /// Decrypt. Spec: aws-kms-keyring.md#ondecrypt
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` counts the grant tokens and shows the ciphertext's length only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DecryptRequest {
     pub key_id: String,
     pub ciphertext_blob: Vec<u8>,
@@ -43,10 +45,68 @@ pub struct DecryptRequest {
 }
 
 /// `Debug` shows the plaintext's length only ([`SecretBytes`] redacts it).
-#[derive(Debug)]
 pub struct DecryptResponse {
     pub key_id: String,
     pub plaintext: SecretBytes,
+}
+
+/// How the request and response types print a byte string: its length.
+struct Len(usize);
+
+impl fmt::Debug for Len {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} bytes>", self.0)
+    }
+}
+
+/// How the request types print grant tokens: how many there are.
+struct Count(usize);
+
+impl fmt::Debug for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} redacted>", self.0)
+    }
+}
+
+impl fmt::Debug for GenerateDataKeyRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenerateDataKeyRequest")
+            .field("key_id", &self.key_id)
+            .field("number_of_bytes", &self.number_of_bytes)
+            .field("encryption_context", &self.encryption_context)
+            .field("grant_tokens", &Count(self.grant_tokens.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for GenerateDataKeyResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenerateDataKeyResponse")
+            .field("key_id", &self.key_id)
+            .field("plaintext", &self.plaintext)
+            .field("ciphertext_blob", &Len(self.ciphertext_blob.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for DecryptRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecryptRequest")
+            .field("key_id", &self.key_id)
+            .field("ciphertext_blob", &Len(self.ciphertext_blob.len()))
+            .field("encryption_context", &self.encryption_context)
+            .field("grant_tokens", &Count(self.grant_tokens.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for DecryptResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecryptResponse")
+            .field("key_id", &self.key_id)
+            .field("plaintext", &self.plaintext)
+            .finish()
+    }
 }
 
 /// A failed KMS call: the service's error name (`AccessDeniedException`,

@@ -9,7 +9,11 @@ import { gzipSync } from "node:zlib";
 // A regression guard at today's weight plus a little, not a goal: the hot
 // path is built for speed (Cargo.toml, profile wasm-release), and issue 6's
 // 150 KB needs the pure-Rust ECDSA fallback and RSA out (docs/PROFILE.md).
-const BUDGET = Number(process.env.FIELDSEAL_SIZE_BUDGET ?? 310 * 1024);
+// Raised from 310 to 320 KiB by the hardening issue (11): +13 KiB gzipped for
+// constant-time RSA padding checks with implicit rejection, WebCrypto RSA-OAEP
+// (with the PKCS#8 encoding it needs), and checked reads at the JS boundary
+// (wasm/src/args.rs, pkg/src/hostile.ts).
+const BUDGET = Number(process.env.FIELDSEAL_SIZE_BUDGET ?? 320 * 1024);
 const dist = join(dirname(dirname(fileURLToPath(import.meta.url))), "dist");
 
 function files(dir) {

@@ -18,7 +18,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::{BigUint, Oaep, Pkcs1v15Encrypt, RsaPrivateKey, RsaPublicKey};
-use sha2::digest::Digest;
+use sha2::digest::{Digest, DynDigest};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
@@ -350,12 +350,13 @@ impl Decryptor {
         let mut padded = Zeroizing::new(vec![0u8; k.max(d.len())]);
         let at = padded.len() - d.len();
         padded[at..].copy_from_slice(&d);
-        let mut hash = sha2::Sha256::new();
-        hash.update(REJECTION_LABEL);
-        hash.update(&*padded);
+        let secret = sha2::Sha256::new()
+            .chain_update(REJECTION_LABEL)
+            .chain_update(&*padded)
+            .finalize();
         Decryptor {
             key,
-            rejection_secret: Zeroizing::new(hash.finalize().into()),
+            rejection_secret: Zeroizing::new(secret.into()),
             platform: None,
             platform_key: OnceLock::new(),
         }
@@ -435,10 +436,7 @@ impl Decryptor {
         em[k - bytes.len()..].copy_from_slice(&bytes);
         match padding.oaep_hash() {
             None => pkcs1_unpad(&em),
-            Some(OaepHash::Sha1) => oaep_unpad::<sha1::Sha1>(&em),
-            Some(OaepHash::Sha256) => oaep_unpad::<sha2::Sha256>(&em),
-            Some(OaepHash::Sha384) => oaep_unpad::<sha2::Sha384>(&em),
-            Some(OaepHash::Sha512) => oaep_unpad::<sha2::Sha512>(&em),
+            Some(hash) => oaep_unpad(&em, hash),
         }
     }
 }
@@ -465,18 +463,22 @@ fn pkcs1_unpad(em: &[u8]) -> (Choice, Zeroizing<[u8; INTERMEDIATE_KEY_LEN]>) {
 /// RSAES-OAEP decoding (MGF1 with the same hash, empty label) of a 32-byte
 /// message, in constant time. Spec: RFC 8017 7.1.2 step 3:
 /// `EM = 0x00 || maskedSeed || maskedDB`, `DB = lHash || PS (zeros) || 0x01 || M`.
-fn oaep_unpad<D: Digest>(em: &[u8]) -> (Choice, Zeroizing<[u8; INTERMEDIATE_KEY_LEN]>) {
+/// The hash is a `dyn DynDigest`: one copy of this code for the four hashes
+/// (it is off the hot path, and four monomorphized copies cost the wasm ~8 KB).
+#[inline(never)]
+fn oaep_unpad(em: &[u8], hash: OaepHash) -> (Choice, Zeroizing<[u8; INTERMEDIATE_KEY_LEN]>) {
     let mut message = Zeroizing::new([0u8; INTERMEDIATE_KEY_LEN]);
-    let (k, h) = (em.len(), <D as Digest>::output_size());
+    let mut digest = new_digest(hash);
+    let (k, h) = (em.len(), digest.output_size());
     if k < 2 * h + 2 + INTERMEDIATE_KEY_LEN {
         return (Choice::from(0), message);
     }
     let mut seed = Zeroizing::new(em[1..1 + h].to_vec());
     let mut db = Zeroizing::new(em[1 + h..].to_vec());
-    mgf1_xor::<D>(&mut seed, &db);
-    mgf1_xor::<D>(&mut db, &seed);
+    mgf1_xor(digest.as_mut(), &mut seed, &db);
+    mgf1_xor(digest.as_mut(), &mut db, &seed);
     let one = db.len() - INTERMEDIATE_KEY_LEN - 1;
-    let label_hash = D::digest([]);
+    let label_hash = digest.finalize_reset();
     let mut valid = em[0].ct_eq(&0) & db[..h].ct_eq(&label_hash[..]) & db[one].ct_eq(&1);
     for b in &db[h..one] {
         valid &= b.ct_eq(&0);
@@ -485,13 +487,22 @@ fn oaep_unpad<D: Digest>(em: &[u8]) -> (Choice, Zeroizing<[u8; INTERMEDIATE_KEY_
     (valid, message)
 }
 
+fn new_digest(hash: OaepHash) -> Box<dyn DynDigest> {
+    match hash {
+        OaepHash::Sha1 => Box::new(sha1::Sha1::default()),
+        OaepHash::Sha256 => Box::new(sha2::Sha256::default()),
+        OaepHash::Sha384 => Box::new(sha2::Sha384::default()),
+        OaepHash::Sha512 => Box::new(sha2::Sha512::default()),
+    }
+}
+
 /// `out ^= MGF1(seed, out.len())`. Spec: RFC 8017 B.2.1.
-fn mgf1_xor<D: Digest>(out: &mut [u8], seed: &[u8]) {
-    for (counter, chunk) in out.chunks_mut(<D as Digest>::output_size()).enumerate() {
-        let mask = D::new()
-            .chain_update(seed)
-            .chain_update((counter as u32).to_be_bytes())
-            .finalize();
+fn mgf1_xor(digest: &mut dyn DynDigest, out: &mut [u8], seed: &[u8]) {
+    let h = digest.output_size();
+    for (counter, chunk) in out.chunks_mut(h).enumerate() {
+        digest.update(seed);
+        digest.update(&(counter as u32).to_be_bytes());
+        let mask = Zeroizing::new(digest.finalize_reset());
         for (o, m) in chunk.iter_mut().zip(mask.iter()) {
             *o ^= m;
         }

@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 # Both install whatever is missing first (scripts/setup.sh).
 
-.PHONY: demo test bench vectors setup moto
+.PHONY: demo test bench vectors setup moto fuzz
 
 # The demo page on http://127.0.0.1:${PORT:-5173} (www/serve.mjs): installs the web
 # toolchain if missing, rebuilds pkg/dist if stale, starts the patched moto
@@ -13,6 +13,10 @@ demo:
 
 test:
 	scripts/test.sh
+
+# The cargo-fuzz targets (fuzz/), FUZZ_SECONDS (default 60) each; see README "Fuzzing".
+fuzz:
+	scripts/fuzz.sh $${FUZZ_SECONDS:-60}
 
 bench: setup
 	cd tests/interop && cargo bench --bench seal

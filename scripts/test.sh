@@ -32,6 +32,9 @@ cargo build -p fieldseal --target wasm32-unknown-unknown --no-default-features
 step "unit, property, tamper and CLI tests"
 cargo test --workspace --exclude fieldseal-wasm
 
+step "fuzz targets: build, then 20 s each (README \"Fuzzing\"; long runs: scripts/fuzz.sh 600)"
+scripts/fuzz.sh 20
+
 if [ -d "$vectors" ]; then
   step "official DB-ESDK vectors"
   cargo build --release -q --bin fieldseal-vectors

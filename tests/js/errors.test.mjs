@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CustomKeyring, FieldsealError, ItemEncryptor, RawAesKeyring, RawRsaKeyring } from "fieldseal";
-import { encryptor, repoRoot, sampleItem } from "./helpers/common.mjs";
+import { encryptor, expectFieldsealError, repoRoot, sampleItem } from "./helpers/common.mjs";
 
 const KEY = new Uint8Array(32).map((_, i) => 0xa0 + i);
 const SECRET = "4111 1111 1111 1111";
@@ -18,17 +18,7 @@ function leaks(message) {
 }
 
 async function expectCode(code, action) {
-  let error;
-  try {
-    await action();
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error, `expected ${code}, but nothing was thrown`);
-  assert.ok(error instanceof FieldsealError, `expected a FieldsealError, got ${error}`);
-  assert.ok(error instanceof Error);
-  assert.equal(error.name, "FieldsealError");
-  assert.equal(error.code, code, error.message);
+  const error = await expectFieldsealError(code, action);
   assert.ok(!leaks(error.message), `the message leaks a secret: ${error.message}`);
   assert.ok(!leaks(String(error.stack)), "the stack leaks a secret");
   seen.set(code, error.message);

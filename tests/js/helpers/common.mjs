@@ -1,7 +1,8 @@
 // Shared by the Node tests: paths, keys and a reference config.
 import { dirname, join, resolve } from "node:path";
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { RawAesKeyring, ItemEncryptor } from "fieldseal";
+import { FieldsealError, RawAesKeyring, ItemEncryptor } from "fieldseal";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const vectorsDir = process.env.FIELDSEAL_VECTORS ?? join(repoRoot, "../shared/vectors/dbesdk");
@@ -41,4 +42,20 @@ export function sampleItem(i = 1) {
     meta: { M: { tags: { SS: ["a", "b"] }, n: { NS: ["1", "2.5"] }, raw: { B: new Uint8Array([0, 1, 2]) }, l: { L: [{ BOOL: true }, { NULL: true }] } } },
     amount: { N: "12.5" },
   };
+}
+
+/** The FieldsealError that `action` throws or rejects with; fails unless its code is `code`. */
+export async function expectFieldsealError(code, action) {
+  let error;
+  try {
+    await action();
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error, `expected ${code}, but nothing was thrown`);
+  assert.ok(error instanceof FieldsealError, `expected a FieldsealError with ${code}, got ${error?.name}: ${error?.message}`);
+  assert.ok(error instanceof Error);
+  assert.equal(error.name, "FieldsealError");
+  assert.equal(error.code, code, error.message);
+  return error;
 }

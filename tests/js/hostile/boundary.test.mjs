@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { after, test } from "node:test";
 import { CustomKeyring, FieldsealError, ItemEncryptor, MultiKeyring, RawAesKeyring, RawRsaKeyring, StaticBranchKeyKeyring } from "fieldseal";
 import { AwsKmsKeyring } from "fieldseal/kms";
-import { aesKeyring, encryptor, sampleItem } from "../helpers/common.mjs";
+import { aesKeyring, encryptor, expectFieldsealError, sampleItem } from "../helpers/common.mjs";
 
 const unhandled = [];
 process.on("unhandledRejection", (reason) => unhandled.push(reason));
@@ -17,15 +17,7 @@ after(() => assert.deepEqual(unhandled, [], "an unhandled rejection fired"));
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 async function expectCode(code, action) {
-  let error;
-  try {
-    await action();
-  } catch (e) {
-    error = e;
-  }
-  assert.ok(error, `expected ${code}, but nothing was thrown`);
-  assert.ok(error instanceof FieldsealError, `expected a FieldsealError with ${code}, got ${error?.name}: ${error?.message}`);
-  assert.equal(error.code, code, error.message);
+  const error = await expectFieldsealError(code, action);
   assert.doesNotMatch(error.message, /internal error/);
   return error;
 }

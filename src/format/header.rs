@@ -210,9 +210,18 @@ fn parse_context(r: &mut Reader<'_>) -> Result<EncryptionContext> {
     for _ in 0..count {
         let k = r.u16_prefixed_utf8("encryption context key")?.to_owned();
         let v = r.u16_prefixed_utf8("encryption context value")?.to_owned();
-        if ec.insert(k, v).is_some() {
-            return Err(Error::malformed("header: duplicate encryption context key"));
+        // Spec: header.md#key-value-pair-entries — sorted by key, ascending. As
+        // the reference's GetContext2, each key must be strictly greater (in
+        // bytes) than the one before, starting from the empty key: this refuses
+        // duplicates, any other order and an empty key, so a header has one
+        // encoding. (The spec does not name the empty key; the code wins.)
+        let previous = ec.keys().next_back().map_or("", String::as_str);
+        if k.as_str() <= previous {
+            return Err(Error::malformed(
+                "header: encryption context keys are not in strictly ascending order",
+            ));
         }
+        ec.insert(k, v);
     }
     Ok(ec)
 }
@@ -228,4 +237,57 @@ fn put_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8], what: &str) -> Result<()> {
     put_u16_len(out, bytes.len(), what)?;
     out.extend_from_slice(bytes);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A v1 header, suite 0x6700, no legend, the given stored context entries
+    /// (in the given order, unsorted if so given), one EDK, zero commitment.
+    fn header_with_context(entries: &[(&str, &str)]) -> Vec<u8> {
+        let mut bytes = vec![
+            1,
+            AlgorithmSuiteId::AesGcmHkdfSha512CommitKeySymsigHmacSha384.flavor(),
+        ];
+        bytes.extend_from_slice(&[0; MESSAGE_ID_LEN]);
+        bytes.extend_from_slice(&[0, 0]); // legend length
+        bytes.extend_from_slice(&(entries.len() as u16).to_be_bytes());
+        for (k, v) in entries {
+            bytes.extend_from_slice(&(k.len() as u16).to_be_bytes());
+            bytes.extend_from_slice(k.as_bytes());
+            bytes.extend_from_slice(&(v.len() as u16).to_be_bytes());
+            bytes.extend_from_slice(v.as_bytes());
+        }
+        // One EDK: provider id "p", empty provider info, ciphertext "c".
+        bytes.extend_from_slice(&[1, 0, 1, b'p', 0, 0, 0, 1, b'c']);
+        bytes.extend_from_slice(&[0; COMMITMENT_LEN]);
+        bytes
+    }
+
+    #[test]
+    fn sorted_context_parses_and_round_trips() {
+        let bytes = header_with_context(&[("a", "2"), ("b", "1")]);
+        let header = PartialHeader::parse(&bytes).expect("a sorted context parses");
+        let mut again = header.serialize().unwrap();
+        again.extend_from_slice(&[0; COMMITMENT_LEN]);
+        assert_eq!(again, bytes);
+    }
+
+    /// Found by the header_footer_parse fuzz target: unsorted keys parsed, and
+    /// re-serialized sorted, so one header had two encodings; the official SDK
+    /// refuses them, as it refuses an empty key.
+    #[test]
+    fn context_keys_out_of_order_duplicate_or_empty_are_malformed() {
+        for entries in [
+            &[("b", "1"), ("a", "2")][..],
+            &[("a", "1"), ("a", "2")][..],
+            &[("", "1")][..],
+            &[("", "1"), ("a", "2")][..],
+        ] {
+            let err = PartialHeader::parse(&header_with_context(entries)).unwrap_err();
+            assert_eq!(err.code(), "MALFORMED_CIPHERTEXT", "{entries:?}: {err}");
+            assert!(err.to_string().contains("strictly ascending"), "{err}");
+        }
+    }
 }

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use fieldseal::item::json::{item_from_json, item_to_json};
 use fieldseal::keyring::RawAesKeyring;
-use fieldseal::materials::SecretBytes;
+use fieldseal::primitives::provider::{SecureRandom, SystemRandom};
 use fieldseal::{AlgorithmSuiteId, CryptoAction, ItemEncryptor, ItemEncryptorConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let wrapping_key = SecretBytes::random(32)?;
+    let wrapping_key = SystemRandom.secret_bytes(32)?;
     let keyring = Arc::new(RawAesKeyring::new(
         "demo",
         "embedded-key",

@@ -38,6 +38,9 @@ pub enum Error {
     /// carries more wrapped data keys than `max_encrypted_data_keys`.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
+    /// A bug in fieldseal, not the caller's input: report it.
+    #[error("internal error in fieldseal: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -52,6 +55,7 @@ impl Error {
             Error::KeyProviderFailure(_) => "KEY_PROVIDER_FAILURE",
             Error::InvalidKey(_) => "INVALID_KEY",
             Error::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            Error::Internal(_) => "INTERNAL_ERROR",
         }
     }
 

@@ -2,20 +2,25 @@
 //! byte-compatible with the AWS Database Encryption SDK for DynamoDB (DB-ESDK).
 //!
 //! The crate is a pure Rust core with no knowledge of JavaScript. Its layers:
+//! - [`base`]: `SecretBytes` and the `MaybeSendSync` bound, which everything may use;
+//! - [`codec`]: the wire format's reader and writer, and both encryption-context serializations;
 //! - [`item`]: the DynamoDB attribute model and its canonical serialization;
 //! - [`suite`] and [`primitives`]: the two DB-ESDK algorithm suites and the crypto they use;
-//! - [`materials`] and [`keyring`]: data keys and the pluggable providers that wrap them,
-//!   among them the AWS KMS keyrings of [`keyring::kms`] ([`keyring::AwsKmsKeyring`],
+//! - [`materials`] and [`keyring`]: data keys and the pluggable providers that wrap them
+//!   (each a [`keyring::KeyProvider`]: wrap a key, unwrap one EDK), among them the AWS KMS keyrings of [`keyring::kms`] ([`keyring::AwsKmsKeyring`],
 //!   [`keyring::AwsKmsMrkKeyring`], [`keyring::AwsKmsMrkDiscoveryKeyring`] and their
 //!   multi-keyrings), which reach KMS through a caller-supplied [`keyring::KmsClient`];
-//! - [`format`](mod@format): the structured-encryption wire format (header, footer, fields);
-//! - [`encryptor`]: the item encryptor that ties them together.
+//! - [`format`](mod@format): structured encryption apart from items: the wire format (header,
+//!   footer, fields) and `encrypt_structure` / `decrypt_structure` over canonical fields;
+//! - [`encryptor`]: the item encryptor: DynamoDB item rules, mapped onto a structure.
 
 // Keyrings are shared through `Arc` so native builds can use them from many
 // threads; on wasm32 (single-threaded) they may hold JS handles, which are
 // neither Send nor Sync, and that is fine there.
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
+pub mod base;
+pub mod codec;
 pub mod encryptor;
 pub mod error;
 pub mod format;

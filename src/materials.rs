@@ -2,49 +2,16 @@
 //! Spec: aws-encryption-sdk-specification framework/structures.md
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
-
+pub use crate::base::SecretBytes;
 use crate::error::{Error, Result};
+use crate::primitives::provider::{system_random, SecureRandom};
 use crate::suite::{AlgorithmSuiteId, KEY_LEN};
 
 /// Encryption context. A `BTreeMap` keeps keys in UTF-8 byte order, which is
 /// the order the wire format serializes them in.
 pub type EncryptionContext = BTreeMap<String, String>;
-
-/// Secret key bytes that are wiped on drop and never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
-pub struct SecretBytes(Vec<u8>);
-
-impl SecretBytes {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        SecretBytes(bytes)
-    }
-    pub fn from_slice(bytes: &[u8]) -> Self {
-        SecretBytes(bytes.to_vec())
-    }
-    /// Fresh random bytes from the OS / platform CSPRNG.
-    pub fn random(len: usize) -> Result<Self> {
-        let mut buf = Zeroizing::new(vec![0u8; len]);
-        crate::primitives::fill_random(&mut buf)?;
-        Ok(SecretBytes(std::mem::take(&mut *buf)))
-    }
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl std::fmt::Debug for SecretBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretBytes(<{} bytes redacted>)", self.0.len())
-    }
-}
 
 /// One wrapped copy of the data key, as stored in the header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +33,12 @@ pub struct EncryptionMaterials {
     pub encrypted_data_keys: Vec<EncryptedDataKey>,
     /// One HMAC-SHA384 key per EDK, same order: each recipient's footer tag key.
     pub symmetric_signing_keys: Vec<SecretBytes>,
+    /// Where keyrings draw the data key, intermediate keys and IVs from: the
+    /// encryptor's [`crate::primitives::provider::CryptoProvider::random`].
+    /// Carried here because keyrings are built before (and apart from) the
+    /// encryptor and nest inside multi-keyrings: the materials are the one
+    /// thing that reaches every keyring of an operation.
+    pub random: Arc<dyn SecureRandom>,
 }
 
 impl EncryptionMaterials {
@@ -77,7 +50,14 @@ impl EncryptionMaterials {
             plaintext_data_key: None,
             encrypted_data_keys: Vec::new(),
             symmetric_signing_keys: Vec::new(),
+            random: system_random(),
         }
+    }
+
+    /// The same materials, drawing randomness from `random`.
+    pub fn with_random(mut self, random: Arc<dyn SecureRandom>) -> Self {
+        self.random = random;
+        self
     }
 
     /// Record the data key a generator produced; refuses to replace one.
@@ -150,45 +130,8 @@ fn check_data_key_len(key: &SecretBytes) -> Result<()> {
 }
 
 /// The MPL's canonical encryption context serialization, used as AES-GCM AAD by
-/// every keyring (`CanonicalEncryptionContext.EncryptionContextToAAD`; spec
-/// framework/structures.md#serialization):
-/// `count: u16 BE`, then per entry in UTF-8 byte order of the keys
-/// `key_len: u16 BE || key || value_len: u16 BE || value`.
-/// An empty context serializes to **zero bytes** (not `0x0000`).
-/// More than 65535 entries, or a key or value longer than 65535 bytes, is an error.
+/// every keyring (`CanonicalEncryptionContext.EncryptionContextToAAD`): an
+/// empty context is **zero bytes**. The one codec: [`crate::codec::serialize_context`].
 pub fn serialize_encryption_context(ec: &EncryptionContext) -> Result<Vec<u8>> {
-    if ec.is_empty() {
-        return Ok(Vec::new());
-    }
-    let count = u16::try_from(ec.len()).map_err(|_| {
-        Error::LimitExceeded(format!(
-            "encryption context has {} entries; at most 65535 can be serialized",
-            ec.len()
-        ))
-    })?;
-    let mut out =
-        Vec::with_capacity(2 + ec.iter().map(|(k, v)| 4 + k.len() + v.len()).sum::<usize>());
-    out.extend_from_slice(&count.to_be_bytes());
-    // BTreeMap<String, _> iterates in byte order of the UTF-8 keys.
-    for (key, value) in ec {
-        for (what, part) in [("key", key), ("value", value)] {
-            let len = u16::try_from(part.len()).map_err(|_| {
-                Error::LimitExceeded(format!(
-                    "encryption context {what} of {} bytes (entry {key_name:?}) exceeds 65535 bytes",
-                    part.len(),
-                    key_name = truncate_for_message(key),
-                ))
-            })?;
-            out.extend_from_slice(&len.to_be_bytes());
-            out.extend_from_slice(part.as_bytes());
-        }
-    }
-    Ok(out)
-}
-
-fn truncate_for_message(s: &str) -> &str {
-    match s.char_indices().nth(64) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
+    crate::codec::serialize_context(ec, crate::codec::EmptyContext::NoBytes)
 }

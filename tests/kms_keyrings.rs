@@ -24,7 +24,8 @@ use fieldseal::materials::{
     serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionMaterials,
     SecretBytes,
 };
-use fieldseal::primitives::{aes_gcm_decrypt, aes_gcm_encrypt, random_array};
+use fieldseal::primitives::provider::{SecureRandom, SystemRandom};
+use fieldseal::primitives::{aes_gcm_decrypt, aes_gcm_encrypt};
 use fieldseal::{
     AlgorithmSuiteId, AttributeValue, CryptoAction, Error, Item, ItemEncryptor,
     ItemEncryptorConfig, Keyring,
@@ -92,13 +93,18 @@ struct World {
 
 type Shared = Arc<Mutex<World>>;
 
+fn random_array<const N: usize>() -> [u8; N] {
+    let random: &dyn SecureRandom = &SystemRandom;
+    random.array().unwrap()
+}
+
 fn world() -> Shared {
     let mut w = World::default();
     let mut key = |id, regions, state| {
         w.keys.insert(
             id,
             Key {
-                secret: random_array().unwrap(),
+                secret: random_array(),
                 regions,
                 state,
             },
@@ -202,7 +208,7 @@ impl FakeKms {
     /// The blob names the key (not the region), as KMS's does, so any replica opens it.
     fn seal(&self, id: &str, plaintext: &[u8], ec: &BTreeMap<String, String>) -> Vec<u8> {
         let secret = self.world.lock().unwrap().keys[id].secret;
-        let nonce: [u8; 12] = random_array().unwrap();
+        let nonce: [u8; 12] = random_array();
         let mut blob = vec![id.len() as u8];
         blob.extend_from_slice(id.as_bytes());
         blob.extend_from_slice(&nonce);
@@ -240,9 +246,11 @@ impl KmsClient for FakeKms {
             .push(request.clone());
         let fault = self.count("GenerateDataKey")?;
         let (id, full) = self.resolve(&request.key_id)?;
-        let plaintext: Vec<u8> = (0..request.number_of_bytes)
-            .map(|_| random_array::<1>().unwrap()[0])
-            .collect();
+        let plaintext = SystemRandom
+            .secret_bytes(request.number_of_bytes as usize)
+            .unwrap()
+            .expose()
+            .to_vec();
         let mut blob = self.seal(id, &plaintext, &request.encryption_context);
         if let Some(Fault::EmptyBlob) = fault {
             blob.clear();

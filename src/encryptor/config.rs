@@ -173,6 +173,13 @@ impl ItemEncryptorConfig {
     /// The config rules of the DB-ESDK item encryptor.
     /// Spec: ddb-table-encryption-config.md, decrypt-item.md#signature-scope
     pub(crate) fn validate(&self) -> Result<()> {
+        self.validate_names()?;
+        self.validate_key_actions()?;
+        self.validate_attribute_actions()
+    }
+
+    /// Names and limits that must be set, and set to something usable.
+    fn validate_names(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::InvalidConfig(msg));
         if self.logical_table_name.is_empty() {
             return bad("logicalTableName must not be empty".into());
@@ -191,6 +198,13 @@ impl ItemEncryptorConfig {
                 "maxEncryptedDataKeys must be from 1 to {HEADER_MAX_ENCRYPTED_DATA_KEYS}"
             ));
         }
+        Ok(())
+    }
+
+    /// Key attributes are SIGN_ONLY (v1) or, once any attribute is bound into
+    /// the context, SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT (v2).
+    fn validate_key_actions(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::InvalidConfig(msg));
         let key_action = match self.version() {
             Version::V1 => CryptoAction::SignOnly,
             Version::V2 => CryptoAction::SignAndIncludeInEncryptionContext,
@@ -220,6 +234,12 @@ impl ItemEncryptorConfig {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// No reserved names; an attribute is unsigned exactly when DO_NOTHING.
+    fn validate_attribute_actions(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::InvalidConfig(msg));
         for (name, action) in &self.attribute_actions_on_encrypt {
             if name.starts_with(RESERVED_PREFIX) {
                 return bad(format!(

@@ -99,3 +99,80 @@ impl FieldKeys {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::path::canonical_path;
+    use crate::format::test_vector as tv;
+
+    fn official_keys() -> FieldKeys {
+        FieldKeys::derive(&tv::bytes(tv::DATA_KEY), &tv::message_id(), 2).unwrap()
+    }
+
+    fn open(keys: &FieldKeys, offset: usize, name: &str, stored: &[u8]) -> Result<Terminal> {
+        let crypto = CryptoProvider::default();
+        let path = canonical_path(tv::TABLE, name);
+        pollster::block_on(keys.decrypt(&crypto, offset, &path, stored))
+    }
+
+    /// Known answer for field key and nonce derivation: the keys derived from
+    /// the official record's data key and message id open its fields, and
+    /// sealing the plaintext again gives the official bytes exactly. Offsets
+    /// count encrypted fields in canonical order: Junk (4 letters) before Stuff.
+    #[test]
+    fn official_fields_open_and_seal_to_the_official_bytes() {
+        let keys = official_keys();
+        let crypto = CryptoProvider::default();
+        for (offset, name, stored, plain) in [
+            (0, "Junk", tv::JUNK, "JunkData"),
+            (1, "Stuff", tv::STUFF, "StuffData"),
+        ] {
+            let stored = tv::bytes(stored);
+            let terminal = open(&keys, offset, name, &stored).unwrap();
+            assert_eq!(terminal.type_id, [0x00, 0x01]);
+            assert_eq!(terminal.value, plain.as_bytes());
+            let path = canonical_path(tv::TABLE, name);
+            let again = pollster::block_on(keys.encrypt(&crypto, offset, &path, &terminal));
+            assert_eq!(again.unwrap(), stored);
+        }
+    }
+
+    /// The AES-GCM tag covers ciphertext, key, nonce and path (the type id is
+    /// covered by the footer's canonical hash instead).
+    #[test]
+    fn tampered_truncated_or_misplaced_fields_do_not_open() {
+        let keys = official_keys();
+        let junk = tv::bytes(tv::JUNK);
+        for i in 2..junk.len() {
+            let mut tampered = junk.clone();
+            tampered[i] ^= 0x01;
+            let err = open(&keys, 0, "Junk", &tampered).unwrap_err();
+            assert_eq!(err.code(), "INTEGRITY_FAILURE", "byte {i}");
+        }
+        for len in 0..junk.len() {
+            let code = if len < 2 + TAG_LEN {
+                "MALFORMED_CIPHERTEXT"
+            } else {
+                "INTEGRITY_FAILURE"
+            };
+            assert_eq!(
+                open(&keys, 0, "Junk", &junk[..len]).unwrap_err().code(),
+                code,
+                "{len}"
+            );
+        }
+        assert_eq!(
+            open(&keys, 1, "Junk", &junk).unwrap_err().code(),
+            "INTEGRITY_FAILURE"
+        );
+        assert_eq!(
+            open(&keys, 0, "Stuff", &junk).unwrap_err().code(),
+            "INTEGRITY_FAILURE"
+        );
+        assert_eq!(
+            open(&keys, 2, "Junk", &junk).unwrap_err().code(),
+            "LIMIT_EXCEEDED"
+        );
+    }
+}

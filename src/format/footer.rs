@@ -3,8 +3,8 @@
 //! the canonical hash of the record.
 //! Spec: structured-encryption/footer.md
 
+use crate::codec::{self, EmptyContext};
 use crate::error::{Error, Result};
-use crate::format::header;
 use crate::materials::EncryptionContext;
 use crate::primitives;
 use crate::primitives::provider::CryptoProvider;
@@ -29,7 +29,7 @@ pub async fn canonical_hash<'a>(
     encryption_context: &EncryptionContext,
     fields: impl IntoIterator<Item = CanonicalField<'a>>,
 ) -> Result<[u8; 48]> {
-    let aad = header::serialize_context(encryption_context)?;
+    let aad = codec::serialize_context(encryption_context, EmptyContext::ZeroCount)?;
     let fields: Vec<CanonicalField<'a>> = fields.into_iter().collect();
     let mut lengths: Vec<[u8; 8]> = Vec::with_capacity(fields.len() + 1);
     lengths.push((aad.len() as u64).to_be_bytes());
@@ -129,6 +129,114 @@ impl Footer {
             Err(Error::integrity(
                 "no recipient tag in the footer matches (the item was modified)",
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::path::canonical_path;
+    use crate::format::test_vector as tv;
+    use crate::primitives::signature::{self, RustCryptoEcdsa};
+    use crate::suite::SIGNATURE_LEN;
+
+    /// The official record's canonical hash: header, context, then Junk,
+    /// Stuff (encrypted) and RecNum (plaintext N "1") in canonical order.
+    fn official_hash() -> [u8; 48] {
+        let (junk, stuff) = (tv::bytes(tv::JUNK), tv::bytes(tv::STUFF));
+        let paths: Vec<Vec<u8>> = ["Junk", "Stuff", "RecNum"]
+            .iter()
+            .map(|n| canonical_path(tv::TABLE, n))
+            .collect();
+        let fields = [
+            CanonicalField::Encrypted {
+                path: &paths[0],
+                sealed: &junk,
+            },
+            CanonicalField::Encrypted {
+                path: &paths[1],
+                sealed: &stuff,
+            },
+            CanonicalField::Plaintext {
+                path: &paths[2],
+                type_id: [0x00, 0x02],
+                value: b"1",
+            },
+        ];
+        let crypto = CryptoProvider::default();
+        let header = tv::bytes(tv::HEADER);
+        pollster::block_on(canonical_hash(
+            &crypto,
+            &header,
+            &tv::encryption_context(),
+            fields,
+        ))
+        .unwrap()
+    }
+
+    /// Known answer: the canonical hash of the official record matches its
+    /// official recipient tag and signature, and the footer round-trips.
+    #[test]
+    fn official_footer_round_trips_and_verifies() {
+        let official = tv::bytes(tv::FOOTER);
+        let footer = Footer::parse(&official, true, 1).unwrap();
+        assert_eq!(footer.serialize(), official);
+        let hash = official_hash();
+        let key = tv::bytes(tv::SIGNING_KEY);
+        assert_eq!(recipient_tag(&key, &hash), footer.tags[0]);
+        footer.verify_recipient_tag(&key, &hash).unwrap();
+        let sig = footer.signature.as_deref().unwrap();
+        assert_eq!(sig.len(), SIGNATURE_LEN);
+        pollster::block_on(signature::verify(
+            &RustCryptoEcdsa,
+            tv::PUBLIC_KEY,
+            &hash,
+            sig,
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn changed_hash_or_key_fails_the_recipient_tag() {
+        let footer = Footer::parse(&tv::bytes(tv::FOOTER), true, 1).unwrap();
+        let key = tv::bytes(tv::SIGNING_KEY);
+        let mut hash = official_hash();
+        hash[47] ^= 0x01;
+        let err = footer.verify_recipient_tag(&key, &hash).unwrap_err();
+        assert_eq!(err.code(), "INTEGRITY_FAILURE");
+        let mut other_key = key.clone();
+        other_key[0] ^= 0x01;
+        let err = footer
+            .verify_recipient_tag(&other_key, &official_hash())
+            .unwrap_err();
+        assert_eq!(err.code(), "INTEGRITY_FAILURE");
+    }
+
+    /// Only exactly `tags + signature` bytes parse; any other length,
+    /// truncated or extended, is malformed.
+    #[test]
+    fn footer_of_any_other_length_is_malformed() {
+        let official = tv::bytes(tv::FOOTER);
+        for signed in [true, false] {
+            for edk_count in 0..3 {
+                let want = edk_count * RECIPIENT_TAG_LEN + if signed { SIGNATURE_LEN } else { 0 };
+                let bytes: Vec<u8> = official.iter().cycle().take(want + 2).copied().collect();
+                for len in 0..=want + 2 {
+                    match Footer::parse(&bytes[..len], signed, edk_count) {
+                        Ok(f) => {
+                            assert_eq!(len, want);
+                            assert_eq!(f.tags.len(), edk_count);
+                            assert_eq!(f.signature.is_some(), signed);
+                            assert_eq!(f.serialize(), &bytes[..len]);
+                        }
+                        Err(e) => {
+                            assert_ne!(len, want);
+                            assert_eq!(e.code(), "MALFORMED_CIPHERTEXT");
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The record header, stored in `aws_dbe_head`.
 //! Spec: structured-encryption/header.md
 
+use crate::codec::{self, Reader, Writer};
 use crate::error::{Error, Result};
-use crate::format::reader::Reader;
 use crate::materials::{EncryptedDataKey, EncryptionContext};
 use crate::primitives;
 use crate::suite::AlgorithmSuiteId;
@@ -67,26 +67,17 @@ impl PartialHeader {
     /// Spec: header.md#partial-header
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(128);
-        out.push(self.version as u8);
-        out.push(self.suite.flavor());
-        out.extend_from_slice(&self.message_id);
+        let mut w = Writer(&mut out);
+        w.u8(self.version as u8);
+        w.u8(self.suite.flavor());
+        w.bytes(&self.message_id);
         // Spec: header.md#encrypt-legend
-        put_u16_len(&mut out, self.legend.len(), "encrypt legend")?;
-        out.extend(self.legend.iter().map(|e| e.byte()));
-        serialize_context_into(&mut out, &self.encryption_context)?;
-        // Spec: header.md#encrypted-data-keys
-        let count = self.encrypted_data_keys.len();
-        if count == 0 || count > u8::MAX as usize {
-            return Err(Error::LimitExceeded(format!(
-                "a record needs 1 to 255 encrypted data keys, got {count}"
-            )));
+        w.u16_len(self.legend.len(), "encrypt legend")?;
+        for entry in &self.legend {
+            w.u8(entry.byte());
         }
-        out.push(count as u8);
-        for edk in &self.encrypted_data_keys {
-            put_u16_prefixed(&mut out, edk.key_provider_id.as_bytes(), "key provider id")?;
-            put_u16_prefixed(&mut out, &edk.key_provider_info, "key provider info")?;
-            put_u16_prefixed(&mut out, &edk.ciphertext, "encrypted data key")?;
-        }
+        codec::write_context(&mut w, &self.encryption_context)?;
+        write_data_keys(&mut w, &self.encrypted_data_keys)?;
         Ok(out)
     }
 
@@ -109,19 +100,8 @@ impl PartialHeader {
             .iter()
             .map(|&b| LegendEntry::from_byte(b))
             .collect::<Result<Vec<_>>>()?;
-        let encryption_context = parse_context(&mut r)?;
-        let count = r.u8("encrypted data key count")?;
-        if count == 0 {
-            return Err(Error::malformed("header: no encrypted data keys"));
-        }
-        let mut encrypted_data_keys = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            encrypted_data_keys.push(EncryptedDataKey {
-                key_provider_id: r.u16_prefixed_utf8("key provider id")?.to_owned(),
-                key_provider_info: r.u16_prefixed("key provider info")?.to_vec(),
-                ciphertext: r.u16_prefixed("encrypted data key")?.to_vec(),
-            });
-        }
+        let encryption_context = codec::read_context(&mut r)?;
+        let encrypted_data_keys = read_data_keys(&mut r)?;
         match r.remaining() {
             COMMITMENT_LEN => {}
             n if n < COMMITMENT_LEN => {
@@ -185,58 +165,39 @@ fn commitment(data_key: &[u8], message_id: &[u8], partial_header: &[u8]) -> [u8;
         .expect("HMAC-SHA512 is 64 bytes")
 }
 
-/// Serialize an encryption context as the header does: a u16 count, then
-/// (u16 length, key, u16 length, value) sorted by key bytes. An empty context
-/// is just the zero count. Spec: header.md#encryption-context
-pub fn serialize_context(ec: &EncryptionContext) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    serialize_context_into(&mut out, ec)?;
-    Ok(out)
-}
-
-fn serialize_context_into(out: &mut Vec<u8>, ec: &EncryptionContext) -> Result<()> {
-    put_u16_len(out, ec.len(), "encryption context entry count")?;
-    // BTreeMap<String, _> iterates in UTF-8 byte order, the order the spec requires.
-    for (k, v) in ec {
-        put_u16_prefixed(out, k.as_bytes(), "encryption context key")?;
-        put_u16_prefixed(out, v.as_bytes(), "encryption context value")?;
+/// Spec: header.md#encrypted-data-keys — a u8 count (1 to 255), then per
+/// key its provider id, provider info and ciphertext, each u16-prefixed.
+fn write_data_keys(w: &mut Writer<'_>, edks: &[EncryptedDataKey]) -> Result<()> {
+    let count = edks.len();
+    if count == 0 || count > u8::MAX as usize {
+        return Err(Error::LimitExceeded(format!(
+            "a record needs 1 to 255 encrypted data keys, got {count}"
+        )));
+    }
+    w.u8(count as u8);
+    for edk in edks {
+        w.u16_prefixed(edk.key_provider_id.as_bytes(), "key provider id")?;
+        w.u16_prefixed(&edk.key_provider_info, "key provider info")?;
+        w.u16_prefixed(&edk.ciphertext, "encrypted data key")?;
     }
     Ok(())
 }
 
-fn parse_context(r: &mut Reader<'_>) -> Result<EncryptionContext> {
-    let count = r.u16("encryption context count")?;
-    let mut ec = EncryptionContext::new();
+/// Spec: header.md#encrypted-data-keys
+fn read_data_keys(r: &mut Reader<'_>) -> Result<Vec<EncryptedDataKey>> {
+    let count = r.u8("encrypted data key count")?;
+    if count == 0 {
+        return Err(Error::malformed("header: no encrypted data keys"));
+    }
+    let mut edks = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        let k = r.u16_prefixed_utf8("encryption context key")?.to_owned();
-        let v = r.u16_prefixed_utf8("encryption context value")?.to_owned();
-        // Spec: header.md#key-value-pair-entries — sorted by key, ascending. As
-        // the reference's GetContext2, each key must be strictly greater (in
-        // bytes) than the one before, starting from the empty key: this refuses
-        // duplicates, any other order and an empty key, so a header has one
-        // encoding. (The spec does not name the empty key; the code wins.)
-        let previous = ec.keys().next_back().map_or("", String::as_str);
-        if k.as_str() <= previous {
-            return Err(Error::malformed(
-                "header: encryption context keys are not in strictly ascending order",
-            ));
-        }
-        ec.insert(k, v);
+        edks.push(EncryptedDataKey {
+            key_provider_id: r.u16_prefixed_utf8("key provider id")?.to_owned(),
+            key_provider_info: r.u16_prefixed("key provider info")?.to_vec(),
+            ciphertext: r.u16_prefixed("encrypted data key")?.to_vec(),
+        });
     }
-    Ok(ec)
-}
-
-fn put_u16_len(out: &mut Vec<u8>, len: usize, what: &str) -> Result<()> {
-    let len = u16::try_from(len)
-        .map_err(|_| Error::LimitExceeded(format!("{what} is {len}, more than 65535")))?;
-    out.extend_from_slice(&len.to_be_bytes());
-    Ok(())
-}
-
-fn put_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8], what: &str) -> Result<()> {
-    put_u16_len(out, bytes.len(), what)?;
-    out.extend_from_slice(bytes);
-    Ok(())
+    Ok(edks)
 }
 
 #[cfg(test)]
@@ -272,6 +233,82 @@ mod tests {
         let mut again = header.serialize().unwrap();
         again.extend_from_slice(&[0; COMMITMENT_LEN]);
         assert_eq!(again, bytes);
+    }
+
+    use crate::format::test_vector as tv;
+
+    /// Known answer: the official header parses, and sealing it again with
+    /// the record's data key gives the official bytes, commitment included.
+    #[test]
+    fn official_header_round_trips_with_its_commitment() {
+        let official = tv::bytes(tv::HEADER);
+        let data_key = tv::bytes(tv::DATA_KEY);
+        let header = PartialHeader::parse(&official).unwrap();
+        assert_eq!(header.version, Version::V1);
+        assert_eq!(
+            header.suite,
+            AlgorithmSuiteId::AesGcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384
+        );
+        use LegendEntry::{EncryptAndSign as E, SignOnly as S};
+        assert_eq!(header.legend, [E, E, S]);
+        assert_eq!(header.message_id.to_vec(), tv::message_id());
+        assert_eq!(header.encrypted_data_keys.len(), 1);
+        assert_eq!(
+            header.encrypted_data_keys[0].key_provider_id,
+            "aws-kms-hierarchy"
+        );
+        assert_eq!(header.seal(&data_key).unwrap(), official);
+        verify_commitment(&official, &data_key, &header.message_id).unwrap();
+    }
+
+    #[test]
+    fn truncated_or_extended_official_header_is_malformed() {
+        let official = tv::bytes(tv::HEADER);
+        for cut in 0..official.len() {
+            let err = PartialHeader::parse(&official[..cut]).unwrap_err();
+            assert_eq!(err.code(), "MALFORMED_CIPHERTEXT", "cut at {cut}: {err}");
+        }
+        let mut longer = official.clone();
+        longer.push(0);
+        let err = PartialHeader::parse(&longer).unwrap_err();
+        assert!(err.to_string().contains("unexpected bytes"), "{err}");
+    }
+
+    /// Every single-bit change either stops the header parsing or fails its
+    /// commitment; so does the wrong data key.
+    #[test]
+    fn tampered_official_header_fails_parse_or_commitment() {
+        let official = tv::bytes(tv::HEADER);
+        let data_key = tv::bytes(tv::DATA_KEY);
+        for i in 0..official.len() {
+            let mut tampered = official.clone();
+            tampered[i] ^= 0x01;
+            match PartialHeader::parse(&tampered) {
+                Err(e) => assert_eq!(e.code(), "MALFORMED_CIPHERTEXT", "byte {i}: {e}"),
+                Ok(h) => {
+                    let err = verify_commitment(&tampered, &data_key, &h.message_id).unwrap_err();
+                    assert_eq!(err.code(), "INTEGRITY_FAILURE", "byte {i}: {err}");
+                }
+            }
+        }
+        let mut wrong_key = data_key.clone();
+        wrong_key[0] ^= 0x80;
+        let err = verify_commitment(&official, &wrong_key, &tv::message_id()).unwrap_err();
+        assert_eq!(err.code(), "INTEGRITY_FAILURE");
+    }
+
+    #[test]
+    fn edk_count_outside_1_to_255_does_not_serialize() {
+        let mut header = PartialHeader::parse(&tv::bytes(tv::HEADER)).unwrap();
+        let edk = header.encrypted_data_keys[0].clone();
+        for count in [0, 256] {
+            header.encrypted_data_keys = vec![edk.clone(); count];
+            let err = header.serialize().unwrap_err();
+            assert_eq!(err.code(), "LIMIT_EXCEEDED", "{count}: {err}");
+        }
+        header.encrypted_data_keys = vec![edk; 255];
+        let bytes = header.seal(&[0; 32]).unwrap();
+        assert_eq!(PartialHeader::parse(&bytes).unwrap(), header);
     }
 
     /// Found by the header_footer_parse fuzz target: unsorted keys parsed, and

@@ -1,15 +1,17 @@
-//! The structured-encryption wire format: header, footer, encrypted fields.
+//! Structured encryption: the wire format (header, footer, encrypted fields)
+//! and, in [`structure`], EncryptStructure / DecryptStructure over it.
 //! Spec: aws-database-encryption-sdk-dynamodb specification/structured-encryption/
 //!
-//! These modules are pure byte-level code: they take keys and terminals and
+//! These modules take keys, materials and terminals (type id and bytes) and
 //! know nothing of keyrings or DynamoDB item rules.
 
 pub mod field;
 pub mod footer;
 pub mod header;
 pub mod path;
-
-mod reader;
+pub mod structure;
+#[cfg(test)]
+mod test_vector;
 
 /// Attribute holding the serialized header.
 pub const HEADER_FIELD: &str = "aws_dbe_head";

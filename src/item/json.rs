@@ -107,71 +107,101 @@ fn parse(json: &Value, path: &Path<'_>, depth: usize) -> Result<AttributeValue> 
         (Some(e), None) => e,
         _ => return Err(bad("a typed value has exactly one type key")),
     };
-    let string = |v: &Value| -> Result<String> {
+    Typed { tag, inner, path }.parse(depth)
+}
+
+/// One typed value `{tag: inner}`; its readers name the tag in errors.
+struct Typed<'a> {
+    tag: &'a str,
+    inner: &'a Value,
+    path: &'a Path<'a>,
+}
+
+impl Typed<'_> {
+    fn bad(&self, why: &str) -> Error {
+        self.path.invalid(why)
+    }
+
+    fn string(&self, v: &Value) -> Result<String> {
         v.as_str()
             .map(str::to_owned)
-            .ok_or_else(|| bad(&format!("{tag} needs a string")))
-    };
-    // Numbers may be JSON strings or, as in the manifests, JSON numbers.
-    let number_text = |v: &Value| -> Result<String> {
+            .ok_or_else(|| self.bad(&format!("{} needs a string", self.tag)))
+    }
+
+    /// Numbers may be JSON strings or, as in the manifests, JSON numbers.
+    fn number_text(&self, v: &Value) -> Result<String> {
         match v {
             Value::String(s) => Ok(s.clone()),
             Value::Number(n) => Ok(n.to_string()),
-            _ => Err(bad(&format!("{tag} needs numbers as strings"))),
+            _ => Err(self.bad(&format!("{} needs numbers as strings", self.tag))),
         }
-    };
-    let binary = |v: &Value| -> Result<Vec<u8>> {
+    }
+
+    fn binary(&self, v: &Value) -> Result<Vec<u8>> {
         let s = v
             .as_str()
-            .ok_or_else(|| bad(&format!("{tag} needs base64 strings")))?;
-        B64.decode(s).map_err(|_| bad("invalid base64"))
-    };
-    // Every array-valued type has its array in `inner`.
-    let array = || -> Result<&[Value]> {
-        inner
+            .ok_or_else(|| self.bad(&format!("{} needs base64 strings", self.tag)))?;
+        B64.decode(s).map_err(|_| self.bad("invalid base64"))
+    }
+
+    /// Every array-valued type has its array in `inner`.
+    fn array(&self) -> Result<&[Value]> {
+        self.inner
             .as_array()
             .map(Vec::as_slice)
-            .ok_or_else(|| bad(&format!("{tag} needs an array")))
-    };
-    let flag = |v: &Value| -> Result<bool> {
+            .ok_or_else(|| self.bad(&format!("{} needs an array", self.tag)))
+    }
+
+    fn flag(&self, v: &Value) -> Result<bool> {
         v.as_bool()
-            .ok_or_else(|| bad(&format!("{tag} needs true or false")))
-    };
-    Ok(match tag.as_str() {
-        "S" => AttributeValue::S(string(inner)?),
-        "N" => AttributeValue::N(number_text(inner)?),
-        "B" => AttributeValue::B(binary(inner)?),
-        "BOOL" => AttributeValue::Bool(flag(inner)?),
-        "NULL" => {
-            if !flag(inner)? {
-                return Err(bad("NULL must be true"));
+            .ok_or_else(|| self.bad(&format!("{} needs true or false", self.tag)))
+    }
+
+    fn parse(&self, depth: usize) -> Result<AttributeValue> {
+        let inner = self.inner;
+        Ok(match self.tag {
+            "S" => AttributeValue::S(self.string(inner)?),
+            "N" => AttributeValue::N(self.number_text(inner)?),
+            "B" => AttributeValue::B(self.binary(inner)?),
+            "BOOL" => AttributeValue::Bool(self.flag(inner)?),
+            "NULL" => {
+                if !self.flag(inner)? {
+                    return Err(self.bad("NULL must be true"));
+                }
+                AttributeValue::Null
             }
-            AttributeValue::Null
-        }
-        "SS" => AttributeValue::Ss(array()?.iter().map(string).collect::<Result<_>>()?),
-        "NS" => AttributeValue::Ns(array()?.iter().map(number_text).collect::<Result<_>>()?),
-        "BS" => AttributeValue::Bs(array()?.iter().map(binary).collect::<Result<_>>()?),
-        "L" => AttributeValue::L(
-            array()?
-                .iter()
-                .enumerate()
-                .map(|(i, v)| parse(v, &path.index(i), depth + 1))
-                .collect::<Result<_>>()?,
-        ),
-        "M" => {
-            let m = inner.as_object().ok_or_else(|| bad("M needs an object"))?;
-            AttributeValue::M(
-                m.iter()
-                    .map(|(k, v)| {
-                        let child = path.key(k);
-                        check_name(k, &child)?;
-                        Ok((k.clone(), parse(v, &child, depth + 1)?))
-                    })
-                    .collect::<Result<BTreeMap<_, _>>>()?,
-            )
-        }
-        other => return Err(bad(&format!("unknown DynamoDB type {other:?}"))),
-    })
+            "SS" => AttributeValue::Ss(self.members(|v| self.string(v))?),
+            "NS" => AttributeValue::Ns(self.members(|v| self.number_text(v))?),
+            "BS" => AttributeValue::Bs(self.members(|v| self.binary(v))?),
+            "L" => AttributeValue::L(
+                self.array()?
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| parse(v, &self.path.index(i), depth + 1))
+                    .collect::<Result<_>>()?,
+            ),
+            "M" => AttributeValue::M(self.map(depth)?),
+            other => return Err(self.bad(&format!("unknown DynamoDB type {other:?}"))),
+        })
+    }
+
+    fn members<T>(&self, read: impl Fn(&Value) -> Result<T>) -> Result<Vec<T>> {
+        self.array()?.iter().map(read).collect()
+    }
+
+    fn map(&self, depth: usize) -> Result<BTreeMap<String, AttributeValue>> {
+        let m = self
+            .inner
+            .as_object()
+            .ok_or_else(|| self.bad("M needs an object"))?;
+        m.iter()
+            .map(|(k, v)| {
+                let child = self.path.key(k);
+                check_name(k, &child)?;
+                Ok((k.clone(), parse(v, &child, depth + 1)?))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -24,34 +24,9 @@ const MIN_POINT: i64 = -129;
 /// (`1.50` -> `1.5`, `-0` -> `0`, `1E+3` -> `1000`, `00.0011` -> `0.0011`).
 pub fn normalize_number(n: &str) -> Result<String> {
     let bad = |why: &str| Error::InvalidItem(format!("invalid number: {why}"));
-    let (negative, rest) = match n.as_bytes().first() {
-        None => return Err(bad("empty string")),
-        Some(b'-') => (true, &n[1..]),
-        Some(b'+') => (false, &n[1..]),
-        Some(_) => (false, n),
-    };
-    let (mantissa, exponent) = match rest.find(['e', 'E']) {
-        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
-        None => (rest, None),
-    };
-    let (int_part, frac_part) = match mantissa.find('.') {
-        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
-        None => (mantissa, ""),
-    };
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(int_part) || !all_digits(frac_part) {
-        return Err(bad("only digits, one '.', and an exponent are allowed"));
-    }
-    if int_part.is_empty() && frac_part.is_empty() {
-        return Err(bad("needs digits before or after the decimal point"));
-    }
-    let exponent = match exponent {
-        None => 0i64,
-        Some(e) => parse_exponent(e).ok_or_else(|| bad("malformed exponent"))?,
-    };
-
+    let parts = split_number(n)?;
     // Digits without leading zeros; `point` is where the decimal point falls.
-    let digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).collect();
+    let digits: Vec<u8> = parts.int.bytes().chain(parts.frac.bytes()).collect();
     let leading = digits.iter().take_while(|&&d| d == b'0').count();
     let trailing = digits[leading..]
         .iter()
@@ -65,7 +40,7 @@ pub fn normalize_number(n: &str) -> Result<String> {
     if significant.len() > MAX_SIGNIFICANT_DIGITS {
         return Err(bad("more than 38 significant digits"));
     }
-    let point = (int_part.len() as i64 - leading as i64).saturating_add(exponent);
+    let point = (parts.int.len() as i64 - leading as i64).saturating_add(parts.exponent);
     if point > MAX_INTEGER_DIGITS {
         return Err(bad(
             "magnitude larger than DynamoDB supports (1E126 and above)",
@@ -76,8 +51,58 @@ pub fn normalize_number(n: &str) -> Result<String> {
             "magnitude smaller than DynamoDB supports (below 1E-130)",
         ));
     }
-
     let sig = std::str::from_utf8(significant).expect("ASCII digits");
+    Ok(plain_decimal(parts.negative, sig, point))
+}
+
+/// A number's text split into sign, integer digits, fraction digits and exponent.
+struct NumberParts<'a> {
+    negative: bool,
+    int: &'a str,
+    frac: &'a str,
+    exponent: i64,
+}
+
+/// Check the syntax (`[+-]digits[.digits][(e|E)[+-]digits]`, digits on at
+/// least one side of the point) and split the parts.
+fn split_number(n: &str) -> Result<NumberParts<'_>> {
+    let bad = |why: &str| Error::InvalidItem(format!("invalid number: {why}"));
+    let (negative, rest) = match n.as_bytes().first() {
+        None => return Err(bad("empty string")),
+        Some(b'-') => (true, &n[1..]),
+        Some(b'+') => (false, &n[1..]),
+        Some(_) => (false, n),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let (int, frac) = match mantissa.find('.') {
+        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+        None => (mantissa, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int) || !all_digits(frac) {
+        return Err(bad("only digits, one '.', and an exponent are allowed"));
+    }
+    if int.is_empty() && frac.is_empty() {
+        return Err(bad("needs digits before or after the decimal point"));
+    }
+    let exponent = match exponent {
+        None => 0i64,
+        Some(e) => parse_exponent(e).ok_or_else(|| bad("malformed exponent"))?,
+    };
+    Ok(NumberParts {
+        negative,
+        int,
+        frac,
+        exponent,
+    })
+}
+
+/// Significant digits `sig` with the decimal point after `point` of them
+/// (before them when `point <= 0`), printed without an exponent.
+fn plain_decimal(negative: bool, sig: &str, point: i64) -> String {
     let mut out = String::with_capacity(sig.len() + 8);
     if negative {
         out.push('-');
@@ -94,7 +119,7 @@ pub fn normalize_number(n: &str) -> Result<String> {
         out.push('.');
         out.push_str(&sig[point as usize..]);
     }
-    Ok(out)
+    out
 }
 
 /// An optionally signed decimal exponent; huge values saturate (and are then

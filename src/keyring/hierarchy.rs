@@ -16,10 +16,13 @@
 
 use async_trait::async_trait;
 
+use crate::base::SecretBytes;
 use crate::error::{Error, Result};
 use crate::keyring::intermediate::{self, ProviderWrapped};
-use crate::keyring::Keyring;
-use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, SecretBytes};
+use crate::keyring::provider::{
+    Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
+};
+use crate::materials::EncryptedDataKey;
 use crate::primitives;
 use crate::suite::{KEY_LEN, NONCE_LEN, TAG_LEN};
 
@@ -44,6 +47,14 @@ pub struct StaticBranchKeyKeyring {
 impl StaticBranchKeyKeyring {
     /// `branch_key_version` is the version UUID string; `branch_key` is 32 bytes.
     pub fn new(branch_key_id: &str, branch_key_version: &str, branch_key: &[u8]) -> Result<Self> {
+        // The key first: a key of the wrong length is INVALID_KEY whatever
+        // else is wrong, as the npm package has always reported it.
+        if branch_key.len() != KEY_LEN {
+            return Err(Error::InvalidKey(format!(
+                "branch key must be {KEY_LEN} bytes, got {}",
+                branch_key.len()
+            )));
+        }
         if branch_key_id.is_empty() || branch_key_id.len() > u16::MAX as usize {
             return Err(Error::InvalidConfig(
                 "branch key id must be 1 to 65535 bytes".into(),
@@ -55,12 +66,6 @@ impl StaticBranchKeyKeyring {
                  (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
             ))
         })?;
-        if branch_key.len() != KEY_LEN {
-            return Err(Error::InvalidKey(format!(
-                "branch key must be {KEY_LEN} bytes, got {}",
-                branch_key.len()
-            )));
-        }
         Ok(StaticBranchKeyKeyring {
             branch_key_id: branch_key_id.to_owned(),
             branch_key_version: branch_key_version.to_ascii_lowercase(),
@@ -90,18 +95,6 @@ impl StaticBranchKeyKeyring {
         aad.extend_from_slice(&self.version_bytes);
         aad.extend_from_slice(serialized_ec);
         aad
-    }
-
-    fn is_mine(&self, edk: &EncryptedDataKey) -> bool {
-        edk.key_provider_id == PROVIDER_ID_HIERARCHY
-            && edk.key_provider_info == self.branch_key_id.as_bytes()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "hierarchical keyring (branch key id {:?}, version {})",
-            self.branch_key_id, self.branch_key_version
-        )
     }
 
     fn unwrap_intermediate(&self, wrapped: &[u8], serialized_ec: &[u8]) -> Result<SecretBytes> {
@@ -146,43 +139,49 @@ impl std::fmt::Debug for StaticBranchKeyKeyring {
 }
 
 #[async_trait(?Send)]
-impl Keyring for StaticBranchKeyKeyring {
-    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        intermediate::encrypt_materials(materials, |intermediate_key, serialized_ec| {
-            let salt: [u8; SALT_LEN] = primitives::random_array()?;
-            let iv: [u8; NONCE_LEN] = primitives::random_array()?;
-            let key = self.derive_wrapping_key(&salt);
-            let sealed = primitives::aes_gcm_encrypt(
-                key.expose(),
-                &iv,
-                &self.wrapping_aad(serialized_ec),
-                intermediate_key.expose(),
-            )?;
-            let mut wrapped = Vec::with_capacity(PROVIDER_WRAPPED_LEN);
-            wrapped.extend_from_slice(&salt);
-            wrapped.extend_from_slice(&iv);
-            wrapped.extend_from_slice(&self.version_bytes);
-            wrapped.extend_from_slice(&sealed);
-            Ok(ProviderWrapped {
+impl KeyProvider for StaticBranchKeyKeyring {
+    fn describe(&self) -> String {
+        format!(
+            "hierarchical keyring (branch key id {:?}, version {})",
+            self.branch_key_id, self.branch_key_version
+        )
+    }
+
+    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+        let intermediate_key = request.fresh_intermediate_key()?;
+        let salt: [u8; SALT_LEN] = request.random.array()?;
+        let iv: [u8; NONCE_LEN] = request.random.array()?;
+        let key = self.derive_wrapping_key(&salt);
+        let sealed = primitives::aes_gcm_encrypt(
+            key.expose(),
+            &iv,
+            &self.wrapping_aad(request.serialized_ec),
+            intermediate_key.expose(),
+        )?;
+        let mut wrapped = Vec::with_capacity(PROVIDER_WRAPPED_LEN);
+        wrapped.extend_from_slice(&salt);
+        wrapped.extend_from_slice(&iv);
+        wrapped.extend_from_slice(&self.version_bytes);
+        wrapped.extend_from_slice(&sealed);
+        Ok(Wrapped {
+            intermediate_key,
+            edk: ProviderWrapped {
                 key_provider_id: PROVIDER_ID_HIERARCHY.to_owned(),
                 key_provider_info: self.branch_key_id.as_bytes().to_vec(),
                 wrapped_intermediate_key: wrapped,
-            })
+            },
         })
     }
 
-    async fn on_decrypt(
-        &self,
-        materials: DecryptionMaterials,
-        encrypted_data_keys: &[EncryptedDataKey],
-    ) -> Result<DecryptionMaterials> {
-        intermediate::decrypt_materials(
-            materials,
-            encrypted_data_keys,
-            &self.describe(),
-            |edk| self.is_mine(edk),
-            |_, wrapped, serialized_ec| self.unwrap_intermediate(wrapped, serialized_ec),
-        )
+    fn claim(&self, _index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
+        let mine = edk.key_provider_id == PROVIDER_ID_HIERARCHY
+            && edk.key_provider_info == self.branch_key_id.as_bytes();
+        Ok(if mine { Claim::Mine } else { Claim::Skip })
+    }
+
+    async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
+        self.unwrap_intermediate(request.wrapped, request.serialized_ec)
+            .map(Unwrapped::Key)
     }
 }
 

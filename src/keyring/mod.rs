@@ -1,9 +1,13 @@
 //! Key providers. A keyring wraps the data key for storage (on encrypt) and
 //! unwraps one of the stored copies (on decrypt).
 //!
-//! The trait is async, and its futures are not required to be `Send`, so
-//! keyrings that call into JavaScript (KMS clients, custom providers) can
-//! implement it in the wasm layer.
+//! A new keyring implements [`KeyProvider`] (wrap one key, unwrap one EDK)
+//! and is a [`Keyring`] through [`provider`]'s generic OnEncrypt/OnDecrypt;
+//! only compositions ([`MultiKeyring`]) implement [`Keyring`] directly.
+//!
+//! The traits are async, and their futures are not required to be `Send`, so
+//! providers that call into JavaScript (KMS clients, custom providers) can
+//! live in the wasm layer.
 
 use async_trait::async_trait;
 
@@ -14,6 +18,7 @@ pub mod hierarchy;
 pub mod intermediate;
 pub mod kms;
 pub mod multi;
+pub mod provider;
 pub mod raw_aes;
 #[cfg(feature = "rsa")]
 pub mod raw_rsa;
@@ -24,18 +29,11 @@ pub use kms::{
     DiscoveryFilter, KmsClient, KmsClientSupplier,
 };
 pub use multi::MultiKeyring;
+pub use provider::KeyProvider;
 pub use raw_aes::RawAesKeyring;
 
-/// `Send + Sync` everywhere but wasm32, where JS handles are neither.
-#[cfg(not(target_arch = "wasm32"))]
-pub trait MaybeSendSync: Send + Sync {}
-#[cfg(not(target_arch = "wasm32"))]
-impl<T: Send + Sync + ?Sized> MaybeSendSync for T {}
-/// `Send + Sync` everywhere but wasm32, where JS handles are neither.
-#[cfg(target_arch = "wasm32")]
-pub trait MaybeSendSync {}
-#[cfg(target_arch = "wasm32")]
-impl<T: ?Sized> MaybeSendSync for T {}
+pub use crate::base::MaybeSendSync;
+
 #[cfg(feature = "rsa")]
 pub use raw_rsa::{RawRsaKeyring, RsaPadding};
 

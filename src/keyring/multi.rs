@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::keyring::intermediate::providers_seen;
+use crate::keyring::provider::providers_seen;
 use crate::keyring::Keyring;
 use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials};
 use crate::primitives::ct_eq;

@@ -9,10 +9,13 @@
 
 use async_trait::async_trait;
 
+use crate::base::SecretBytes;
 use crate::error::{Error, Result};
-use crate::keyring::intermediate::{self, ProviderWrapped};
-use crate::keyring::Keyring;
-use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, SecretBytes};
+use crate::keyring::intermediate::ProviderWrapped;
+use crate::keyring::provider::{
+    Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
+};
+use crate::materials::EncryptedDataKey;
 use crate::primitives;
 use crate::suite::{NONCE_LEN, TAG_LEN};
 
@@ -63,18 +66,6 @@ impl RawAesKeyring {
         let iv_len = u32::from_be_bytes(rest[4..8].try_into().ok()?);
         (tag_bits == TAG_LEN_BITS && iv_len == NONCE_LEN as u32).then(|| &rest[8..])
     }
-
-    fn is_mine(&self, edk: &EncryptedDataKey) -> bool {
-        edk.key_provider_id == self.key_namespace
-            && self.iv_from_provider_info(&edk.key_provider_info).is_some()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "raw AES keyring (namespace {:?}, name {:?})",
-            self.key_namespace, self.key_name
-        )
-    }
 }
 
 /// Shared by the raw keyrings: the MPL refuses the namespace "aws-kms" and
@@ -103,57 +94,59 @@ impl std::fmt::Debug for RawAesKeyring {
 }
 
 #[async_trait(?Send)]
-impl Keyring for RawAesKeyring {
-    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        intermediate::encrypt_materials(materials, |intermediate_key, serialized_ec| {
-            let iv: [u8; NONCE_LEN] = primitives::random_array()?;
-            let wrapped = primitives::aes_gcm_encrypt(
-                self.wrapping_key.expose(),
-                &iv,
-                serialized_ec,
-                intermediate_key.expose(),
-            )?;
-            Ok(ProviderWrapped {
+impl KeyProvider for RawAesKeyring {
+    fn describe(&self) -> String {
+        format!(
+            "raw AES keyring (namespace {:?}, name {:?})",
+            self.key_namespace, self.key_name
+        )
+    }
+
+    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+        let intermediate_key = request.fresh_intermediate_key()?;
+        let iv: [u8; NONCE_LEN] = request.random.array()?;
+        let wrapped = primitives::aes_gcm_encrypt(
+            self.wrapping_key.expose(),
+            &iv,
+            request.serialized_ec,
+            intermediate_key.expose(),
+        )?;
+        Ok(Wrapped {
+            intermediate_key,
+            edk: ProviderWrapped {
                 key_provider_id: self.key_namespace.clone(),
                 key_provider_info: self.provider_info(&iv),
                 wrapped_intermediate_key: wrapped,
-            })
+            },
         })
     }
 
-    async fn on_decrypt(
-        &self,
-        materials: DecryptionMaterials,
-        encrypted_data_keys: &[EncryptedDataKey],
-    ) -> Result<DecryptionMaterials> {
-        intermediate::decrypt_materials(
-            materials,
-            encrypted_data_keys,
-            &self.describe(),
-            |edk| self.is_mine(edk),
-            |edk, wrapped, serialized_ec| {
-                let iv = self
-                    .iv_from_provider_info(&edk.key_provider_info)
-                    .ok_or_else(|| Error::malformed("raw AES provider info"))?;
-                if wrapped.len() < TAG_LEN {
-                    return Err(Error::malformed(format!(
-                        "raw AES wrapped key of {} bytes is shorter than its tag",
-                        wrapped.len()
-                    )));
-                }
-                let key = primitives::aes_gcm_decrypt(
-                    self.wrapping_key.expose(),
-                    iv,
-                    serialized_ec,
-                    wrapped,
-                )
-                .map_err(|_| {
-                    Error::integrity(
-                        "AES-GCM did not verify (wrong wrapping key or encryption context)",
-                    )
-                })?;
-                Ok(SecretBytes::new(key))
-            },
+    fn claim(&self, _index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
+        let mine = edk.key_provider_id == self.key_namespace
+            && self.iv_from_provider_info(&edk.key_provider_info).is_some();
+        Ok(if mine { Claim::Mine } else { Claim::Skip })
+    }
+
+    async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
+        let iv = self
+            .iv_from_provider_info(&request.edk.key_provider_info)
+            .ok_or_else(|| Error::malformed("raw AES provider info"))?;
+        let wrapped = request.wrapped;
+        if wrapped.len() < TAG_LEN {
+            return Err(Error::malformed(format!(
+                "raw AES wrapped key of {} bytes is shorter than its tag",
+                wrapped.len()
+            )));
+        }
+        let key = primitives::aes_gcm_decrypt(
+            self.wrapping_key.expose(),
+            iv,
+            request.serialized_ec,
+            wrapped,
         )
+        .map_err(|_| {
+            Error::integrity("AES-GCM did not verify (wrong wrapping key or encryption context)")
+        })?;
+        Ok(Unwrapped::Key(SecretBytes::new(key)))
     }
 }

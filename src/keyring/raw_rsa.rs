@@ -22,14 +22,14 @@ use sha2::digest::{Digest, DynDigest};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
+use crate::base::SecretBytes;
 use crate::error::{Error, Result};
-use crate::keyring::intermediate::{self, ProviderWrapped, INTERMEDIATE_KEY_LEN};
-use crate::keyring::raw_aes::check_namespace_and_name;
-use crate::keyring::Keyring;
-use crate::materials::{
-    serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionMaterials,
-    SecretBytes,
+use crate::keyring::intermediate::{ProviderWrapped, INTERMEDIATE_KEY_LEN};
+use crate::keyring::provider::{
+    Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
 };
+use crate::keyring::raw_aes::check_namespace_and_name;
+use crate::materials::EncryptedDataKey;
 use crate::primitives::hmac_sha256;
 use crate::primitives::provider::{OaepHash, RsaOaepPrivateKey, RsaOaepProvider};
 
@@ -210,18 +210,6 @@ impl RawRsaKeyring {
     pub fn can_decrypt(&self) -> bool {
         self.decryptor.is_some()
     }
-
-    fn is_mine(&self, edk: &EncryptedDataKey) -> bool {
-        edk.key_provider_id == self.key_namespace
-            && edk.key_provider_info == self.key_name.as_bytes()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "raw RSA keyring (namespace {:?}, name {:?}, padding {})",
-            self.key_namespace, self.key_name, self.padding
-        )
-    }
 }
 
 fn parse_private_key(pem: &str) -> Result<RsaPrivateKey> {
@@ -275,65 +263,53 @@ impl std::fmt::Debug for RawRsaKeyring {
 }
 
 #[async_trait(?Send)]
-impl Keyring for RawRsaKeyring {
-    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        intermediate::encrypt_materials(materials, |intermediate_key, _serialized_ec| {
-            let wrapped = self
-                .padding
-                .encrypt(&self.public_key, intermediate_key.expose())
-                .map_err(|e| Error::KeyProviderFailure(format!("RSA encryption failed: {e}")))?;
-            Ok(ProviderWrapped {
+impl KeyProvider for RawRsaKeyring {
+    fn describe(&self) -> String {
+        format!(
+            "raw RSA keyring (namespace {:?}, name {:?}, padding {})",
+            self.key_namespace, self.key_name, self.padding
+        )
+    }
+
+    fn cannot_decrypt(&self) -> Option<String> {
+        self.decryptor
+            .is_none()
+            .then(|| "has no private key, so it can encrypt but not decrypt".to_owned())
+    }
+
+    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+        let intermediate_key = request.fresh_intermediate_key()?;
+        let wrapped = self
+            .padding
+            .encrypt(&self.public_key, intermediate_key.expose())
+            .map_err(|e| Error::KeyProviderFailure(format!("RSA encryption failed: {e}")))?;
+        Ok(Wrapped {
+            intermediate_key,
+            edk: ProviderWrapped {
                 key_provider_id: self.key_namespace.clone(),
                 key_provider_info: self.key_name.as_bytes().to_vec(),
                 wrapped_intermediate_key: wrapped,
-            })
+            },
         })
     }
 
-    async fn on_decrypt(
-        &self,
-        mut materials: DecryptionMaterials,
-        encrypted_data_keys: &[EncryptedDataKey],
-    ) -> Result<DecryptionMaterials> {
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
-        }
+    fn claim(&self, _index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
+        let mine = edk.key_provider_id == self.key_namespace
+            && edk.key_provider_info == self.key_name.as_bytes()
+            && !edk.ciphertext.is_empty();
+        Ok(if mine { Claim::Mine } else { Claim::Skip })
+    }
+
+    /// Never an error: every failure is the implicit-rejection key, which
+    /// then fails the encrypted data key's AES-GCM like a wrong key.
+    async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
         let Some(decryptor) = &self.decryptor else {
-            return Err(Error::NoMatchingKey {
-                providers_seen: intermediate::providers_seen(encrypted_data_keys),
-                detail: format!(
-                    "{} has no private key, so it can encrypt but not decrypt",
-                    self.describe()
-                ),
-            });
+            return Ok(Unwrapped::Declined("no private key".into()));
         };
-        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
-        let mut reasons = Vec::new();
-        for (i, edk) in encrypted_data_keys.iter().enumerate() {
-            if !self.is_mine(edk) || edk.ciphertext.is_empty() {
-                continue;
-            }
-            let (encrypted_pdk, wrapped) = match intermediate::split_ciphertext(&edk.ciphertext) {
-                Ok(parts) => parts,
-                Err(e) => {
-                    reasons.push(format!("EDK #{i}: {e}"));
-                    continue;
-                }
-            };
-            let intermediate_key = decryptor.unwrap_intermediate(self.padding, wrapped).await;
-            match intermediate::open_data_key(encrypted_pdk, &intermediate_key, &serialized_ec) {
-                Ok((data_key, signing_key)) => {
-                    materials.set_keys(data_key, signing_key)?;
-                    return Ok(materials);
-                }
-                Err(e) => reasons.push(format!("EDK #{i}: {e}")),
-            }
-        }
-        Err(intermediate::no_matching_key(
-            &self.describe(),
-            encrypted_data_keys,
-            &reasons,
-        ))
+        let key = decryptor
+            .unwrap_intermediate(self.padding, request.wrapped)
+            .await;
+        Ok(Unwrapped::Key(key))
     }
 }
 

@@ -7,81 +7,13 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 
+use crate::base::SecretBytes;
 use crate::error::{Error, Result};
-use crate::materials::SecretBytes;
 
 pub mod provider;
 pub mod signature;
 
 type Aes192Gcm = AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>;
-
-/// Fill `buf` from the platform CSPRNG (OS, or `crypto.getRandomValues` in wasm).
-pub fn fill_random(buf: &mut [u8]) -> Result<()> {
-    #[cfg(target_arch = "wasm32")]
-    return wasm_pool::fill(buf);
-    #[cfg(not(target_arch = "wasm32"))]
-    os_random(buf)
-}
-
-fn os_random(buf: &mut [u8]) -> Result<()> {
-    getrandom::getrandom(buf)
-        .map_err(|e| Error::KeyProviderFailure(format!("random number generator failed: {e}")))
-}
-
-/// In wasm each draw from the platform is a call into JS that costs more than
-/// the bytes (5% of a 0x6700 round trip for three draws), so draws are served
-/// from a pool refilled 1 KiB at a time. Served bytes are wiped from the pool
-/// and the pool is zeroized on drop. Native builds draw directly: a pool
-/// would survive `fork` and repeat itself in the child.
-#[cfg(target_arch = "wasm32")]
-mod wasm_pool {
-    use std::cell::RefCell;
-
-    use zeroize::{Zeroize, Zeroizing};
-
-    use super::os_random;
-    use crate::error::Result;
-
-    const POOL_LEN: usize = 1024;
-
-    struct Pool {
-        bytes: Zeroizing<[u8; POOL_LEN]>,
-        next: usize,
-    }
-
-    thread_local! {
-        static POOL: RefCell<Pool> = RefCell::new(Pool {
-            bytes: Zeroizing::new([0; POOL_LEN]),
-            next: POOL_LEN,
-        });
-    }
-
-    pub fn fill(buf: &mut [u8]) -> Result<()> {
-        if buf.len() > POOL_LEN / 4 {
-            return os_random(buf);
-        }
-        POOL.with(|pool| {
-            let mut pool = pool.borrow_mut();
-            if POOL_LEN - pool.next < buf.len() {
-                os_random(&mut pool.bytes[..])?;
-                pool.next = 0;
-            }
-            let start = pool.next;
-            let served = &mut pool.bytes[start..start + buf.len()];
-            buf.copy_from_slice(served);
-            served.zeroize();
-            pool.next += buf.len();
-            Ok(())
-        })
-    }
-}
-
-/// Random bytes that are not secret (message ids, IVs).
-pub fn random_array<const N: usize>() -> Result<[u8; N]> {
-    let mut out = [0u8; N];
-    fill_random(&mut out)?;
-    Ok(out)
-}
 
 /// HKDF-SHA512 extract-and-expand. `salt = None` means the RFC 5869 default (zeros).
 pub fn hkdf_sha512(ikm: &[u8], salt: Option<&[u8]>, info: &[&[u8]], len: usize) -> SecretBytes {

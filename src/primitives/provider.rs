@@ -11,9 +11,63 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha384};
 use zeroize::Zeroizing;
 
-use crate::error::Result;
-use crate::keyring::MaybeSendSync;
+use crate::base::{MaybeSendSync, SecretBytes};
+use crate::error::{Error, Result};
 use crate::primitives::signature::{EcdsaP384Provider, RustCryptoEcdsa};
+
+/// Cryptographically secure random bytes: data keys, intermediate keys,
+/// IVs, salts, message ids. Fallible, because a platform without a CSPRNG
+/// must fail the operation rather than hand out predictable bytes.
+pub trait SecureRandom: MaybeSendSync {
+    /// Fill `buf` entirely, or fail.
+    fn fill(&self, buf: &mut [u8]) -> Result<()>;
+
+    /// `len` fresh secret bytes.
+    fn secret_bytes(&self, len: usize) -> Result<SecretBytes> {
+        let mut buf = Zeroizing::new(vec![0u8; len]);
+        self.fill(&mut buf)?;
+        Ok(SecretBytes::new(std::mem::take(&mut *buf)))
+    }
+}
+
+impl dyn SecureRandom + '_ {
+    /// `N` fresh random bytes that are not secret (IVs, salts, message ids).
+    pub fn array<const N: usize>(&self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        self.fill(&mut out)?;
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for dyn SecureRandom + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecureRandom")
+    }
+}
+
+/// The operating system's CSPRNG (`getrandom`; `crypto.getRandomValues` in
+/// wasm, where the wasm layer plugs in a pooled source instead). Native
+/// builds draw directly: a pool would survive `fork` and repeat itself in
+/// the child.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemRandom;
+
+impl SecureRandom for SystemRandom {
+    fn fill(&self, buf: &mut [u8]) -> Result<()> {
+        getrandom::getrandom(buf)
+            .map_err(|e| Error::KeyProviderFailure(format!("random number generator failed: {e}")))
+    }
+}
+
+thread_local! {
+    /// One shared handle, so default materials cost no allocation.
+    static SYSTEM_RANDOM: Arc<dyn SecureRandom> = Arc::new(SystemRandom);
+}
+
+/// The default randomness: [`SystemRandom`], shared.
+pub fn system_random() -> Arc<dyn SecureRandom> {
+    SYSTEM_RANDOM.with(Arc::clone)
+}
 
 /// AES-256-GCM and SHA-384 for large inputs. Calling the platform costs a
 /// round trip (and in a browser a promise), so only inputs of at least
@@ -51,6 +105,9 @@ pub struct CryptoProvider {
     pub ecdsa: Arc<dyn EcdsaP384Provider>,
     /// `None`: every input stays in Rust.
     pub bulk: Option<Arc<dyn BulkCrypto>>,
+    /// Every random byte an operation draws: the item encryptor's message
+    /// id, and, through the encryption materials, every keyring's.
+    pub random: Arc<dyn SecureRandom>,
 }
 
 impl Default for CryptoProvider {
@@ -58,6 +115,7 @@ impl Default for CryptoProvider {
         CryptoProvider {
             ecdsa: Arc::new(RustCryptoEcdsa),
             bulk: None,
+            random: system_random(),
         }
     }
 }

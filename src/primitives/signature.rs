@@ -8,12 +8,17 @@ use p384::ecdsa::signature::{RandomizedSigner, Verifier};
 use p384::ecdsa::{Signature, SigningKey, VerifyingKey};
 use rand_core::OsRng;
 
+use crate::base::MaybeSendSync;
 use crate::error::{Error, Result};
-use crate::keyring::MaybeSendSync;
+use crate::primitives::provider::SecureRandom;
 use crate::suite::SIGNATURE_LEN;
 
 /// Encryption context key under which the verification key travels.
 pub const PUBLIC_KEY_CONTEXT_KEY: &str = "aws-crypto-public-key";
+
+/// Draws before giving up on a P-384 private key: a 48-byte draw is a valid
+/// scalar (nonzero, below the group order) with probability 1 - 2^-190.
+const MAX_KEYGEN_ATTEMPTS: usize = 4;
 
 /// Attempts before giving up on a 103-byte signature; each succeeds with
 /// probability about 1/2, so running out means the RNG is broken.
@@ -28,8 +33,10 @@ pub type P1363Signature = [u8; 96];
 /// do not depend on the provider: DER encoding and the 103-byte rule are here.
 #[async_trait(?Send)]
 pub trait EcdsaP384Provider: MaybeSendSync {
-    /// A fresh key pair for one record.
-    async fn generate_key(&self) -> Result<Box<dyn EcdsaP384SigningKey>>;
+    /// A fresh key pair for one record. `random` is the operation's
+    /// randomness; a platform that generates keys itself may ignore it.
+    async fn generate_key(&self, random: &dyn SecureRandom)
+        -> Result<Box<dyn EcdsaP384SigningKey>>;
 
     /// Whether `signature` is valid for `message` under the key given as a
     /// compressed SEC1 point (49 bytes). A malformed key is an error.
@@ -79,8 +86,21 @@ impl EcdsaP384SigningKey for RustCryptoKey {
 
 #[async_trait(?Send)]
 impl EcdsaP384Provider for RustCryptoEcdsa {
-    async fn generate_key(&self) -> Result<Box<dyn EcdsaP384SigningKey>> {
-        Ok(Box::new(RustCryptoKey(SigningKey::random(&mut OsRng))))
+    /// Rejection sampling over 48-byte draws (FIPS 186-5 A.2.2), so a
+    /// failing source fails the operation instead of panicking.
+    async fn generate_key(
+        &self,
+        random: &dyn SecureRandom,
+    ) -> Result<Box<dyn EcdsaP384SigningKey>> {
+        for _ in 0..MAX_KEYGEN_ATTEMPTS {
+            let candidate = random.secret_bytes(48)?;
+            if let Ok(key) = SigningKey::from_slice(candidate.expose()) {
+                return Ok(Box::new(RustCryptoKey(key)));
+            }
+        }
+        Err(Error::KeyProviderFailure(
+            "could not draw an ECDSA P-384 key; the random number generator looks broken".into(),
+        ))
     }
 
     async fn verify(
@@ -116,8 +136,11 @@ impl std::fmt::Debug for RecordSigner {
 }
 
 impl RecordSigner {
-    pub async fn generate(provider: &dyn EcdsaP384Provider) -> Result<Self> {
-        Ok(RecordSigner(provider.generate_key().await?))
+    pub async fn generate(
+        provider: &dyn EcdsaP384Provider,
+        random: &dyn SecureRandom,
+    ) -> Result<Self> {
+        Ok(RecordSigner(provider.generate_key(random).await?))
     }
 
     /// The verification key as stored in the encryption context:
@@ -187,11 +210,12 @@ pub async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::primitives::provider::SystemRandom;
 
     #[test]
     fn signs_exactly_103_bytes_and_verifies() {
         let provider = RustCryptoEcdsa;
-        let signer = pollster::block_on(RecordSigner::generate(&provider)).unwrap();
+        let signer = pollster::block_on(RecordSigner::generate(&provider, &SystemRandom)).unwrap();
         let pk = signer.public_key_base64();
         assert_eq!(B64.decode(&pk).unwrap().len(), 49);
         for i in 0..20u8 {
@@ -210,7 +234,8 @@ mod tests {
         assert_eq!(
             format!(
                 "{:?}",
-                pollster::block_on(RecordSigner::generate(&RustCryptoEcdsa)).unwrap()
+                pollster::block_on(RecordSigner::generate(&RustCryptoEcdsa, &SystemRandom))
+                    .unwrap()
             ),
             "RecordSigner(<redacted>)"
         );

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use crate::base::MaybeSendSync;
 use crate::error::{Error, Result};
-use crate::keyring::MaybeSendSync;
 use crate::materials::SecretBytes;
 
 /// GenerateDataKey. Spec: aws-kms-keyring.md#onencrypt

@@ -42,9 +42,12 @@ pub use client::{
 };
 
 use crate::error::{Error, Result};
-use crate::keyring::intermediate::{self, PendingWrap};
+use crate::keyring::intermediate::ProviderWrapped;
+use crate::keyring::provider::{
+    BrokenEdks, Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
+};
 use crate::keyring::{Keyring, MultiKeyring};
-use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, SecretBytes};
+use crate::materials::EncryptedDataKey;
 use crate::suite::KEY_LEN;
 
 /// The provider id of every AWS KMS EDK.
@@ -126,12 +129,6 @@ enum DecryptScope {
         region: String,
         filter: Option<DiscoveryFilter>,
     },
-}
-
-/// Why one Decrypt attempt failed: KMS (the call, or its answer), or the EDK itself.
-enum Failed {
-    Kms(String),
-    Local(Error),
 }
 
 /// What the decrypt filter says about one `aws-kms` EDK.
@@ -283,14 +280,6 @@ impl AwsKmsKeyring {
         })
     }
 
-    /// This keyring, for messages: kind and key (or region, for discovery).
-    fn describe(&self) -> String {
-        match &self.encrypt_key {
-            Some(key) => format!("{} ({key})", self.kind),
-            None => format!("{} ({})", self.kind, self.region),
-        }
-    }
-
     fn failure(&self, operation: &str, key: &str, error: &KmsError) -> String {
         format!(
             "KMS {operation} with key {key} in {} failed: {}: {}",
@@ -348,85 +337,22 @@ impl AwsKmsKeyring {
         })
     }
 
-    /// One Decrypt attempt (MPL `KmsUnwrapKeyMaterial` inside
-    /// `EdkWrapping.UnwrapEdkMaterial`): the intermediate key, or why not.
-    async fn unwrap_one(
+    /// GenerateDataKey's answer, checked: (plaintext, key ARN, ciphertext blob).
+    /// Spec: aws-kms-keyring.md#onencrypt
+    fn checked_data_key(
         &self,
-        materials: &DecryptionMaterials,
-        ciphertext: &[u8],
         key: &str,
-        serialized_ec: &[u8],
-    ) -> std::result::Result<(SecretBytes, SecretBytes), Failed> {
-        let (encrypted_pdk, blob) =
-            intermediate::split_ciphertext(ciphertext).map_err(Failed::Local)?;
-        if !CIPHERTEXT_BLOB_LEN.contains(&blob.len()) {
-            return Err(Failed::Local(Error::malformed(format!(
-                "its KMS ciphertext is {} bytes, outside KMS's 1 to 6144",
-                blob.len()
-            ))));
-        }
-        let response = self
-            .client
-            .decrypt(DecryptRequest {
-                key_id: key.to_string(),
-                ciphertext_blob: blob.to_vec(),
-                encryption_context: materials.encryption_context.clone(),
-                grant_tokens: self.grant_tokens.clone(),
-            })
-            .await
-            .map_err(|e| Failed::Kms(self.failure("Decrypt", key, &e)))?;
-        // Spec: aws-kms-keyring.md#ondecrypt — the response KeyId MUST equal the key asked for.
-        if response.key_id != key {
-            return Err(Failed::Kms(format!(
-                "KMS Decrypt with key {key} in {} answered for key {:?}",
-                self.region, response.key_id
-            )));
-        }
-        // Spec: aws-kms-keyring.md#ondecrypt — plaintext length = key derivation input length.
-        if response.plaintext.len() != KEY_LEN {
-            return Err(Failed::Kms(format!(
-                "KMS Decrypt with key {key} in {} returned {} plaintext bytes, expected {KEY_LEN}",
-                self.region,
-                response.plaintext.len()
-            )));
-        }
-        intermediate::open_data_key(encrypted_pdk, &response.plaintext, serialized_ec)
-            .map_err(Failed::Local)
-    }
-}
-
-#[async_trait(?Send)]
-impl Keyring for AwsKmsKeyring {
-    async fn on_encrypt(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        let Some(key) = &self.encrypt_key else {
-            // Spec: aws-kms-mrk-discovery-keyring.md#onencrypt — this function MUST fail.
-            return Err(Error::InvalidConfig(format!(
-                "an {} cannot encrypt; use a keyring with a key id",
-                self.kind
-            )));
-        };
+        response: GenerateDataKeyResponse,
+    ) -> Result<GenerateDataKeyResponse> {
         let fail = |what: String| {
             Error::KeyProviderFailure(format!(
                 "KMS GenerateDataKey with key {key} in {} {what}",
                 self.region
             ))
         };
-        // IntermediateGenerateAndWrap: the data key is local randomness, if not set yet.
-        let serialized_ec = intermediate::ensure_data_key(&mut materials)?;
-        // Spec: aws-kms-keyring.md#onencrypt — GenerateDataKey request.
-        let response = self
-            .client
-            .generate_data_key(GenerateDataKeyRequest {
-                key_id: key.clone(),
-                number_of_bytes: KEY_LEN as u32,
-                encryption_context: materials.encryption_context.clone(),
-                grant_tokens: self.grant_tokens.clone(),
-            })
-            .await
-            .map_err(|e| Error::KeyProviderFailure(self.failure("GenerateDataKey", key, &e)))?;
-        // Spec: aws-kms-keyring.md#onencrypt — KeyId MUST be a valid AWS KMS key ARN.
-        // (The MPL accepts any identifier here; no KMS keyring could ever
-        // decrypt an EDK whose provider info is not a key ARN, so fail now.)
+        // KeyId MUST be a valid AWS KMS key ARN. (The MPL accepts any
+        // identifier here; no KMS keyring could ever decrypt an EDK whose
+        // provider info is not a key ARN, so fail now.)
         match KmsArn::parse(&response.key_id) {
             Ok(arn) if arn.resource_type == ResourceType::Key => {}
             _ => {
@@ -439,7 +365,7 @@ impl Keyring for AwsKmsKeyring {
         if response.key_id.len() >= usize::from(u16::MAX) {
             return Err(fail("answered with a key id too long to store".into()));
         }
-        // Spec: aws-kms-keyring.md#onencrypt — plaintext length = key derivation input length.
+        // Plaintext length = key derivation input length.
         if response.plaintext.len() != KEY_LEN {
             return Err(fail(format!(
                 "returned {} plaintext bytes, expected {KEY_LEN}",
@@ -452,89 +378,116 @@ impl Keyring for AwsKmsKeyring {
                 response.ciphertext_blob.len()
             )));
         }
-        // IntermediateWrap: GenerateDataKey's plaintext is the intermediate key.
-        let pending = PendingWrap::start_with(
-            intermediate::data_key(&materials)?,
-            response.plaintext,
-            &serialized_ec,
-        )?;
-        let (edk, signing_key) = pending.finish(intermediate::ProviderWrapped {
-            key_provider_id: PROVIDER_ID.to_string(),
-            key_provider_info: response.key_id.into_bytes(),
-            wrapped_intermediate_key: response.ciphertext_blob,
-        });
-        materials.add_recipient(edk, signing_key);
-        Ok(materials)
+        Ok(response)
     }
 
-    async fn on_decrypt(
-        &self,
-        mut materials: DecryptionMaterials,
-        encrypted_data_keys: &[EncryptedDataKey],
-    ) -> Result<DecryptionMaterials> {
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
+    /// Decrypt's answer, checked. Spec: aws-kms-keyring.md#ondecrypt
+    fn checked_plaintext(&self, key: &str, response: DecryptResponse) -> Unwrapped {
+        // The response KeyId MUST equal the key asked for.
+        if response.key_id != key {
+            return Unwrapped::Failed(format!(
+                "KMS Decrypt with key {key} in {} answered for key {:?}",
+                self.region, response.key_id
+            ));
         }
-        let serialized_ec =
-            crate::materials::serialize_encryption_context(&materials.encryption_context)?;
-        // Spec: aws-kms-keyring.md#ondecrypt — filter first, then try one at a time.
-        let mut to_try = Vec::new();
-        let mut declined = Vec::new();
-        for (i, edk) in encrypted_data_keys.iter().enumerate() {
-            if edk.key_provider_id != PROVIDER_ID {
-                continue;
-            }
-            match self.verdict(i, &edk.key_provider_info)? {
-                Verdict::Try(key) => to_try.push((i, edk, key)),
-                Verdict::Decline(why) => declined.push(format!("EDK #{i}: {why}")),
-            }
+        // Plaintext length = key derivation input length.
+        if response.plaintext.len() != KEY_LEN {
+            return Unwrapped::Failed(format!(
+                "KMS Decrypt with key {key} in {} returned {} plaintext bytes, expected {KEY_LEN}",
+                self.region,
+                response.plaintext.len()
+            ));
         }
-        // Spec: aws-kms-keyring.md#ondecrypt — collect every attempt's error.
-        let mut failures = Vec::new();
-        let mut kms_failed = false;
-        let mut first_local = None;
-        for (i, edk, key) in to_try {
-            match self
-                .unwrap_one(&materials, &edk.ciphertext, &key, &serialized_ec)
-                .await
-            {
-                Ok((data_key, signing_key)) => {
-                    materials.set_keys(data_key, signing_key)?;
-                    return Ok(materials);
-                }
-                Err(Failed::Kms(why)) => {
-                    kms_failed = true;
-                    failures.push(format!("EDK #{i}: {why}"));
-                }
-                Err(Failed::Local(e)) => {
-                    failures.push(format!("EDK #{i}: {e}"));
-                    first_local.get_or_insert(e);
-                }
-            }
+        Unwrapped::Key(response.plaintext)
+    }
+}
+
+/// The EDK under intermediate key wrapping (see the module docs): KMS's
+/// GenerateDataKey makes the intermediate key, KMS Decrypt unwraps it.
+#[async_trait(?Send)]
+impl KeyProvider for AwsKmsKeyring {
+    /// Kind and key (or region, for discovery).
+    fn describe(&self) -> String {
+        match &self.encrypt_key {
+            Some(key) => format!("{} ({key})", self.kind),
+            None => format!("{} ({})", self.kind, self.region),
         }
-        let who = self.describe();
-        match first_local {
-            // KMS answered, but what it unwrapped does not open the EDK (a
-            // tampered or truncated EDK): keep that error's code.
-            Some(local) if !kms_failed => {
-                failures.extend(declined);
-                let detail = format!(
-                    "{who}: no encrypted data key opened: {}",
-                    failures.join("; ")
-                );
-                Err(match local {
-                    Error::IntegrityFailure(_) => Error::IntegrityFailure(detail),
-                    Error::MalformedCiphertext(_) => Error::MalformedCiphertext(detail),
-                    _ => Error::KeyProviderFailure(detail),
-                })
-            }
-            _ => Err(intermediate::none_opened(
-                &who,
-                encrypted_data_keys,
-                failures,
-                declined,
-            )),
+    }
+
+    /// KMS authenticated the EDK's blob and context: an EDK whose data key
+    /// then does not open was tampered with, and says so.
+    fn broken_edks(&self) -> BrokenEdks {
+        BrokenEdks::KeepCode
+    }
+
+    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+        let Some(key) = &self.encrypt_key else {
+            // Spec: aws-kms-mrk-discovery-keyring.md#onencrypt — this function MUST fail.
+            return Err(Error::InvalidConfig(format!(
+                "an {} cannot encrypt; use a keyring with a key id",
+                self.kind
+            )));
+        };
+        // Spec: aws-kms-keyring.md#onencrypt — GenerateDataKey request.
+        let response = self
+            .client
+            .generate_data_key(GenerateDataKeyRequest {
+                key_id: key.clone(),
+                number_of_bytes: KEY_LEN as u32,
+                encryption_context: request.encryption_context.clone(),
+                grant_tokens: self.grant_tokens.clone(),
+            })
+            .await
+            .map_err(|e| Error::KeyProviderFailure(self.failure("GenerateDataKey", key, &e)))?;
+        let response = self.checked_data_key(key, response)?;
+        // IntermediateWrap: GenerateDataKey's plaintext is the intermediate key.
+        Ok(Wrapped {
+            intermediate_key: response.plaintext,
+            edk: ProviderWrapped {
+                key_provider_id: PROVIDER_ID.to_string(),
+                key_provider_info: response.key_id.into_bytes(),
+                wrapped_intermediate_key: response.ciphertext_blob,
+            },
+        })
+    }
+
+    /// Spec: aws-kms-keyring.md#ondecrypt — filter first, then try one at a time.
+    fn claim(&self, index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
+        if edk.key_provider_id != PROVIDER_ID {
+            return Ok(Claim::Skip);
         }
+        Ok(match self.verdict(index, &edk.key_provider_info)? {
+            Verdict::Try(_) => Claim::Mine,
+            Verdict::Decline(why) => Claim::Decline(why),
+        })
+    }
+
+    /// One Decrypt attempt (MPL `KmsUnwrapKeyMaterial` inside
+    /// `EdkWrapping.UnwrapEdkMaterial`).
+    async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
+        let Verdict::Try(key) = self.verdict(request.index, &request.edk.key_provider_info)? else {
+            return Ok(Unwrapped::Declined("not for this keyring".into()));
+        };
+        let blob = request.wrapped;
+        if !CIPHERTEXT_BLOB_LEN.contains(&blob.len()) {
+            return Err(Error::malformed(format!(
+                "its KMS ciphertext is {} bytes, outside KMS's 1 to 6144",
+                blob.len()
+            )));
+        }
+        let response = self
+            .client
+            .decrypt(DecryptRequest {
+                key_id: key.clone(),
+                ciphertext_blob: blob.to_vec(),
+                encryption_context: request.encryption_context.clone(),
+                grant_tokens: self.grant_tokens.clone(),
+            })
+            .await;
+        Ok(match response {
+            Ok(response) => self.checked_plaintext(&key, response),
+            Err(e) => Unwrapped::Failed(self.failure("Decrypt", &key, &e)),
+        })
     }
 }
 
@@ -618,20 +571,25 @@ macro_rules! kms_keyring_newtype {
         }
 
         #[async_trait(?Send)]
-        impl Keyring for $name {
-            async fn on_encrypt(
-                &self,
-                materials: EncryptionMaterials,
-            ) -> Result<EncryptionMaterials> {
-                self.0.on_encrypt(materials).await
+        impl KeyProvider for $name {
+            fn describe(&self) -> String {
+                self.0.describe()
             }
 
-            async fn on_decrypt(
-                &self,
-                materials: DecryptionMaterials,
-                encrypted_data_keys: &[EncryptedDataKey],
-            ) -> Result<DecryptionMaterials> {
-                self.0.on_decrypt(materials, encrypted_data_keys).await
+            fn broken_edks(&self) -> BrokenEdks {
+                self.0.broken_edks()
+            }
+
+            async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+                self.0.wrap(request).await
+            }
+
+            fn claim(&self, index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
+                self.0.claim(index, edk)
+            }
+
+            async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
+                self.0.unwrap(request).await
             }
         }
     };

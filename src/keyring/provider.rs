@@ -1,0 +1,338 @@
+//! The keyring joint. A key provider does one thing: wrap a fresh
+//! intermediate key under its key, or unwrap one EDK. Every provider is a
+//! [`Keyring`] through one generic OnEncrypt / OnDecrypt, which holds what
+//! all keyrings share: the data key, intermediate key wrapping
+//! ([`super::intermediate`]), the EDK loop and the error accounting.
+//!
+//! Spec: framework/keyring-interface.md; the MPL's `EdkWrapping.dfy` splits
+//! keyrings the same way (`GenerateAndWrapMaterial` / `UnwrapMaterial`).
+//! The unwrap answer tells "not mine" ([`Claim::Skip`], [`Unwrapped::Declined`])
+//! from "mine but broken" (an `Err`), as age's `unwrap_stanza`.
+
+use async_trait::async_trait;
+
+use crate::base::{MaybeSendSync, SecretBytes};
+use crate::error::{Error, Result};
+use crate::keyring::intermediate::{self, PendingWrap, ProviderWrapped, INTERMEDIATE_KEY_LEN};
+use crate::keyring::Keyring;
+use crate::materials::{
+    serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionContext,
+    EncryptionMaterials,
+};
+use crate::primitives::provider::SecureRandom;
+
+/// What a provider is given to wrap a new EDK.
+pub struct WrapRequest<'a> {
+    pub encryption_context: &'a EncryptionContext,
+    /// The encryption context as the MPL serializes it for AAD.
+    pub serialized_ec: &'a [u8],
+    /// The operation's randomness (the encryptor's `CryptoProvider`).
+    pub random: &'a dyn SecureRandom,
+}
+
+impl WrapRequest<'_> {
+    /// A fresh intermediate key, for providers that do not generate their own.
+    pub fn fresh_intermediate_key(&self) -> Result<SecretBytes> {
+        self.random.secret_bytes(INTERMEDIATE_KEY_LEN)
+    }
+}
+
+/// A provider's new EDK: the intermediate key, and the EDK fields that carry
+/// it wrapped under the provider's key.
+pub struct Wrapped {
+    pub intermediate_key: SecretBytes,
+    pub edk: ProviderWrapped,
+}
+
+/// What a provider is given to unwrap one EDK it claimed.
+pub struct UnwrapRequest<'a> {
+    /// The EDK's position in the item, for messages.
+    pub index: usize,
+    pub edk: &'a EncryptedDataKey,
+    /// The provider's part of the EDK ciphertext: what follows the encrypted data key.
+    pub wrapped: &'a [u8],
+    pub encryption_context: &'a EncryptionContext,
+    pub serialized_ec: &'a [u8],
+}
+
+/// A provider's first look at an EDK, before anything is unwrapped.
+pub enum Claim {
+    /// Another provider's EDK: passed over without a word.
+    Skip,
+    /// This provider's kind of EDK, but not one it may open; why, for the error.
+    Decline(String),
+    /// This provider's: unwrap it.
+    Mine,
+}
+
+/// A provider's answer for one EDK it claimed. An `Err` instead means the
+/// EDK is this provider's but broken (malformed, or it did not verify).
+pub enum Unwrapped {
+    /// The intermediate key.
+    Key(SecretBytes),
+    /// The provider looked and declined (e.g. a custom provider's `null`); why.
+    Declined(String),
+    /// The provider was asked and failed (a KMS call, a JS callback); why. If
+    /// no EDK opens, the keyring fails with `KEY_PROVIDER_FAILURE`.
+    Failed(String),
+}
+
+/// What the failure of a keyring none of whose EDKs opened says about an
+/// EDK that was this provider's but broken, when no provider call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokenEdks {
+    /// `NO_MATCHING_KEY`: the provider cannot tell a broken EDK from one
+    /// under another key of the same name (raw keyrings, custom providers).
+    NoMatchingKey,
+    /// The first broken EDK's own code (`INTEGRITY_FAILURE`,
+    /// `MALFORMED_CIPHERTEXT`): the provider vouched for the EDK, so what
+    /// does not open was tampered with (AWS KMS authenticates its blob).
+    KeepCode,
+}
+
+/// A key provider: wraps a fresh intermediate key under its key, or unwraps
+/// one EDK. Implementing this makes a [`Keyring`]. Futures are not `Send`,
+/// so providers may call JavaScript.
+#[async_trait(?Send)]
+pub trait KeyProvider: MaybeSendSync {
+    /// This keyring, for messages, e.g. `raw AES keyring (namespace "a", name "b")`.
+    /// Called only when an operation fails. Never key bytes.
+    fn describe(&self) -> String;
+
+    /// Why this provider cannot decrypt at all (a public-key-only keyring);
+    /// OnDecrypt then fails with `NO_MATCHING_KEY` before looking at EDKs.
+    fn cannot_decrypt(&self) -> Option<String> {
+        None
+    }
+
+    /// See [`BrokenEdks`].
+    fn broken_edks(&self) -> BrokenEdks {
+        BrokenEdks::NoMatchingKey
+    }
+
+    /// Wrap a new intermediate key: draw one with
+    /// [`WrapRequest::fresh_intermediate_key`], or generate it (KMS GenerateDataKey).
+    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped>;
+
+    /// Whether `edk` is this provider's. An `Err` fails the whole OnDecrypt
+    /// before any EDK is unwrapped (the MPL's KMS filters do this).
+    fn claim(&self, index: usize, edk: &EncryptedDataKey) -> Result<Claim>;
+
+    /// The intermediate key of an EDK this provider claimed.
+    async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped>;
+}
+
+#[async_trait(?Send)]
+impl<P: KeyProvider> Keyring for P {
+    /// Generate the data key if none is set yet (the MPL generates it
+    /// locally whatever the provider), then add this provider's EDK.
+    async fn on_encrypt(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
+        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
+        if materials.plaintext_data_key.is_none() {
+            let data_key = materials.random.secret_bytes(crate::suite::KEY_LEN)?;
+            materials.set_plaintext_data_key(data_key)?;
+        }
+        let wrapped = self
+            .wrap(WrapRequest {
+                encryption_context: &materials.encryption_context,
+                serialized_ec: &serialized_ec,
+                random: materials.random.as_ref(),
+            })
+            .await?;
+        let data_key = materials.plaintext_data_key.as_ref().ok_or_else(|| {
+            Error::InvalidConfig("encryption materials have no data key yet".into())
+        })?;
+        let pending = PendingWrap::start_with(data_key, wrapped.intermediate_key, &serialized_ec)?;
+        let (edk, signing_key) = pending.finish(wrapped.edk);
+        materials.add_recipient(edk, signing_key);
+        Ok(materials)
+    }
+
+    /// Try each claimed EDK in order; the first that opens completely wins.
+    /// Spec: keyring-interface.md#ondecrypt
+    async fn on_decrypt(
+        &self,
+        mut materials: DecryptionMaterials,
+        encrypted_data_keys: &[EncryptedDataKey],
+    ) -> Result<DecryptionMaterials> {
+        if materials.plaintext_data_key.is_some() {
+            return Ok(materials);
+        }
+        if let Some(why) = self.cannot_decrypt() {
+            return Err(Error::NoMatchingKey {
+                providers_seen: providers_seen(encrypted_data_keys),
+                detail: format!("{} {why}", self.describe()),
+            });
+        }
+        let mut tally = Tally::new(self.broken_edks());
+        for (i, edk) in encrypted_data_keys.iter().enumerate() {
+            if let Claim::Decline(why) = self.claim(i, edk)? {
+                tally.declined(i, why);
+            }
+        }
+        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
+        for (i, edk) in encrypted_data_keys.iter().enumerate() {
+            if !matches!(self.claim(i, edk)?, Claim::Mine) {
+                continue;
+            }
+            let opened = open_one(self, i, edk, &materials.encryption_context, &serialized_ec);
+            match opened.await {
+                Ok((data_key, signing_key)) => {
+                    materials.set_keys(data_key, signing_key)?;
+                    return Ok(materials);
+                }
+                Err(outcome) => tally.record(i, outcome),
+            }
+        }
+        Err(tally.into_error(&self.describe(), encrypted_data_keys))
+    }
+}
+
+/// Why one claimed EDK did not open.
+enum Outcome {
+    Declined(String),
+    Failed(String),
+    Broken(Error),
+}
+
+/// Unwrap one EDK with `provider` and open its data key: (data key,
+/// symmetric signing key), or why not.
+async fn open_one<P: KeyProvider + ?Sized>(
+    provider: &P,
+    index: usize,
+    edk: &EncryptedDataKey,
+    encryption_context: &EncryptionContext,
+    serialized_ec: &[u8],
+) -> std::result::Result<(SecretBytes, SecretBytes), Outcome> {
+    let (encrypted_pdk, wrapped) =
+        intermediate::split_ciphertext(&edk.ciphertext).map_err(Outcome::Broken)?;
+    let request = UnwrapRequest {
+        index,
+        edk,
+        wrapped,
+        encryption_context,
+        serialized_ec,
+    };
+    match provider.unwrap(request).await.map_err(Outcome::Broken)? {
+        Unwrapped::Key(key) => {
+            intermediate::open_data_key(encrypted_pdk, &key, serialized_ec).map_err(Outcome::Broken)
+        }
+        Unwrapped::Declined(why) => Err(Outcome::Declined(why)),
+        Unwrapped::Failed(why) => Err(Outcome::Failed(why)),
+    }
+}
+
+/// The per-EDK error accounting of one OnDecrypt (no allocation until an
+/// EDK fails).
+struct Tally {
+    policy: BrokenEdks,
+    /// Provider failures and, under [`BrokenEdks::KeepCode`], broken EDKs.
+    failures: Vec<String>,
+    declined: Vec<String>,
+    provider_failed: bool,
+    first_broken: Option<Error>,
+}
+
+impl Tally {
+    fn new(policy: BrokenEdks) -> Self {
+        Tally {
+            policy,
+            failures: Vec::new(),
+            declined: Vec::new(),
+            provider_failed: false,
+            first_broken: None,
+        }
+    }
+
+    fn declined(&mut self, index: usize, why: String) {
+        self.declined.push(format!("EDK #{index}: {why}"));
+    }
+
+    fn record(&mut self, index: usize, outcome: Outcome) {
+        match outcome {
+            Outcome::Declined(why) => self.declined(index, why),
+            Outcome::Failed(why) => {
+                self.provider_failed = true;
+                self.failures.push(format!("EDK #{index}: {why}"));
+            }
+            Outcome::Broken(e) => match self.policy {
+                BrokenEdks::NoMatchingKey => self.declined(index, e.to_string()),
+                BrokenEdks::KeepCode => {
+                    self.failures.push(format!("EDK #{index}: {e}"));
+                    self.first_broken.get_or_insert(e);
+                }
+            },
+        }
+    }
+
+    /// A provider failure wins (an outage to retry or fix, not a missing
+    /// key); then a broken EDK's code, under [`BrokenEdks::KeepCode`]; else
+    /// no matching key.
+    fn into_error(mut self, keyring: &str, encrypted_data_keys: &[EncryptedDataKey]) -> Error {
+        if self.failures.is_empty() {
+            return no_matching_key(keyring, encrypted_data_keys, &self.declined);
+        }
+        self.failures.append(&mut self.declined);
+        let detail = format!(
+            "{keyring}: no encrypted data key opened: {}",
+            self.failures.join("; ")
+        );
+        match self.first_broken {
+            Some(Error::IntegrityFailure(_)) if !self.provider_failed => {
+                Error::IntegrityFailure(detail)
+            }
+            Some(Error::MalformedCiphertext(_)) if !self.provider_failed => {
+                Error::MalformedCiphertext(detail)
+            }
+            _ => Error::KeyProviderFailure(detail),
+        }
+    }
+}
+
+/// The rule for a custom (user-written, e.g. JavaScript) provider's id:
+/// non-empty, and not under `aws-kms`, which names the AWS KMS keyrings'
+/// EDKs (other SDKs send those to KMS).
+pub fn check_custom_provider_id(provider_id: &str) -> Result<()> {
+    if provider_id.is_empty() {
+        return Err(Error::InvalidConfig(
+            "a custom keyring needs a non-empty providerId".into(),
+        ));
+    }
+    if provider_id.starts_with("aws-kms") {
+        return Err(Error::InvalidConfig(format!(
+            "providerId {provider_id:?} is reserved for AWS KMS keyrings"
+        )));
+    }
+    Ok(())
+}
+
+/// The error of a keyring that opened none of `encrypted_data_keys`;
+/// `reasons` says why each EDK it tried failed.
+pub fn no_matching_key(
+    keyring: &str,
+    encrypted_data_keys: &[EncryptedDataKey],
+    reasons: &[String],
+) -> Error {
+    let detail = if encrypted_data_keys.is_empty() {
+        format!("{keyring}: there are no encrypted data keys")
+    } else if reasons.is_empty() {
+        format!("{keyring}: no encrypted data key is for this keyring")
+    } else {
+        format!("{keyring}: {}", reasons.join("; "))
+    };
+    Error::NoMatchingKey {
+        providers_seen: providers_seen(encrypted_data_keys),
+        detail,
+    }
+}
+
+/// The distinct provider ids of `edks`, in order of first appearance.
+pub fn providers_seen(edks: &[EncryptedDataKey]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for edk in edks {
+        if !seen.contains(&edk.key_provider_id) {
+            seen.push(edk.key_provider_id.clone());
+        }
+    }
+    seen
+}

@@ -25,7 +25,7 @@ function run(command, args, options = {}) {
     execFileSync(command, args, { stdio: "inherit", cwd: root, ...options });
   } catch (error) {
     if (error.code === "ENOENT") {
-      console.error(`[build] ${command} is not installed. Run scripts/setup.sh with FIELDSEAL_SETUP_WEB=1 (make test does) or npm install at the repository root.`);
+      console.error(`[build] ${command} is not installed. Run scripts/setup.sh web (make test-js does) or npm install at the repository root.`);
     }
     process.exit(typeof error.status === "number" && error.status !== 0 ? error.status : 1);
   }
@@ -44,7 +44,7 @@ const pinned = /^wasm-bindgen = "=([0-9.]+)"/m.exec(readFileSync(join(root, "was
 const installed = output("wasm-bindgen", ["--version"]).split(" ")[1];
 if (!pinned) throw new Error("cannot read the pinned wasm-bindgen version from wasm/Cargo.toml");
 if (installed !== pinned) {
-  console.error(`[build] wasm-bindgen ${pinned} is needed, found ${installed ?? "none"}. Run: FIELDSEAL_SETUP_WEB=1 scripts/setup.sh`);
+  console.error(`[build] wasm-bindgen ${pinned} is needed, found ${installed ?? "none"}. Run: scripts/setup.sh web`);
   process.exit(1);
 }
 

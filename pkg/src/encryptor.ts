@@ -1,9 +1,9 @@
-import { FieldsealError, guarded } from "./errors.js";
+import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
 import { copyArray, defineField, ownKeys, reading } from "./hostile.js";
 import { freedError, freeQuietly, Keyring } from "./keyrings.js";
 import { marshallRecord, unmarshallItem, unmarshallValue } from "./records.js";
 import type { AlgorithmSuiteId, CryptoAction, Item, ItemInput, PlainRecord, RecordValue } from "./types.js";
-import { loadWasm } from "./wasm.js";
+import { loadedWasm, loadWasm } from "./wasm.js";
 import type { WasmItemEncryptor } from "./wasm/fieldseal_wasm.js";
 
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
@@ -43,20 +43,7 @@ export interface ItemEncryptorConfig {
   maxEncryptedDataKeys?: number;
 }
 
-const CONFIG_KEYS: readonly string[] = [
-  "logicalTableName",
-  "partitionKeyName",
-  "sortKeyName",
-  "attributeActionsOnEncrypt",
-  "allowedUnsignedAttributes",
-  "allowedUnsignedAttributePrefix",
-  "algorithmSuiteId",
-  "platformCrypto",
-  "maxEncryptedDataKeys",
-  "keyring",
-];
-/** The suites as the core parses them: hex (with or without 0x; 26368 and 26369 as numbers) or the DB-ESDK's names. */
-const SUITES = /^(?:(?:0[xX])?670[01]|2636[89]|ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_(?:ECDSA_P384_)?SYMSIG_HMAC_SHA384)$/;
+/** A shape check before the module loads: the action names are the config's type. */
 const ACTIONS: readonly string[] = ["ENCRYPT_AND_SIGN", "SIGN_ONLY", "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT", "DO_NOTHING"];
 
 function configError(message: string): FieldsealError {
@@ -64,20 +51,18 @@ function configError(message: string): FieldsealError {
 }
 
 /**
- * The config as a plain object of the known keys, each read once (getters
- * and Proxy traps that throw give INVALID_CONFIG), with its own copies of the
- * nested objects and arrays: later changes, or getters answering differently
- * on a second read, cannot reach the checked config.
+ * The config as a plain object of its own keys (unknown ones are passed on
+ * for the core to refuse), each read once (getters and Proxy traps that
+ * throw give INVALID_CONFIG), with its own copies of the nested objects and
+ * arrays: later changes, or getters answering differently on a second read,
+ * cannot reach the checked config.
  */
 function snapshotConfig(config: unknown): ItemEncryptorConfig {
   if (typeof config !== "object" || config === null) throw configError("ItemEncryptor needs a config object");
-  for (const key of Object.keys(config)) {
-    if (!CONFIG_KEYS.includes(key)) throw configError(`unknown config key ${JSON.stringify(key)} (expected one of ${CONFIG_KEYS.join(", ")})`);
-  }
   const snapshot: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
+  for (const key of Object.keys(config)) {
     const value = (config as Record<string, unknown>)[key];
-    if (value !== undefined) snapshot[key] = value;
+    if (value !== undefined) defineField(snapshot, key, value);
   }
   const actions = snapshot.attributeActionsOnEncrypt;
   if (typeof actions === "object" && actions !== null && !Array.isArray(actions)) {
@@ -96,7 +81,7 @@ function snapshotConfig(config: unknown): ItemEncryptorConfig {
   return snapshot as unknown as ItemEncryptorConfig;
 }
 
-/** Checks of the config's shape; the rules (key attributes signed, reserved names...) are checked by the core. */
+/** Checks of the config's shape, before the module loads; the rules (known keys, suites, key attributes signed...) are the core's. */
 function checkConfig(config: ItemEncryptorConfig): void {
   for (const k of ["logicalTableName", "partitionKeyName"] as const) {
     if (typeof config[k] !== "string" || config[k].length === 0) throw configError(`${k} must be a non-empty string`);
@@ -117,18 +102,11 @@ function checkConfig(config: ItemEncryptorConfig): void {
   if (config.allowedUnsignedAttributePrefix !== undefined && typeof config.allowedUnsignedAttributePrefix !== "string") {
     throw configError("allowedUnsignedAttributePrefix must be a string");
   }
-  const suite = config.algorithmSuiteId;
-  if (suite !== undefined && !SUITES.test(String(suite))) {
-    throw configError(`unknown algorithm suite ${JSON.stringify(suite)} (use "0x6700" or "0x6701")`);
-  }
   const platform = config.platformCrypto;
-  if (platform !== undefined && typeof platform !== "boolean") {
-    const min = (platform as { bulkMinBytes?: unknown } | null)?.bulkMinBytes;
-    if (typeof platform !== "object" || platform === null || (min !== undefined && !(Number.isSafeInteger(min) && (min as number) >= 0))) {
-      throw configError("platformCrypto must be true, false or { bulkMinBytes: a non-negative integer }");
-    }
+  if (platform !== undefined && typeof platform !== "boolean" && (typeof platform !== "object" || platform === null)) {
+    throw configError("platformCrypto must be true, false or { bulkMinBytes: a non-negative integer }");
   }
-  // The range (1 to 255) is the core's rule, checked on first use.
+  // A shape (null is not absent here); the range (1 to 255) is the core's rule.
   if (config.maxEncryptedDataKeys !== undefined && !Number.isInteger(config.maxEncryptedDataKeys)) {
     throw configError("maxEncryptedDataKeys must be an integer");
   }
@@ -168,13 +146,18 @@ export class ItemEncryptor {
   #ready: WasmItemEncryptor | undefined;
   #freed = false;
 
-  /** Checks the config's shape now; the full rules are checked on first use, whose promise rejects with INVALID_CONFIG. */
+  /** Checks the config's shape now (and the core's rules of names, if loaded); the rest rejects the first use with INVALID_CONFIG. */
   constructor(config: ItemEncryptorConfig) {
     this.config = reading("INVALID_CONFIG", "the ItemEncryptor config", () => {
       const snapshot = snapshotConfig(config);
       checkConfig(snapshot);
       return Object.freeze(snapshot);
     });
+    try {
+      loadedWasm()?.WasmItemEncryptor.checkOptions({ ...this.config, keyring: undefined });
+    } catch (error) {
+      throw toFieldsealError(error);
+    }
   }
 
   async #encryptor(): Promise<WasmItemEncryptor> {

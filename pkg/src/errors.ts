@@ -3,7 +3,7 @@
  * message: messages may be reworded, codes will not change.
  */
 export type ErrorCode =
-  /** The encryptor or keyring configuration is unusable (also: a freed object was used). */
+  /** The encryptor or keyring configuration is unusable. */
   | "INVALID_CONFIG"
   /** A plaintext item or record cannot be sealed as given. */
   | "INVALID_ITEM"
@@ -20,7 +20,11 @@ export type ErrorCode =
   /** A size limit of the format or of DynamoDB is exceeded, or an item carries more wrapped data keys than `maxEncryptedDataKeys`. */
   | "LIMIT_EXCEEDED"
   /** The WebAssembly module could not be fetched, compiled or instantiated. */
-  | "WASM_LOAD_FAILED";
+  | "WASM_LOAD_FAILED"
+  /** An encryptor or keyring was used after `free()` (or after `using` disposed it). */
+  | "OBJECT_FREED"
+  /** A bug in fieldseal, not in your input or configuration: please report it. */
+  | "INTERNAL_ERROR";
 
 const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "INVALID_CONFIG",
@@ -32,6 +36,8 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "INVALID_KEY",
   "LIMIT_EXCEEDED",
   "WASM_LOAD_FAILED",
+  "OBJECT_FREED",
+  "INTERNAL_ERROR",
 ]);
 
 /**
@@ -60,10 +66,12 @@ export function toFieldsealError(error: unknown): FieldsealError {
   if (error instanceof Error && typeof code === "string" && CODES.has(code)) {
     return new FieldsealError(code as ErrorCode, error.message);
   }
-  // Anything else escaping the wasm layer is a bug in fieldseal, not the caller's
-  // input; say so rather than guess a code.
+  // wasm-bindgen's refusal of a freed handle; anything else (a trap) is a bug in fieldseal.
+  if ((error as Error)?.message === "null pointer passed to rust") {
+    return new FieldsealError("OBJECT_FREED", "this object was freed", { cause: error });
+  }
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new FieldsealError("INVALID_CONFIG", `internal error in fieldseal: ${what}`, { cause: error });
+  return new FieldsealError("INTERNAL_ERROR", `internal error in fieldseal: ${what}`, { cause: error });
 }
 
 /** @internal Run `operation`, turning whatever it throws into a FieldsealError. */

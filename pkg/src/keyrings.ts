@@ -1,7 +1,7 @@
-import { FieldsealError, guarded } from "./errors.js";
+import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
 import { copyArray, copyBytes, readOptions } from "./hostile.js";
-import { loadWasm, type Bindings } from "./wasm.js";
-import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
+import { loadedWasm, loadWasm, type Bindings } from "./wasm.js";
+import type { RsaPaddingName, WasmKeyring } from "./wasm/fieldseal_wasm.js";
 
 const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
 
@@ -17,6 +17,21 @@ export abstract class Keyring {
 
   /** @internal Build the WebAssembly keyring. Called once. */
   protected abstract build(wasm: Bindings): Promise<WasmKeyring> | WasmKeyring;
+
+  /** @internal Build now if loaded, so the core's key rules throw from the constructor. */
+  protected buildNow(): void {
+    this.now((wasm) => (this.#handle = Promise.resolve(this.build(wasm) as WasmKeyring)));
+  }
+
+  /** @internal A check of the core's: now if loaded, else at first use. */
+  protected now(check: (wasm: Bindings) => unknown): void {
+    const wasm = loadedWasm();
+    try {
+      if (wasm) check(wasm);
+    } catch (error) {
+      throw toFieldsealError(error);
+    }
+  }
 
   /** @internal A new handle to this keyring's WebAssembly side, for an encryptor or multi-keyring. */
   async share(): Promise<WasmKeyring> {
@@ -60,7 +75,7 @@ export function freeQuietly(handle: { free(): void }): void {
 
 /** @internal */
 export function freedError(what: string): FieldsealError {
-  return new FieldsealError("INVALID_CONFIG", `this ${what} was freed and cannot be used`);
+  return new FieldsealError("OBJECT_FREED", `this ${what} was freed and cannot be used`);
 }
 
 function configError(message: string): FieldsealError {
@@ -73,14 +88,10 @@ function requireString(value: unknown, what: string): string {
 }
 
 /** A private copy of the key's real bytes (not what `length` claims), wiped once handed to WebAssembly. */
-function copyKey(value: unknown, what: string, lengths: readonly number[]): Uint8Array {
+function copyKey(value: unknown, what: string): Uint8Array {
   const key = copyBytes(value, true);
   if (key === undefined) throw new FieldsealError("INVALID_KEY", `${what} must be a Uint8Array`);
   if (key === "detached") throw new FieldsealError("INVALID_KEY", `${what} is a view of a detached ArrayBuffer`);
-  if (!lengths.includes(key.length)) {
-    key.fill(0);
-    throw new FieldsealError("INVALID_KEY", `${what} must be ${lengths.join(", ")} bytes long, got ${key.length}`);
-  }
   return key;
 }
 
@@ -110,14 +121,15 @@ export class RawAesKeyring extends Keyring {
     const o = readOptions(options, "RawAesKeyring", ["keyNamespace", "keyName", "wrappingKey"]);
     this.keyNamespace = requireString(o.keyNamespace, "keyNamespace");
     this.keyName = requireString(o.keyName, "keyName");
-    this.#key = copyKey(o.wrappingKey, "wrappingKey", [16, 24, 32]);
+    this.#key = copyKey(o.wrappingKey, "wrappingKey");
+    this.buildNow();
   }
 
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     const key = this.#key!;
     try {
-      return wasm.WasmKeyring.rawAes(this.keyNamespace, this.keyName, key);
+      return wasm.WasmKeyring.rawAes({ keyNamespace: this.keyNamespace, keyName: this.keyName, wrappingKey: key });
     } finally {
       key.fill(0);
       this.#key = undefined;
@@ -126,8 +138,7 @@ export class RawAesKeyring extends Keyring {
 }
 
 /** RSA padding schemes, named as in the AWS Material Providers Library. */
-export type RsaPadding = "PKCS1" | "OAEP_SHA1_MGF1" | "OAEP_SHA256_MGF1" | "OAEP_SHA384_MGF1" | "OAEP_SHA512_MGF1";
-const RSA_PADDINGS: readonly string[] = ["PKCS1", "OAEP_SHA1_MGF1", "OAEP_SHA256_MGF1", "OAEP_SHA384_MGF1", "OAEP_SHA512_MGF1"];
+export type RsaPadding = RsaPaddingName;
 
 export interface RawRsaKeyringOptions {
   keyNamespace: string;
@@ -158,9 +169,7 @@ export class RawRsaKeyring extends Keyring {
     const o = readOptions(options, "RawRsaKeyring", ["keyNamespace", "keyName", "padding", "publicKeyPem", "privateKeyPem"]);
     this.keyNamespace = requireString(o.keyNamespace, "keyNamespace");
     this.keyName = requireString(o.keyName, "keyName");
-    if (typeof o.padding !== "string" || !RSA_PADDINGS.includes(o.padding)) {
-      throw configError(`padding must be one of ${RSA_PADDINGS.join(", ")}`);
-    }
+    if (typeof o.padding !== "string") throw configError("padding must be a string");
     this.padding = o.padding as RsaPadding;
     for (const k of ["publicKeyPem", "privateKeyPem"] as const) {
       if (o[k] !== undefined && typeof o[k] !== "string") throw new FieldsealError("INVALID_KEY", `${k} must be a PEM string`);
@@ -171,12 +180,18 @@ export class RawRsaKeyring extends Keyring {
     this.#publicKeyPem = o.publicKeyPem as string | undefined;
     this.#privateKeyPem = o.privateKeyPem as string | undefined;
     this.canDecrypt = this.#privateKeyPem !== undefined;
+    // The PEMs are parsed on first use.
+    this.now((wasm) => wasm.WasmKeyring.checkRawRsa(this.#options()));
+  }
+
+  #options() {
+    return { keyNamespace: this.keyNamespace, keyName: this.keyName, padding: this.padding, publicKeyPem: this.#publicKeyPem, privateKeyPem: this.#privateKeyPem };
   }
 
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     try {
-      return wasm.WasmKeyring.rawRsa(this.keyNamespace, this.keyName, this.padding, this.#publicKeyPem, this.#privateKeyPem);
+      return wasm.WasmKeyring.rawRsa(this.#options());
     } finally {
       this.#publicKeyPem = this.#privateKeyPem = undefined;
     }
@@ -205,14 +220,15 @@ export class StaticBranchKeyKeyring extends Keyring {
     const o = readOptions(options, "StaticBranchKeyKeyring", ["branchKeyId", "branchKeyVersion", "branchKey"]);
     this.branchKeyId = requireString(o.branchKeyId, "branchKeyId");
     this.branchKeyVersion = requireString(o.branchKeyVersion, "branchKeyVersion");
-    this.#key = copyKey(o.branchKey, "branchKey", [32]);
+    this.#key = copyKey(o.branchKey, "branchKey");
+    this.buildNow();
   }
 
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     const key = this.#key!;
     try {
-      return wasm.WasmKeyring.staticBranchKey(this.branchKeyId, this.branchKeyVersion, key);
+      return wasm.WasmKeyring.staticBranchKey({ branchKeyId: this.branchKeyId, branchKeyVersion: this.branchKeyVersion, branchKey: key });
     } finally {
       key.fill(0);
       this.#key = undefined;
@@ -338,6 +354,6 @@ export class CustomKeyring extends Keyring {
 
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
-    return wasm.WasmKeyring.custom(this.providerId, this.#wrapKey, this.#unwrapKey);
+    return wasm.WasmKeyring.custom({ providerId: this.providerId, wrapKey: this.#wrapKey, unwrapKey: this.#unwrapKey });
   }
 }

@@ -117,7 +117,7 @@ export class AwsKmsKeyring extends Keyring {
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     const o = this.#options;
-    return wasm.WasmKeyring.awsKms(this.kind, o.kmsKeyId, o.region, o.grantTokens, kmsCall(o.clientProvider));
+    return wasm.WasmKeyring.awsKms({ kind: this.kind, kmsKeyId: o.kmsKeyId, region: o.region, grantTokens: o.grantTokens, kmsCall: kmsCall(o.clientProvider) });
   }
 }
 
@@ -164,7 +164,7 @@ export class AwsKmsMrkMultiKeyring extends Keyring {
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     const o = this.#options;
-    return wasm.WasmKeyring.awsKmsMrkMulti(this.generator, [...this.kmsKeyIds], o.grantTokens, kmsCall(o.clientProvider));
+    return wasm.WasmKeyring.awsKmsMrkMulti({ generator: this.generator, kmsKeyIds: [...this.kmsKeyIds], grantTokens: o.grantTokens, kmsCall: kmsCall(o.clientProvider) });
   }
 }
 
@@ -198,12 +198,6 @@ export class AwsKmsMrkDiscoveryKeyring extends Keyring {
   /** @internal */
   protected build(wasm: Bindings): WasmKeyring {
     const o = this.#options;
-    return wasm.WasmKeyring.awsKmsMrkDiscovery(
-      o.region,
-      o.discoveryFilter?.partition,
-      o.discoveryFilter?.accountIds,
-      o.grantTokens,
-      kmsCall(o.clientProvider),
-    );
+    return wasm.WasmKeyring.awsKmsMrkDiscovery({ region: o.region, discoveryFilter: o.discoveryFilter, grantTokens: o.grantTokens, kmsCall: kmsCall(o.clientProvider) });
   }
 }

@@ -35,6 +35,11 @@ export function loadWasm(): Promise<Bindings> {
   return loading;
 }
 
+/** @internal The bindings if the module is already loaded, else `undefined` (never loads). */
+export function loadedWasm(): Bindings | undefined {
+  return memory && bindings;
+}
+
 /**
  * The current size of fieldseal's WebAssembly memory in bytes (loading the
  * module if needed). WebAssembly memory never shrinks, so a size that stays

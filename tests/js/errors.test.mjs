@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CustomKeyring, FieldsealError, ItemEncryptor, RawAesKeyring, RawRsaKeyring } from "fieldseal";
+import { CustomKeyring, FieldsealError, ItemEncryptor, MultiKeyring, RawAesKeyring, RawRsaKeyring } from "fieldseal";
 import { encryptor, expectFieldsealError, repoRoot, sampleItem } from "./helpers/common.mjs";
 
 const KEY = new Uint8Array(32).map((_, i) => 0xa0 + i);
@@ -22,11 +22,12 @@ async function expectCode(code, action) {
   assert.ok(!leaks(error.message), `the message leaks a secret: ${error.message}`);
   assert.ok(!leaks(String(error.stack)), "the stack leaks a secret");
   seen.set(code, error.message);
+  return error;
 }
 
 const keyring = () => new RawAesKeyring({ keyNamespace: "app", keyName: "k1", wrappingKey: KEY });
 
-test("INVALID_CONFIG: config shape at construction, config rules at first use, freed objects", async () => {
+test("INVALID_CONFIG: config shape at construction, config rules at first use", async () => {
   await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ logicalTableName: "t", attributeActionsOnEncrypt: {}, keyring: keyring() }));
   await expectCode("INVALID_CONFIG", () => new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "ENCRYPT" }, keyring: keyring() }));
   const keyUnsigned = new ItemEncryptor({ logicalTableName: "t", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "DO_NOTHING" }, keyring: keyring() });
@@ -47,13 +48,47 @@ test("INVALID_CONFIG: config shape at construction, config rules at first use, f
     const ok = new ItemEncryptor({ ...base, algorithmSuiteId: suite });
     await ok.decryptItem(await ok.encryptItem({ pk: { S: "x" } }));
   }
+});
+
+// Issue 12: use after free() has its own code (it was INVALID_CONFIG), from every method.
+test("OBJECT_FREED: every method of a freed encryptor or keyring", async () => {
   const freedKeyring = keyring();
   freedKeyring.free();
-  await expectCode("INVALID_CONFIG", () => encryptor(freedKeyring).encryptItem(sampleItem()));
-  assert.match(seen.get("INVALID_CONFIG"), /freed/);
-  const freed = encryptor(keyring());
-  freed.free();
-  await expectCode("INVALID_CONFIG", () => freed.encryptItem(sampleItem()));
+  await expectCode("OBJECT_FREED", () => encryptor(freedKeyring).encryptItem(sampleItem()));
+  assert.match(seen.get("OBJECT_FREED"), /freed/);
+  await expectCode("OBJECT_FREED", () => freedKeyring.share());
+  await expectCode("OBJECT_FREED", () => encryptor(new MultiKeyring({ generator: keyring(), children: [freedKeyring] })).encryptItem(sampleItem()));
+  const live = encryptor(keyring());
+  const sealed = await live.encryptItem(sampleItem());
+  const sealedRecord = await live.encryptRecord({ pk: "p", sk: 1 });
+  for (const built of [false, true]) {
+    const freed = encryptor(keyring());
+    if (built) await freed.encryptItem(sampleItem());
+    freed.free();
+    await expectCode("OBJECT_FREED", () => freed.encryptItem(sampleItem()));
+    await expectCode("OBJECT_FREED", () => freed.decryptItem(sealed));
+    await expectCode("OBJECT_FREED", () => freed.encryptItems([sampleItem()]));
+    await expectCode("OBJECT_FREED", () => freed.decryptItems([sealed]));
+    await expectCode("OBJECT_FREED", () => freed.encryptRecord({ pk: "p", sk: 1 }));
+    await expectCode("OBJECT_FREED", () => freed.decryptRecord(sealedRecord));
+    await expectCode("OBJECT_FREED", () => freed.encryptRecords([{ pk: "p", sk: 1 }]));
+    await expectCode("OBJECT_FREED", () => freed.decryptRecords([sealedRecord]));
+  }
+});
+
+// Issue 12: what escapes the wasm layer without a code is fieldseal's bug,
+// not the caller's config: INTERNAL_ERROR (it was INVALID_CONFIG); a handle
+// wasm-bindgen finds freed is OBJECT_FREED.
+test("INTERNAL_ERROR: a fault of fieldseal's own is not blamed on the config", async () => {
+  const { toFieldsealError } = await import(join(repoRoot, "pkg/dist/errors.js"));
+  const trap = new WebAssembly.RuntimeError("unreachable");
+  const error = await expectCode("INTERNAL_ERROR", () => { throw toFieldsealError(trap); });
+  assert.match(error.message, /internal error in fieldseal: RuntimeError: unreachable/);
+  assert.equal(error.cause, trap);
+  await expectCode("INTERNAL_ERROR", () => { throw toFieldsealError("a thrown string"); });
+  await expectCode("INTERNAL_ERROR", () => { throw toFieldsealError(Object.assign(new Error("x"), { code: "NOT_A_CODE" })); });
+  await expectCode("OBJECT_FREED", () => { throw toFieldsealError(new Error("null pointer passed to rust")); });
+  await expectCode("INVALID_ITEM", () => { throw toFieldsealError(Object.assign(new Error("bad"), { name: "FieldsealError", code: "INVALID_ITEM" })); });
 });
 
 test("INVALID_ITEM: malformed items and unknown attributes", async () => {
@@ -144,7 +179,7 @@ test("WASM_LOAD_FAILED: the package without its .wasm", () => {
 });
 
 test("every documented code was produced", () => {
-  const documented = ["INVALID_CONFIG", "INVALID_ITEM", "MALFORMED_CIPHERTEXT", "INTEGRITY_FAILURE", "NO_MATCHING_KEY", "KEY_PROVIDER_FAILURE", "INVALID_KEY", "LIMIT_EXCEEDED", "WASM_LOAD_FAILED"];
+  const documented = ["INVALID_CONFIG", "INVALID_ITEM", "MALFORMED_CIPHERTEXT", "INTEGRITY_FAILURE", "NO_MATCHING_KEY", "KEY_PROVIDER_FAILURE", "INVALID_KEY", "LIMIT_EXCEEDED", "WASM_LOAD_FAILED", "OBJECT_FREED", "INTERNAL_ERROR"];
   assert.deepEqual([...seen.keys()].sort(), documented.sort());
   for (const [code, message] of seen) console.log(`${code}: ${message}`);
 });

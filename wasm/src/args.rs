@@ -89,6 +89,114 @@ pub fn function(value: JsValue, what: &str) -> Result<js_sys::Function> {
         .map_err(|_| config_error(format!("{what} must be a function")))
 }
 
+/// An options object read as a struct: the one way a config crosses the
+/// boundary. Each key is read exactly once, through a checked access (a
+/// throwing getter or Proxy trap is a config error); a Symbol key, or a key
+/// not in `known`, is refused. Accessors then only look at the values read,
+/// so a getter cannot answer differently on a second read. Adding a config
+/// object means listing its keys and calling one accessor per field.
+pub struct Fields {
+    /// Where this object sits, e.g. `"discoveryFilter."`; prefixed to names in errors.
+    path: String,
+    values: Vec<(&'static str, JsValue)>,
+}
+
+impl Fields {
+    /// Read `value`, an object with only the `known` keys (`what` names it in errors).
+    pub fn read(value: &JsValue, what: &str, known: &[&'static str]) -> Result<Fields> {
+        Fields::read_at(value, what, String::new(), known)
+    }
+
+    fn read_at(
+        value: &JsValue,
+        what: &str,
+        path: String,
+        known: &[&'static str],
+    ) -> Result<Fields> {
+        let object = object(value, what)?;
+        for key in config_keys(object, what)? {
+            if !known.contains(&key.as_str()) {
+                return Err(config_error(format!(
+                    "unknown key {key:?} in {what} (expected one of {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        let values = known
+            .iter()
+            .map(|&key| Ok((key, property(object, key)?)))
+            .collect::<Result<_>>()?;
+        Ok(Fields { path, values })
+    }
+
+    /// The value of `key` as read (`undefined` when absent).
+    pub fn value(&self, key: &str) -> JsValue {
+        self.values
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Absent means `undefined` or `null`.
+    pub fn has(&self, key: &str) -> bool {
+        let v = self.value(key);
+        !(v.is_undefined() || v.is_null())
+    }
+
+    fn name(&self, key: &str) -> String {
+        format!("{}{key}", self.path)
+    }
+
+    pub fn string(&self, key: &str) -> Result<String> {
+        string(&self.value(key), &self.name(key))
+    }
+
+    pub fn optional_string(&self, key: &str) -> Result<Option<String>> {
+        optional_string(&self.value(key), &self.name(key))
+    }
+
+    /// An array of strings; absent is an empty list.
+    pub fn string_list(&self, key: &str) -> Result<Vec<String>> {
+        string_list(&self.value(key), &self.name(key))
+    }
+
+    /// Key material (`INVALID_KEY` if not a genuine Uint8Array); wiped when dropped.
+    pub fn key_bytes(&self, key: &str) -> Result<Zeroizing<Vec<u8>>> {
+        key_bytes(&self.value(key), &self.name(key))
+    }
+
+    pub fn function(&self, key: &str) -> Result<Function> {
+        function(self.value(key), &self.name(key))
+    }
+
+    /// An enum given by name, parsed by the core (the one place its names live).
+    pub fn named<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T>) -> Result<T> {
+        parse(&self.string(key)?)
+    }
+
+    /// A nested options object with its own `known` keys; `None` when absent.
+    pub fn nested(&self, key: &str, known: &[&'static str]) -> Result<Option<Fields>> {
+        if !self.has(key) {
+            return Ok(None);
+        }
+        let name = self.name(key);
+        Fields::read_at(&self.value(key), &name, format!("{name}."), known).map(Some)
+    }
+
+    /// An object used as a map (e.g. attribute name to action): its own
+    /// string keys in insertion order, each value read once.
+    pub fn entries(&self, key: &str) -> Result<Vec<(String, JsValue)>> {
+        let name = self.name(key);
+        let value = self.value(key);
+        let map = object(&value, &name)?;
+        config_keys(map, &name)?
+            .into_iter()
+            .map(|k| Ok((k.clone(), property(map, &k)?)))
+            .collect()
+    }
+}
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]

@@ -1,15 +1,17 @@
-//! A keyring whose provider is a pair of JS callbacks. The format work (data
-//! key generation, intermediate key wrapping, EDK layout) stays in the core;
-//! JS only wraps and unwraps the 32-byte intermediate key.
+//! The transport of a key provider made of two JS callbacks: it calls them
+//! and converts values. The keyring around it (data key, intermediate key
+//! wrapping, EDK layout, the EDK loop, its errors and the provider-id rule)
+//! is the core's generic one; JS only wraps and unwraps the 32-byte
+//! intermediate key.
 
 use async_trait::async_trait;
-use fieldseal::keyring::intermediate::{self, ProviderWrapped};
-use fieldseal::materials::{
-    serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionContext,
-    EncryptionMaterials, SecretBytes,
+use fieldseal::keyring::intermediate::ProviderWrapped;
+use fieldseal::keyring::provider::{
+    check_custom_provider_id, Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
 };
+use fieldseal::materials::{EncryptedDataKey, EncryptionContext, SecretBytes};
 use fieldseal::suite::KEY_LEN;
-use fieldseal::{Error, Keyring, Result};
+use fieldseal::{Error, Result};
 use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -26,16 +28,7 @@ pub struct JsKeyring {
 
 impl JsKeyring {
     pub fn new(provider_id: String, wrap_key: JsValue, unwrap_key: JsValue) -> Result<Self> {
-        if provider_id.is_empty() {
-            return Err(Error::InvalidConfig(
-                "a custom keyring needs a non-empty providerId".into(),
-            ));
-        }
-        if provider_id.starts_with("aws-kms") {
-            return Err(Error::InvalidConfig(format!(
-                "providerId {provider_id:?} is reserved for AWS KMS keyrings"
-            )));
-        }
+        check_custom_provider_id(&provider_id)?;
         let function = |v: JsValue, what: &str| {
             v.dyn_into::<Function>().map_err(|_| {
                 Error::InvalidConfig(format!("custom keyring: {what} must be a function"))
@@ -144,35 +137,18 @@ impl Drop for LentKey {
     }
 }
 
-#[async_trait(?Send)]
-impl Keyring for JsKeyring {
-    async fn on_encrypt(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        let (pending, _) = intermediate::begin_encrypt(&mut materials)?;
-        let lent = LentKey::new(pending.intermediate_key());
-        let result = self
-            .call(
-                &self.wrap_key,
-                "wrapKey",
-                &argument(&[
-                    ("plaintextDataKey", lent.0.clone().into()),
-                    (
-                        "encryptionContext",
-                        context_to_js(&materials.encryption_context).into(),
-                    ),
-                ]),
-            )
-            .await
-            .map_err(|why| self.failure(why))?;
-        drop(lent);
+impl JsKeyring {
+    /// `wrapKey`'s answer: `{ providerInfo?, ciphertext }`.
+    fn wrapped_from_js(&self, result: &JsValue) -> Result<ProviderWrapped> {
         let junk = |why: &str| self.failure(format!("wrapKey resolved to {why}"));
         if !result.is_object() {
             return Err(junk(&format!(
                 "{}, expected {{ providerInfo, ciphertext }}",
-                type_of(&result)
+                type_of(result)
             )));
         }
         let field = |key: &str| {
-            Reflect::get(&result, &JsValue::from_str(key))
+            Reflect::get(result, &JsValue::from_str(key))
                 .map_err(|_| junk("an object whose getter threw"))
         };
         let ciphertext = args::bytes(&field("ciphertext")?).map_err(|why| {
@@ -195,95 +171,87 @@ impl Keyring for JsKeyring {
                 ))
             })?
         };
-        let (edk, signing_key) = pending.finish(ProviderWrapped {
+        Ok(ProviderWrapped {
             key_provider_id: self.provider_id.clone(),
             key_provider_info,
             wrapped_intermediate_key: ciphertext,
-        });
-        materials.add_recipient(edk, signing_key);
-        Ok(materials)
+        })
+    }
+}
+
+/// `unwrapKey`'s answer: a 32-byte `Uint8Array`, or `null` to decline.
+fn unwrapped_from_js(returned: &JsValue) -> Unwrapped {
+    if returned.is_null() || returned.is_undefined() {
+        return Unwrapped::Declined("unwrapKey returned null".into());
+    }
+    let key = match args::bytes(returned) {
+        Ok(key) => SecretBytes::new(key),
+        Err(why) => {
+            return Unwrapped::Failed(format!(
+                "unwrapKey resolved to {} ({why}), expected a Uint8Array or null",
+                type_of(returned)
+            ))
+        }
+    };
+    if key.len() != KEY_LEN {
+        return Unwrapped::Failed(format!(
+            "unwrapKey returned {} bytes, expected {KEY_LEN}",
+            key.len()
+        ));
+    }
+    Unwrapped::Key(key)
+}
+
+#[async_trait(?Send)]
+impl KeyProvider for JsKeyring {
+    fn describe(&self) -> String {
+        format!("custom keyring {:?}", self.provider_id)
     }
 
-    async fn on_decrypt(
-        &self,
-        mut materials: DecryptionMaterials,
-        encrypted_data_keys: &[EncryptedDataKey],
-    ) -> Result<DecryptionMaterials> {
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
-        }
-        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
-        let mut declined = Vec::new();
-        let mut failures = Vec::new();
-        for (i, edk) in encrypted_data_keys.iter().enumerate() {
-            if edk.key_provider_id != self.provider_id {
-                continue;
-            }
-            let (encrypted_pdk, wrapped) = match intermediate::split_ciphertext(&edk.ciphertext) {
-                Ok(parts) => parts,
-                Err(e) => {
-                    declined.push(format!("EDK #{i}: {e}"));
-                    continue;
-                }
-            };
-            let result = self
-                .call(
-                    &self.unwrap_key,
-                    "unwrapKey",
-                    &argument(&[
-                        (
-                            "providerInfo",
-                            Uint8Array::from(edk.key_provider_info.as_slice()).into(),
-                        ),
-                        ("ciphertext", Uint8Array::from(wrapped).into()),
-                        (
-                            "encryptionContext",
-                            context_to_js(&materials.encryption_context).into(),
-                        ),
-                    ]),
-                )
-                .await;
-            let returned = match result {
-                Ok(v) => v,
-                Err(why) => {
-                    failures.push(format!("EDK #{i}: {why}"));
-                    continue;
-                }
-            };
-            if returned.is_null() || returned.is_undefined() {
-                declined.push(format!("EDK #{i}: unwrapKey returned null"));
-                continue;
-            }
-            let intermediate_key = match args::bytes(&returned) {
-                Ok(key) => SecretBytes::new(key),
-                Err(why) => {
-                    failures.push(format!(
-                        "EDK #{i}: unwrapKey resolved to {} ({why}), expected a Uint8Array or null",
-                        type_of(&returned)
-                    ));
-                    continue;
-                }
-            };
-            if intermediate_key.len() != KEY_LEN {
-                failures.push(format!(
-                    "EDK #{i}: unwrapKey returned {} bytes, expected {KEY_LEN}",
-                    intermediate_key.len()
-                ));
-                continue;
-            }
-            match intermediate::open_data_key(encrypted_pdk, &intermediate_key, &serialized_ec) {
-                Ok((data_key, signing_key)) => {
-                    materials.set_keys(data_key, signing_key)?;
-                    return Ok(materials);
-                }
-                Err(e) => declined.push(format!("EDK #{i}: {e}")),
-            }
-        }
-        Err(intermediate::none_opened(
-            &format!("custom keyring {:?}", self.provider_id),
-            encrypted_data_keys,
-            failures,
-            declined,
-        ))
+    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+        let intermediate_key = request.fresh_intermediate_key()?;
+        let lent = LentKey::new(&intermediate_key);
+        let argument = argument(&[
+            ("plaintextDataKey", lent.0.clone().into()),
+            (
+                "encryptionContext",
+                context_to_js(request.encryption_context).into(),
+            ),
+        ]);
+        let result = self.call(&self.wrap_key, "wrapKey", &argument).await;
+        drop(lent);
+        let result = result.map_err(|why| self.failure(why))?;
+        Ok(Wrapped {
+            intermediate_key,
+            edk: self.wrapped_from_js(&result)?,
+        })
+    }
+
+    fn claim(&self, _index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
+        Ok(if edk.key_provider_id == self.provider_id {
+            Claim::Mine
+        } else {
+            Claim::Skip
+        })
+    }
+
+    async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
+        let argument = argument(&[
+            (
+                "providerInfo",
+                Uint8Array::from(request.edk.key_provider_info.as_slice()).into(),
+            ),
+            ("ciphertext", Uint8Array::from(request.wrapped).into()),
+            (
+                "encryptionContext",
+                context_to_js(request.encryption_context).into(),
+            ),
+        ]);
+        Ok(
+            match self.call(&self.unwrap_key, "unwrapKey", &argument).await {
+                Ok(returned) => unwrapped_from_js(&returned),
+                Err(why) => Unwrapped::Failed(why),
+            },
+        )
     }
 }

@@ -8,15 +8,38 @@ use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::args::{self, config_error, Result};
+use crate::args::{self, config_error, Fields, Result};
 use crate::convert::{item_from_js, item_to_js};
 use crate::error::{to_js, to_js_at};
 use crate::keyring::WasmKeyring;
 use crate::webcrypto::{default_bulk_min_len, WebCrypto};
 
+#[wasm_bindgen(typescript_custom_section)]
+const CONFIG_TS: &'static str = r#"
+/** What happens to an attribute on encrypt (the DB-ESDK's names). */
+export type CryptoActionName = "ENCRYPT_AND_SIGN" | "SIGN_ONLY" | "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT" | "DO_NOTHING";
+/** The DB-ESDK's item encryptor config, without the keyring (the constructor's
+ *  second argument; a `keyring` key is accepted and ignored). Unknown keys are refused.
+ *  algorithmSuiteId: "0x6700", "0x6701" (the default), the numbers 26368 / 26369, or the DB-ESDK's long names. */
+export interface ItemEncryptorOptions {
+  logicalTableName: string; partitionKeyName: string; sortKeyName?: string | null;
+  attributeActionsOnEncrypt: { [attribute: string]: CryptoActionName };
+  allowedUnsignedAttributes?: string[] | null; allowedUnsignedAttributePrefix?: string | null;
+  algorithmSuiteId?: string | number | null;
+  platformCrypto?: boolean | { bulkMinBytes?: number } | null; maxEncryptedDataKeys?: number | null;
+  keyring?: unknown;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "ItemEncryptorOptions")]
+    pub type ItemEncryptorOptions;
+}
+
 /// The config keys, with the DB-ESDK's names. `keyring` is accepted and
 /// ignored: the keyring is the constructor's second argument.
-const CONFIG_KEYS: [&str; 10] = [
+const CONFIG_KEYS: &[&str] = &[
     "logicalTableName",
     "partitionKeyName",
     "sortKeyName",
@@ -29,82 +52,105 @@ const CONFIG_KEYS: [&str; 10] = [
     "keyring",
 ];
 
-fn config_from_js(value: &JsValue, keyring: &WasmKeyring) -> Result<ItemEncryptorConfig> {
-    let object = args::object(value, "the item encryptor config")?;
-    for key in args::config_keys(object, "the item encryptor config")? {
-        if !CONFIG_KEYS.contains(&key.as_str()) {
-            return Err(config_error(format!(
-                "unknown config key {key:?} (expected one of {})",
-                CONFIG_KEYS[..CONFIG_KEYS.len() - 1].join(", ")
-            )));
+/// The config as read from JS, before the keyring is attached: every key,
+/// name and number checked by the core's parsers. The rules that need the
+/// whole config (key attributes signed, reserved names...) are checked when
+/// the core builds the encryptor.
+struct ConfigOptions {
+    table: String,
+    partition_key: String,
+    sort_key: Option<String>,
+    actions: BTreeMap<String, CryptoAction>,
+    unsigned: Option<Vec<String>>,
+    unsigned_prefix: Option<String>,
+    suite: Option<AlgorithmSuiteId>,
+    max_edks: Option<usize>,
+    platform_min_len: Option<usize>,
+}
+
+impl ConfigOptions {
+    fn read(value: &JsValue) -> Result<ConfigOptions> {
+        let o = Fields::read(value, "the item encryptor config", CONFIG_KEYS)?;
+        let mut actions = BTreeMap::new();
+        for (name, action) in o.entries("attributeActionsOnEncrypt")? {
+            let what = format!("attributeActionsOnEncrypt[{name:?}]");
+            actions.insert(name, CryptoAction::parse(&args::string(&action, &what)?)?);
         }
+        Ok(ConfigOptions {
+            table: o.string("logicalTableName")?,
+            partition_key: o.string("partitionKeyName")?,
+            sort_key: o.optional_string("sortKeyName")?,
+            actions,
+            unsigned: match o.has("allowedUnsignedAttributes") {
+                true => Some(o.string_list("allowedUnsignedAttributes")?),
+                false => None,
+            },
+            unsigned_prefix: o.optional_string("allowedUnsignedAttributePrefix")?,
+            suite: match o.has("algorithmSuiteId") {
+                true => Some(suite_id(&o.value("algorithmSuiteId"))?),
+                false => None,
+            },
+            max_edks: match o.has("maxEncryptedDataKeys") {
+                true => Some(max_edks(&o.value("maxEncryptedDataKeys"))?),
+                false => None,
+            },
+            platform_min_len: platform_crypto(&o.value("platformCrypto"))?,
+        })
     }
-    let get = |key: &str| args::property(object, key);
-    let absent = |v: &JsValue| v.is_undefined() || v.is_null();
 
-    let actions_js = get("attributeActionsOnEncrypt")?;
-    let actions_object = args::object(&actions_js, "attributeActionsOnEncrypt")?;
-    let mut actions = BTreeMap::new();
-    for name in args::config_keys(actions_object, "attributeActionsOnEncrypt")? {
-        let action = args::string(
-            &args::property(actions_object, &name)?,
-            &format!("attributeActionsOnEncrypt[{name:?}]"),
-        )?;
-        actions.insert(name, CryptoAction::parse(&action)?);
-    }
-
-    let mut config = ItemEncryptorConfig::new(
-        args::string(&get("logicalTableName")?, "logicalTableName")?,
-        args::string(&get("partitionKeyName")?, "partitionKeyName")?,
-        actions,
-        keyring.shared(),
-    );
-    config.sort_key_name = args::optional_string(&get("sortKeyName")?, "sortKeyName")?;
-    let unsigned = get("allowedUnsignedAttributes")?;
-    if !absent(&unsigned) {
-        config.allowed_unsigned_attributes =
-            args::string_list(&unsigned, "allowedUnsignedAttributes")?;
-    }
-    config.allowed_unsigned_attribute_prefix = args::optional_string(
-        &get("allowedUnsignedAttributePrefix")?,
-        "allowedUnsignedAttributePrefix",
-    )?;
-    let suite = get("algorithmSuiteId")?;
-    if !absent(&suite) {
-        config.algorithm_suite_id = if let Some(id) = suite.as_f64() {
-            if id.fract() != 0.0 || !(0.0..=f64::from(u16::MAX)).contains(&id) {
-                // JS formats the number: Rust's float formatting costs ~10 KB of wasm.
-                let shown = String::from(
-                    js_sys::Number::from(id)
-                        .to_string_with_radix(10)
-                        .unwrap_or_default(),
-                );
-                return Err(config_error(format!("unknown algorithm suite {shown}")));
-            }
-            AlgorithmSuiteId::from_id(id as u16)?
-        } else {
-            AlgorithmSuiteId::parse(&args::string(&suite, "algorithmSuiteId")?)?
-        };
-    }
-    let max_edks = get("maxEncryptedDataKeys")?;
-    if !absent(&max_edks) {
-        config.max_encrypted_data_keys = match max_edks.as_f64() {
-            // Saturating (a negative number becomes 0): the core refuses
-            // anything outside its range with one message.
-            Some(n) if n.fract() == 0.0 => n as usize,
-            _ => {
-                return Err(config_error(
-                    "maxEncryptedDataKeys must be an integer".into(),
-                ))
-            }
-        };
-    }
-    if let Some(min_len) = platform_crypto(&get("platformCrypto")?)? {
-        if let Some(platform) = WebCrypto::detect(min_len) {
+    fn into_config(self, keyring: &WasmKeyring) -> ItemEncryptorConfig {
+        let mut config = ItemEncryptorConfig::new(
+            self.table,
+            self.partition_key,
+            self.actions,
+            keyring.shared(),
+        );
+        config.sort_key_name = self.sort_key;
+        if let Some(unsigned) = self.unsigned {
+            config.allowed_unsigned_attributes = unsigned;
+        }
+        config.allowed_unsigned_attribute_prefix = self.unsigned_prefix;
+        if let Some(suite) = self.suite {
+            config.algorithm_suite_id = suite;
+        }
+        if let Some(max) = self.max_edks {
+            config.max_encrypted_data_keys = max;
+        }
+        if let Some(platform) = self.platform_min_len.and_then(WebCrypto::detect) {
             config.crypto = platform.provider();
         }
+        // Pooled: each draw from the platform is a call into JS.
+        config.crypto.random = crate::random::pooled();
+        config
     }
-    Ok(config)
+}
+
+/// Saturating (a negative number becomes 0): the core refuses anything
+/// outside its range with one message.
+fn max_edks(value: &JsValue) -> Result<usize> {
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 => Ok(n as usize),
+        _ => Err(config_error(
+            "maxEncryptedDataKeys must be an integer".into(),
+        )),
+    }
+}
+
+/// `algorithmSuiteId` as a number or a name, parsed by the core.
+fn suite_id(suite: &JsValue) -> Result<AlgorithmSuiteId> {
+    let Some(id) = suite.as_f64() else {
+        return AlgorithmSuiteId::parse(&args::string(suite, "algorithmSuiteId")?);
+    };
+    if id.fract() != 0.0 || !(0.0..=f64::from(u16::MAX)).contains(&id) {
+        // JS formats the number: Rust's float formatting costs ~10 KB of wasm.
+        let shown = String::from(
+            js_sys::Number::from(id)
+                .to_string_with_radix(10)
+                .unwrap_or_default(),
+        );
+        return Err(config_error(format!("unknown algorithm suite {shown}")));
+    }
+    AlgorithmSuiteId::from_id(id as u16)
 }
 
 /// `platformCrypto`: absent or `true` uses WebCrypto where it exists, for
@@ -211,14 +257,22 @@ impl WasmItemEncryptor {
     /// Validates the config (see wasm/README.md); the keyring is shared, not consumed.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        config: JsValue,
+        config: &ItemEncryptorOptions,
         keyring: &WasmKeyring,
     ) -> std::result::Result<WasmItemEncryptor, JsValue> {
-        let config = config_from_js(&config, keyring).map_err(to_js)?;
-        let encryptor = ItemEncryptor::new(config).map_err(to_js)?;
+        let config = ConfigOptions::read(config).map_err(to_js)?;
+        let encryptor = ItemEncryptor::new(config.into_config(keyring)).map_err(to_js)?;
         Ok(WasmItemEncryptor {
             inner: Rc::new(encryptor),
         })
+    }
+
+    /// Read and check a config as the constructor does (its keys, names and
+    /// numbers), without a keyring and without building: lets the package
+    /// refuse a bad config from its own constructor once the module is loaded.
+    #[wasm_bindgen(js_name = checkOptions)]
+    pub fn check_options(config: &ItemEncryptorOptions) -> std::result::Result<(), JsValue> {
+        ConfigOptions::read(config).map(drop).map_err(to_js)
     }
 
     #[wasm_bindgen(js_name = encryptItem)]

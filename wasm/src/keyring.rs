@@ -9,9 +9,10 @@ use fieldseal::keyring::{
     StaticBranchKeyKeyring,
 };
 use fieldseal::Keyring;
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
-use crate::args;
+use crate::args::Fields;
 use crate::custom::JsKeyring;
 use crate::error::to_js;
 use crate::kms::JsKmsClient;
@@ -34,91 +35,135 @@ impl WasmKeyring {
     }
 }
 
+#[wasm_bindgen(typescript_custom_section)]
+const KEYRING_OPTIONS: &'static str = r#"
+/** RSA padding schemes, named as in the AWS Material Providers Library. */
+export type RsaPaddingName = "PKCS1" | "OAEP_SHA1_MGF1" | "OAEP_SHA256_MGF1" | "OAEP_SHA384_MGF1" | "OAEP_SHA512_MGF1";
+export interface RawAesOptions { keyNamespace: string; keyName: string; wrappingKey: Uint8Array }
+/** At least one PEM; without the private key the keyring encrypts only. */
+export interface RawRsaOptions { keyNamespace: string; keyName: string; padding: RsaPaddingName; publicKeyPem?: string | null; privateKeyPem?: string | null }
+export interface StaticBranchKeyOptions { branchKeyId: string; branchKeyVersion: string; branchKey: Uint8Array }
+/** Callbacks as described in wasm/README.md ("Custom keyrings"). */
+export interface CustomKeyringOptions { providerId: string; wrapKey: Function; unwrapKey: Function }
+/** Runs one KMS command with the user's client and resolves to its output. */
+export type KmsCall = (region: string, operation: "GenerateDataKey" | "Decrypt", input: object) => Promise<unknown>;
+/** "strict": only the exact key; "mrk": any replica of a multi-Region key. */
+export type KmsKeyringKind = "strict" | "mrk";
+/** `region` only for key ids that are not ARNs. */
+export interface AwsKmsOptions { kind: KmsKeyringKind; kmsKeyId: string; region?: string | null; grantTokens?: string[] | null; kmsCall: KmsCall }
+export interface AwsKmsMrkMultiOptions { generator?: string | null; kmsKeyIds?: string[] | null; grantTokens?: string[] | null; kmsCall: KmsCall }
+export interface DiscoveryFilterOptions { partition: string; accountIds: string[] }
+export interface AwsKmsMrkDiscoveryOptions { region: string; discoveryFilter?: DiscoveryFilterOptions | null; grantTokens?: string[] | null; kmsCall: KmsCall }
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "RawAesOptions")]
+    pub type RawAesOptions;
+    #[wasm_bindgen(typescript_type = "RawRsaOptions")]
+    pub type RawRsaOptions;
+    #[wasm_bindgen(typescript_type = "StaticBranchKeyOptions")]
+    pub type StaticBranchKeyOptions;
+    #[wasm_bindgen(typescript_type = "CustomKeyringOptions")]
+    pub type CustomKeyringOptions;
+    #[wasm_bindgen(typescript_type = "AwsKmsOptions")]
+    pub type AwsKmsOptions;
+    #[wasm_bindgen(typescript_type = "AwsKmsMrkMultiOptions")]
+    pub type AwsKmsMrkMultiOptions;
+    #[wasm_bindgen(typescript_type = "AwsKmsMrkDiscoveryOptions")]
+    pub type AwsKmsMrkDiscoveryOptions;
+}
+
+const RAW_RSA: &str = "the raw RSA keyring options";
+const RAW_RSA_KEYS: &[&str] = &[
+    "keyNamespace",
+    "keyName",
+    "padding",
+    "publicKeyPem",
+    "privateKeyPem",
+];
+
+/// Build a keyring from an options object, every error typed for JS.
+fn build<K: Keyring + 'static>(
+    options: &JsValue,
+    what: &str,
+    known: &[&'static str],
+    make: impl FnOnce(&Fields) -> fieldseal::Result<K>,
+) -> Result<WasmKeyring, JsValue> {
+    Fields::read(options, what, known)
+        .and_then(|fields| make(&fields))
+        .map(WasmKeyring::new)
+        .map_err(to_js)
+}
+
+/// `KmsKeyringKind` in the `.d.ts`: which KMS keyring `awsKms` builds.
+enum KmsKind {
+    Strict,
+    Mrk,
+}
+
+impl KmsKind {
+    fn parse(name: &str) -> fieldseal::Result<KmsKind> {
+        match name {
+            "strict" => Ok(KmsKind::Strict),
+            "mrk" => Ok(KmsKind::Mrk),
+            other => Err(fieldseal::Error::InvalidConfig(format!(
+                "unknown KMS keyring kind {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The KMS client for one region, calling back into JS.
+fn kms_client(region: String, call: &Function) -> Arc<dyn KmsClient> {
+    Arc::new(JsKmsClient::new(region, call.clone()))
+}
+
 #[wasm_bindgen]
 impl WasmKeyring {
     /// Raw AES keyring; `wrappingKey` is 16, 24 or 32 bytes.
     #[wasm_bindgen(js_name = rawAes)]
-    pub fn raw_aes(
-        key_namespace: JsValue,
-        key_name: JsValue,
-        wrapping_key: JsValue,
-    ) -> Result<WasmKeyring, JsValue> {
-        let build = || -> fieldseal::Result<WasmKeyring> {
-            let key = args::key_bytes(&wrapping_key, "wrappingKey")?;
-            Ok(WasmKeyring::new(RawAesKeyring::new(
-                &args::string(&key_namespace, "keyNamespace")?,
-                &args::string(&key_name, "keyName")?,
-                &key,
-            )?))
-        };
-        build().map_err(to_js)
+    pub fn raw_aes(options: &RawAesOptions) -> Result<WasmKeyring, JsValue> {
+        const KEYS: &[&str] = &["keyNamespace", "keyName", "wrappingKey"];
+        build(options, "the raw AES keyring options", KEYS, |o| {
+            let key = o.key_bytes("wrappingKey")?;
+            RawAesKeyring::new(&o.string("keyNamespace")?, &o.string("keyName")?, &key)
+        })
     }
 
     /// Raw RSA keyring. Without `privateKeyPem` it can only encrypt.
     #[wasm_bindgen(js_name = rawRsa)]
-    pub fn raw_rsa(
-        key_namespace: JsValue,
-        key_name: JsValue,
-        padding: JsValue,
-        public_key_pem: JsValue,
-        private_key_pem: JsValue,
-    ) -> Result<WasmKeyring, JsValue> {
-        #[cfg(feature = "rsa")]
-        {
-            use fieldseal::keyring::{RawRsaKeyring, RsaPadding};
-            use zeroize::Zeroizing;
-            let build = || -> fieldseal::Result<WasmKeyring> {
-                let padding = RsaPadding::parse(&args::string(&padding, "padding")?)?;
-                let public = args::optional_string(&public_key_pem, "publicKeyPem")?;
-                let private =
-                    args::optional_string(&private_key_pem, "privateKeyPem")?.map(Zeroizing::new);
-                let keyring = RawRsaKeyring::new(
-                    &args::string(&key_namespace, "keyNamespace")?,
-                    &args::string(&key_name, "keyName")?,
-                    padding,
-                    public.as_deref(),
-                    private.as_deref().map(String::as_str),
-                )?;
-                // OAEP decryption on the platform's constant-time RSA, where there is one.
-                let platform = crate::webcrypto::WebCrypto::detect(0);
-                Ok(WasmKeyring::new(match platform {
-                    Some(platform) => keyring.with_oaep_provider(Arc::new(platform)),
-                    None => keyring,
-                }))
-            };
-            build().map_err(to_js)
-        }
-        #[cfg(not(feature = "rsa"))]
-        {
-            let _ = (
-                key_namespace,
-                key_name,
-                padding,
-                public_key_pem,
-                private_key_pem,
-            );
-            Err(to_js(fieldseal::Error::InvalidConfig(
-                "this build of fieldseal has no RSA support (feature \"rsa\")".into(),
-            )))
-        }
+    pub fn raw_rsa(options: &RawRsaOptions) -> Result<WasmKeyring, JsValue> {
+        build(options, RAW_RSA, RAW_RSA_KEYS, raw_rsa)
+    }
+
+    /// Read and check raw RSA options as [`WasmKeyring::raw_rsa`] does,
+    /// except the PEM keys (parsed on first use): lets the package refuse
+    /// a bad padding from its constructor once the module is loaded.
+    #[wasm_bindgen(js_name = checkRawRsa)]
+    pub fn check_raw_rsa(options: &RawRsaOptions) -> Result<(), JsValue> {
+        Fields::read(options, RAW_RSA, RAW_RSA_KEYS)
+            .and_then(|o| check_raw_rsa(&o))
+            .map_err(to_js)
     }
 
     /// The hierarchical keyring's EDK format under a fixed 32-byte branch key.
     #[wasm_bindgen(js_name = staticBranchKey)]
-    pub fn static_branch_key(
-        branch_key_id: JsValue,
-        branch_key_version: JsValue,
-        branch_key: JsValue,
-    ) -> Result<WasmKeyring, JsValue> {
-        let build = || -> fieldseal::Result<WasmKeyring> {
-            let key = args::key_bytes(&branch_key, "branchKey")?;
-            Ok(WasmKeyring::new(StaticBranchKeyKeyring::new(
-                &args::string(&branch_key_id, "branchKeyId")?,
-                &args::string(&branch_key_version, "branchKeyVersion")?,
-                &key,
-            )?))
-        };
-        build().map_err(to_js)
+    pub fn static_branch_key(options: &StaticBranchKeyOptions) -> Result<WasmKeyring, JsValue> {
+        const KEYS: &[&str] = &["branchKeyId", "branchKeyVersion", "branchKey"];
+        build(
+            options,
+            "the static branch key keyring options",
+            KEYS,
+            |o| {
+                let key = o.key_bytes("branchKey")?;
+                StaticBranchKeyKeyring::new(
+                    &o.string("branchKeyId")?,
+                    &o.string("branchKeyVersion")?,
+                    &key,
+                )
+            },
+        )
     }
 
     /// A multi-keyring. Consumes the handles it is given; pass `share()`d ones.
@@ -135,113 +180,85 @@ impl WasmKeyring {
     }
 
     /// A keyring whose provider is a pair of JS callbacks (see wasm/README.md).
-    pub fn custom(
-        provider_id: JsValue,
-        wrap_key: JsValue,
-        unwrap_key: JsValue,
-    ) -> Result<WasmKeyring, JsValue> {
-        let build = || -> fieldseal::Result<WasmKeyring> {
-            let provider_id = args::string(&provider_id, "providerId")?;
-            Ok(WasmKeyring::new(JsKeyring::new(
-                provider_id,
-                wrap_key,
-                unwrap_key,
-            )?))
-        };
-        build().map_err(to_js)
+    pub fn custom(options: &CustomKeyringOptions) -> Result<WasmKeyring, JsValue> {
+        const KEYS: &[&str] = &["providerId", "wrapKey", "unwrapKey"];
+        build(options, "the custom keyring options", KEYS, |o| {
+            JsKeyring::new(
+                o.string("providerId")?,
+                o.value("wrapKey"),
+                o.value("unwrapKey"),
+            )
+        })
     }
 
-    /// An AWS KMS keyring. `kind` is "strict" or "mrk"; `region` is needed
-    /// only when `keyId` is not an ARN; `kmsCall(region, operation, input)`
-    /// runs a KMS command with the user's client.
+    /// An AWS KMS keyring, strict or MRK-aware; `kmsCall(region, operation,
+    /// input)` runs a KMS command with the user's client.
     #[wasm_bindgen(js_name = awsKms)]
-    pub fn aws_kms(
-        kind: JsValue,
-        key_id: JsValue,
-        region: JsValue,
-        grant_tokens: JsValue,
-        kms_call: JsValue,
-    ) -> Result<WasmKeyring, JsValue> {
-        let build = || -> fieldseal::Result<WasmKeyring> {
-            let key_id = args::string(&key_id, "kmsKeyId")?;
-            let region = args::optional_string(&region, "region")?;
-            let tokens = args::string_list(&grant_tokens, "grantTokens")?;
-            let call = args::function(kms_call, "kmsCall")?;
+    pub fn aws_kms(options: &AwsKmsOptions) -> Result<WasmKeyring, JsValue> {
+        const KEYS: &[&str] = &["kind", "kmsKeyId", "region", "grantTokens", "kmsCall"];
+        build(options, "the AWS KMS keyring options", KEYS, |o| {
+            let key_id = o.string("kmsKeyId")?;
+            let region = o.optional_string("region")?;
+            let tokens = o.string_list("grantTokens")?;
+            let call = o.function("kmsCall")?;
             let key_region = match KmsKeyId::parse(&key_id)?.region() {
                 Some(r) => r.to_string(),
                 None => region.clone().unwrap_or_default(),
             };
-            let client = Arc::new(JsKmsClient::new(key_region, call));
-            let keyring = match args::string(&kind, "kind")?.as_str() {
-                "strict" => AwsKmsKeyring::new(&key_id, region.as_deref(), client, tokens)?,
-                "mrk" => AwsKmsKeyring::new_mrk(&key_id, region.as_deref(), client, tokens)?,
-                other => {
-                    return Err(fieldseal::Error::InvalidConfig(format!(
-                        "unknown KMS keyring kind {other:?}"
-                    )))
-                }
-            };
-            Ok(WasmKeyring::new(keyring))
-        };
-        build().map_err(to_js)
+            let client = kms_client(key_region, &call);
+            let region = region.as_deref();
+            match o.named("kind", KmsKind::parse)? {
+                KmsKind::Strict => AwsKmsKeyring::new(&key_id, region, client, tokens),
+                KmsKind::Mrk => AwsKmsKeyring::new_mrk(&key_id, region, client, tokens),
+            }
+        })
     }
 
     /// A multi-keyring of MRK-aware KMS keyrings, one per ARN (the generator
     /// first). The core checks the rules (ARNs only, no two replicas of one
     /// multi-Region key), so JS and Rust reject the same configurations.
     #[wasm_bindgen(js_name = awsKmsMrkMulti)]
-    pub fn aws_kms_mrk_multi(
-        generator: JsValue,
-        key_ids: JsValue,
-        grant_tokens: JsValue,
-        kms_call: JsValue,
-    ) -> Result<WasmKeyring, JsValue> {
-        let build = || -> fieldseal::Result<WasmKeyring> {
-            let generator = args::optional_string(&generator, "generator")?;
-            let key_ids = args::string_list(&key_ids, "kmsKeyIds")?;
-            let tokens = args::string_list(&grant_tokens, "grantTokens")?;
-            let call = args::function(kms_call, "kmsCall")?;
-            let clients = move |region: &str| -> fieldseal::Result<Arc<dyn KmsClient>> {
-                Ok(Arc::new(JsKmsClient::new(region.to_string(), call.clone())))
-            };
-            Ok(WasmKeyring::new(AwsKmsMrkKeyring::multi(
-                generator.as_deref(),
-                &key_ids,
-                &clients,
-                tokens,
-            )?))
-        };
-        build().map_err(to_js)
+    pub fn aws_kms_mrk_multi(options: &AwsKmsMrkMultiOptions) -> Result<WasmKeyring, JsValue> {
+        const KEYS: &[&str] = &["generator", "kmsKeyIds", "grantTokens", "kmsCall"];
+        build(
+            options,
+            "the AWS KMS MRK multi-keyring options",
+            KEYS,
+            |o| {
+                let generator = o.optional_string("generator")?;
+                let key_ids = o.string_list("kmsKeyIds")?;
+                let tokens = o.string_list("grantTokens")?;
+                let call = o.function("kmsCall")?;
+                let clients = move |region: &str| Ok(kms_client(region.to_string(), &call));
+                AwsKmsMrkKeyring::multi(generator.as_deref(), &key_ids, &clients, tokens)
+            },
+        )
     }
 
     /// An AWS KMS MRK-aware discovery keyring for `region` (decrypt only).
-    /// `filterPartition` and `filterAccountIds` are both given or both absent.
     #[wasm_bindgen(js_name = awsKmsMrkDiscovery)]
     pub fn aws_kms_mrk_discovery(
-        region: JsValue,
-        filter_partition: JsValue,
-        filter_account_ids: JsValue,
-        grant_tokens: JsValue,
-        kms_call: JsValue,
+        options: &AwsKmsMrkDiscoveryOptions,
     ) -> Result<WasmKeyring, JsValue> {
-        let build = || -> fieldseal::Result<WasmKeyring> {
-            let region = args::string(&region, "region")?;
-            let filter =
-                match args::optional_string(&filter_partition, "discoveryFilter.partition")? {
-                    Some(partition) => Some(DiscoveryFilter::new(
-                        &partition,
-                        args::string_list(&filter_account_ids, "discoveryFilter.accountIds")?,
+        const KEYS: &[&str] = &["region", "discoveryFilter", "grantTokens", "kmsCall"];
+        build(
+            options,
+            "the AWS KMS MRK discovery keyring options",
+            KEYS,
+            |o| {
+                let region = o.string("region")?;
+                let filter = match o.nested("discoveryFilter", &["partition", "accountIds"])? {
+                    Some(f) => Some(DiscoveryFilter::new(
+                        &f.string("partition")?,
+                        f.string_list("accountIds")?,
                     )?),
                     None => None,
                 };
-            let tokens = args::string_list(&grant_tokens, "grantTokens")?;
-            let call = args::function(kms_call, "kmsCall")?;
-            let client = Arc::new(JsKmsClient::new(region.clone(), call));
-            Ok(WasmKeyring::new(AwsKmsKeyring::new_mrk_discovery(
-                &region, filter, client, tokens,
-            )?))
-        };
-        build().map_err(to_js)
+                let tokens = o.string_list("grantTokens")?;
+                let client = kms_client(region.clone(), &o.function("kmsCall")?);
+                AwsKmsKeyring::new_mrk_discovery(&region, filter, client, tokens)
+            },
+        )
     }
 
     /// Another handle to the same keyring.
@@ -250,4 +267,63 @@ impl WasmKeyring {
             inner: self.inner.clone(),
         }
     }
+}
+
+/// The raw RSA keyring's options, read and checked (names, padding) but with
+/// the PEM keys not yet parsed: parsing waits for the keyring's first use.
+#[cfg(feature = "rsa")]
+struct RawRsaOptionsRead {
+    key_namespace: String,
+    key_name: String,
+    padding: fieldseal::keyring::RsaPadding,
+    public: Option<String>,
+    private: Option<zeroize::Zeroizing<String>>,
+}
+
+#[cfg(feature = "rsa")]
+impl RawRsaOptionsRead {
+    fn read(o: &Fields) -> fieldseal::Result<Self> {
+        Ok(RawRsaOptionsRead {
+            padding: o.named("padding", fieldseal::keyring::RsaPadding::parse)?,
+            public: o.optional_string("publicKeyPem")?,
+            private: o.optional_string("privateKeyPem")?.map(Into::into),
+            key_namespace: o.string("keyNamespace")?,
+            key_name: o.string("keyName")?,
+        })
+    }
+}
+
+/// The raw RSA keyring, with OAEP decryption on the platform's constant-time
+/// RSA where there is one.
+#[cfg(feature = "rsa")]
+fn raw_rsa(o: &Fields) -> fieldseal::Result<fieldseal::keyring::RawRsaKeyring> {
+    let o = RawRsaOptionsRead::read(o)?;
+    let keyring = fieldseal::keyring::RawRsaKeyring::new(
+        &o.key_namespace,
+        &o.key_name,
+        o.padding,
+        o.public.as_deref(),
+        o.private.as_deref().map(String::as_str),
+    )?;
+    Ok(match crate::webcrypto::WebCrypto::detect(0) {
+        Some(platform) => keyring.with_oaep_provider(Arc::new(platform)),
+        None => keyring,
+    })
+}
+
+#[cfg(feature = "rsa")]
+fn check_raw_rsa(o: &Fields) -> fieldseal::Result<()> {
+    RawRsaOptionsRead::read(o).map(drop)
+}
+
+#[cfg(not(feature = "rsa"))]
+fn raw_rsa(_: &Fields) -> fieldseal::Result<RawAesKeyring> {
+    Err(fieldseal::Error::InvalidConfig(
+        "this build of fieldseal has no RSA support (feature \"rsa\")".into(),
+    ))
+}
+
+#[cfg(not(feature = "rsa"))]
+fn check_raw_rsa(o: &Fields) -> fieldseal::Result<()> {
+    raw_rsa(o).map(drop)
 }

@@ -2,8 +2,9 @@
 //! types and back, core errors to JS errors with a stable `code`, and Rust
 //! futures to promises. Crypto and format logic live in the core crate only.
 //!
-//! The JS surface is documented in `wasm/README.md`; the npm package in `pkg/`
-//! wraps it. On targets other than wasm32 this crate is empty.
+//! The JS surface is the generated `fieldseal_wasm.d.ts` (option objects
+//! typed by `typescript_custom_section`s next to the code that reads them);
+//! `wasm/README.md` explains the design. The npm package in `pkg/` wraps it. On targets other than wasm32 this crate is empty.
 #![cfg(target_arch = "wasm32")]
 // Keyrings are shared through `Arc` so native builds can use them from many
 // threads; on wasm32 (single-threaded) they may hold JS handles, which are
@@ -17,7 +18,11 @@ mod encryptor;
 mod error;
 mod keyring;
 mod kms;
+mod random;
 pub mod webcrypto;
 
-pub use encryptor::WasmItemEncryptor;
-pub use keyring::WasmKeyring;
+pub use encryptor::{ItemEncryptorOptions, WasmItemEncryptor};
+pub use keyring::{
+    AwsKmsMrkDiscoveryOptions, AwsKmsMrkMultiOptions, AwsKmsOptions, CustomKeyringOptions,
+    RawAesOptions, RawRsaOptions, StaticBranchKeyOptions, WasmKeyring,
+};

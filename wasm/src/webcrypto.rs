@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use fieldseal::primitives::provider::{
-    BulkCrypto, CryptoProvider, OaepHash, RsaOaepPrivateKey, RsaOaepProvider,
+    BulkCrypto, CryptoProvider, OaepHash, RsaOaepPrivateKey, RsaOaepProvider, SecureRandom,
 };
 use fieldseal::primitives::signature::{
     decompress_public_key, EcdsaP384Provider, EcdsaP384SigningKey, P1363Signature,
@@ -65,6 +65,8 @@ impl WebCrypto {
         CryptoProvider {
             ecdsa: shared.clone(),
             bulk: Some(shared),
+            // Randomness stays the default (crypto.getRandomValues through getrandom).
+            ..CryptoProvider::default()
         }
     }
 
@@ -199,7 +201,11 @@ impl WebCrypto {
 
 #[async_trait(?Send)]
 impl EcdsaP384Provider for WebCrypto {
-    async fn generate_key(&self) -> Result<Box<dyn EcdsaP384SigningKey>> {
+    /// WebCrypto draws the key from the platform's own CSPRNG.
+    async fn generate_key(
+        &self,
+        _random: &dyn SecureRandom,
+    ) -> Result<Box<dyn EcdsaP384SigningKey>> {
         let pair = self
             .call(
                 "generateKey",

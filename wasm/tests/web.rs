@@ -47,13 +47,37 @@ async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(promise).await
 }
 
+/// An options object `{ key: value, ... }` built in Rust (values are JS values).
+fn options<T: JsCast>(fields: &[(&str, JsValue)]) -> T {
+    let object = js_sys::Object::new();
+    for (key, value) in fields {
+        Reflect::set(&object, &JsValue::from_str(key), value).unwrap();
+    }
+    object.unchecked_into()
+}
+
+fn raw_aes(namespace: &str, name: &str, key: JsValue) -> Result<WasmKeyring, JsValue> {
+    WasmKeyring::raw_aes(&options(&[
+        ("keyNamespace", namespace.into()),
+        ("keyName", name.into()),
+        ("wrappingKey", key),
+    ]))
+}
+
+fn custom(provider_id: &str, wrap: JsValue, unwrap: JsValue) -> Result<WasmKeyring, JsValue> {
+    WasmKeyring::custom(&options(&[
+        ("providerId", provider_id.into()),
+        ("wrapKey", wrap),
+        ("unwrapKey", unwrap),
+    ]))
+}
+
+fn new_encryptor(config: JsValue, keyring: &WasmKeyring) -> Result<WasmItemEncryptor, JsValue> {
+    WasmItemEncryptor::new(config.unchecked_ref(), keyring)
+}
+
 fn aes_keyring(byte: u8) -> WasmKeyring {
-    WasmKeyring::raw_aes(
-        "ns".into(),
-        "k1".into(),
-        js_sys::Uint8Array::from(&[byte; 32][..]).into(),
-    )
-    .unwrap()
+    raw_aes("ns", "k1", js_sys::Uint8Array::from(&[byte; 32][..]).into()).unwrap()
 }
 
 fn config(suite: &str) -> JsValue {
@@ -72,7 +96,7 @@ const ITEM: &str = "{ nested: { M: { b: { B: new Uint8Array([0, 1, 255]) }, l: {
 #[wasm_bindgen_test]
 async fn round_trip_both_suites() {
     for suite in ["0x6700", "0x6701"] {
-        let encryptor = WasmItemEncryptor::new(config(suite), &aes_keyring(7)).unwrap();
+        let encryptor = new_encryptor(config(suite), &aes_keyring(7)).unwrap();
         let item = js(ITEM);
         let sealed = settle(encryptor.encrypt_item(item.clone())).await.unwrap();
         let secret = Reflect::get(&sealed, &"secret".into()).unwrap();
@@ -91,7 +115,7 @@ async fn round_trip_both_suites() {
 
 #[wasm_bindgen_test]
 async fn batches_are_all_or_nothing() {
-    let encryptor = WasmItemEncryptor::new(config("0x6700"), &aes_keyring(1)).unwrap();
+    let encryptor = new_encryptor(config("0x6700"), &aes_keyring(1)).unwrap();
     let items = js(&format!("[{ITEM}, {ITEM}]"));
     let sealed = settle(encryptor.encrypt_items(items.clone()))
         .await
@@ -112,9 +136,9 @@ async fn batches_are_all_or_nothing() {
 
 #[wasm_bindgen_test]
 async fn wrong_key_and_bad_input_give_codes() {
-    let encryptor = WasmItemEncryptor::new(config("0x6700"), &aes_keyring(1)).unwrap();
+    let encryptor = new_encryptor(config("0x6700"), &aes_keyring(1)).unwrap();
     let sealed = settle(encryptor.encrypt_item(js(ITEM))).await.unwrap();
-    let other = WasmItemEncryptor::new(config("0x6700"), &aes_keyring(2)).unwrap();
+    let other = new_encryptor(config("0x6700"), &aes_keyring(2)).unwrap();
     let error = settle(other.decrypt_item(sealed)).await.unwrap_err();
     assert_eq!(code_of(&error), "NO_MATCHING_KEY");
 
@@ -146,26 +170,22 @@ async fn wrong_key_and_bad_input_give_codes() {
 
 #[wasm_bindgen_test]
 fn config_and_key_errors_are_typed() {
-    let error = WasmItemEncryptor::new(js("{ logicalTableName: 'T' }"), &aes_keyring(1))
+    let error = new_encryptor(js("{ logicalTableName: 'T' }"), &aes_keyring(1))
         .err()
         .unwrap();
     assert_eq!(code_of(&error), "INVALID_CONFIG");
-    let error = WasmItemEncryptor::new(
+    let error = new_encryptor(
         js("{ logicalTableName: 'T', partitionKeyName: 'pk', attributeActionsOnEncrypt: { pk: 'SIGN_ONLY' }, colour: 'blue' }"),
         &aes_keyring(1),
     )
     .err()
     .unwrap();
     assert_eq!(code_of(&error), "INVALID_CONFIG");
-    let error = WasmKeyring::raw_aes("ns".into(), "k".into(), js("new Uint8Array(5)"))
-        .err()
-        .unwrap();
+    let error = raw_aes("ns", "k", js("new Uint8Array(5)")).err().unwrap();
     assert_eq!(code_of(&error), "INVALID_KEY");
-    let error = WasmKeyring::raw_aes("ns".into(), "k".into(), js("'a string key'"))
-        .err()
-        .unwrap();
+    let error = raw_aes("ns", "k", js("'a string key'")).err().unwrap();
     assert_eq!(code_of(&error), "INVALID_KEY");
-    let error = WasmKeyring::custom("mine".into(), js("42"), js("async () => null"))
+    let error = custom("mine", js("42"), js("async () => null"))
         .err()
         .unwrap();
     assert_eq!(code_of(&error), "INVALID_CONFIG");
@@ -174,8 +194,8 @@ fn config_and_key_errors_are_typed() {
 /// A custom keyring that "wraps" by reversing the bytes, and remembers the
 /// array it was lent.
 fn reversing_keyring() -> WasmKeyring {
-    WasmKeyring::custom(
-        "reverser".into(),
+    custom(
+        "reverser",
         js("async ({ plaintextDataKey, encryptionContext }) => {
               globalThis.__lent = plaintextDataKey;
               if (typeof encryptionContext['aws-crypto-table-name'] !== 'string') throw new Error('no context');
@@ -190,7 +210,7 @@ fn reversing_keyring() -> WasmKeyring {
 #[wasm_bindgen_test]
 async fn custom_keyring_round_trips_and_mixes_with_raw_aes() {
     let custom = reversing_keyring();
-    let encryptor = WasmItemEncryptor::new(config("0x6700"), &custom).unwrap();
+    let encryptor = new_encryptor(config("0x6700"), &custom).unwrap();
     let item = js(ITEM);
     let sealed = settle(encryptor.encrypt_item(item.clone())).await.unwrap();
     assert!(
@@ -204,10 +224,10 @@ async fn custom_keyring_round_trips_and_mixes_with_raw_aes() {
 
     // A multi-keyring of custom + raw AES opens with either.
     let multi = WasmKeyring::multi(Some(aes_keyring(3)), vec![custom.share()]).unwrap();
-    let both = WasmItemEncryptor::new(config("0x6701"), &multi).unwrap();
+    let both = new_encryptor(config("0x6701"), &multi).unwrap();
     let sealed = settle(both.encrypt_item(item.clone())).await.unwrap();
     for single in [aes_keyring(3), custom.share()] {
-        let encryptor = WasmItemEncryptor::new(config("0x6701"), &single).unwrap();
+        let encryptor = new_encryptor(config("0x6701"), &single).unwrap();
         let opened = settle(encryptor.decrypt_item(sealed.clone()))
             .await
             .unwrap();
@@ -241,8 +261,8 @@ async fn misbehaving_custom_keyrings_fail_cleanly() {
             "providerInfo",
         ),
     ] {
-        let keyring = WasmKeyring::custom("bad".into(), js(wrap), js(good_unwrap)).unwrap();
-        let encryptor = WasmItemEncryptor::new(config("0x6700"), &keyring).unwrap();
+        let keyring = custom("bad", js(wrap), js(good_unwrap)).unwrap();
+        let encryptor = new_encryptor(config("0x6700"), &keyring).unwrap();
         let error = settle(encryptor.encrypt_item(js(ITEM))).await.unwrap_err();
         assert_eq!(code_of(&error), "KEY_PROVIDER_FAILURE", "{wrap}");
         let message = js_sys::Error::from(error).message().as_string().unwrap();
@@ -250,7 +270,7 @@ async fn misbehaving_custom_keyrings_fail_cleanly() {
     }
 
     let sealed = {
-        let encryptor = WasmItemEncryptor::new(config("0x6700"), &reversing_keyring()).unwrap();
+        let encryptor = new_encryptor(config("0x6700"), &reversing_keyring()).unwrap();
         settle(encryptor.encrypt_item(js(ITEM))).await.unwrap()
     };
     for (unwrap, code) in [
@@ -264,9 +284,8 @@ async fn misbehaving_custom_keyrings_fail_cleanly() {
             "KEY_PROVIDER_FAILURE",
         ),
     ] {
-        let keyring =
-            WasmKeyring::custom("reverser".into(), js("async () => ({})"), js(unwrap)).unwrap();
-        let encryptor = WasmItemEncryptor::new(config("0x6700"), &keyring).unwrap();
+        let keyring = custom("reverser", js("async () => ({})"), js(unwrap)).unwrap();
+        let encryptor = new_encryptor(config("0x6700"), &keyring).unwrap();
         let error = settle(encryptor.decrypt_item(sealed.clone()))
             .await
             .unwrap_err();
@@ -277,14 +296,19 @@ async fn misbehaving_custom_keyrings_fail_cleanly() {
 /// The platform provider and the pure-Rust one produce interchangeable signatures.
 #[wasm_bindgen_test]
 async fn webcrypto_and_rustcrypto_ecdsa_interoperate() {
+    use fieldseal::primitives::provider::SystemRandom;
     use fieldseal::primitives::signature::{self, RecordSigner, RustCryptoEcdsa};
     let platform = platform_provider();
     let message = [7u8; 48];
     for (signer_is_platform, verifier_is_platform) in [(true, false), (false, true), (true, true)] {
         let signer = if signer_is_platform {
-            RecordSigner::generate(&platform).await.unwrap()
+            RecordSigner::generate(&platform, &SystemRandom)
+                .await
+                .unwrap()
         } else {
-            RecordSigner::generate(&RustCryptoEcdsa).await.unwrap()
+            RecordSigner::generate(&RustCryptoEcdsa, &SystemRandom)
+                .await
+                .unwrap()
         };
         let der = signer.sign(&message).await.unwrap();
         assert_eq!(der.len(), 103);
@@ -328,10 +352,8 @@ async fn webcrypto_bulk_and_wasm_are_interchangeable() {
     let item = js("{ pk: { S: 'p' }, secret: { B: new Uint8Array(200000).map((_, i) => i * 7) }, blob: { B: new Uint8Array(70000).fill(3) } }");
     for suite in ["0x6700", "0x6701"] {
         let platform =
-            WasmItemEncryptor::new(large_config(suite, "{ bulkMinBytes: 0 }"), &aes_keyring(9))
-                .unwrap();
-        let wasm_only =
-            WasmItemEncryptor::new(large_config(suite, "false"), &aes_keyring(9)).unwrap();
+            new_encryptor(large_config(suite, "{ bulkMinBytes: 0 }"), &aes_keyring(9)).unwrap();
+        let wasm_only = new_encryptor(large_config(suite, "false"), &aes_keyring(9)).unwrap();
         for (seal, open) in [
             (&platform, &wasm_only),
             (&wasm_only, &platform),
@@ -368,7 +390,7 @@ fn platform_crypto_option_is_checked() {
         "{ bulkMinBytes: 1.5 }",
         "{ bulkMinBytes: '1' }",
     ] {
-        let error = WasmItemEncryptor::new(large_config("0x6700", bad), &aes_keyring(9))
+        let error = new_encryptor(large_config("0x6700", bad), &aes_keyring(9))
             .err()
             .unwrap();
         assert_eq!(code_of(&error), "INVALID_CONFIG", "{bad}");
@@ -460,8 +482,9 @@ mod rsa_oaep {
         use fieldseal::keyring::intermediate::{PendingWrap, ProviderWrapped, ENCRYPTED_PDK_LEN};
         use fieldseal::keyring::{Keyring, RawRsaKeyring, RsaPadding};
         use fieldseal::materials::{
-            serialize_encryption_context, EncryptionContext, EncryptionMaterials, SecretBytes,
+            serialize_encryption_context, EncryptionContext, EncryptionMaterials,
         };
+        use fieldseal::primitives::provider::{SecureRandom, SystemRandom};
         use fieldseal::AlgorithmSuiteId;
         use std::sync::Arc;
 
@@ -514,8 +537,9 @@ mod rsa_oaep {
             assert_eq!(decrypts.get(), 1, "{padding}: WebCrypto decrypted");
 
             // The RSA part encrypted by WebCrypto, opened in Rust (and on WebCrypto).
-            let data_key = SecretBytes::random(32).unwrap();
-            let pending = PendingWrap::start(&data_key, &serialized_ec).unwrap();
+            let random: &dyn SecureRandom = &SystemRandom;
+            let data_key = random.secret_bytes(32).unwrap();
+            let pending = PendingWrap::start(&data_key, &serialized_ec, random).unwrap();
             let wrapped = settle(
                 webcrypto_encrypt
                     .call3(
@@ -571,17 +595,16 @@ async fn hostile_bytes_and_objects_at_the_boundary() {
         ))
     };
     // A wrapping key whose `length` lies opens what the honest key sealed.
-    let liar =
-        WasmKeyring::raw_aes("ns".into(), "k1".into(), lying("new Array(32).fill(7)")).unwrap();
+    let liar = raw_aes("ns", "k1", lying("new Array(32).fill(7)")).unwrap();
     let sealed = settle(
-        WasmItemEncryptor::new(config("0x6700"), &aes_keyring(7))
+        new_encryptor(config("0x6700"), &aes_keyring(7))
             .unwrap()
             .encrypt_item(js(ITEM)),
     )
     .await
     .unwrap();
     let opened = settle(
-        WasmItemEncryptor::new(config("0x6700"), &liar)
+        new_encryptor(config("0x6700"), &liar)
             .unwrap()
             .decrypt_item(sealed),
     )
@@ -593,14 +616,14 @@ async fn hostile_bytes_and_objects_at_the_boundary() {
         "(() => { const u = new Uint8Array(32); structuredClone(u.buffer, { transfer: [u.buffer] }); return u; })()",
         "new Uint16Array(16)",
     ] {
-        let error = WasmKeyring::raw_aes("ns".into(), "k1".into(), js(key))
+        let error = raw_aes("ns", "k1", js(key))
             .err()
             .expect("refused");
         assert_eq!(code_of(&error), "INVALID_KEY", "{key}");
     }
 
     // A B value whose `length` lies is stored by its real bytes.
-    let encryptor = WasmItemEncryptor::new(config("0x6700"), &aes_keyring(7)).unwrap();
+    let encryptor = new_encryptor(config("0x6700"), &aes_keyring(7)).unwrap();
     let item = js("{ pk: { S: 'p' }, sk: { N: '1' }, note: { S: 'n' } }");
     Reflect::set(&item, &"secret".into(), &js("{ B: null }")).unwrap();
     Reflect::set(
@@ -633,4 +656,105 @@ async fn hostile_bytes_and_objects_at_the_boundary() {
     let again = settle(encryptor.encrypt_item(js(ITEM))).await;
     assert!(again.is_ok());
     drop(encryptor);
+}
+
+/// Issue 12: every factory and the encryptor config take one options object,
+/// read by `args::Fields`: each key once, through checked accesses; unknown
+/// and Symbol keys refused, nested objects held to their own keys.
+#[wasm_bindgen_test]
+fn option_objects_are_read_once_and_strictly() {
+    let aes = |object: &str| WasmKeyring::raw_aes(js(object).unchecked_ref());
+    let key = "wrappingKey: new Uint8Array(32)";
+    for bad in [
+        format!("{{ keyNamespace: 'ns', keyName: 'k', {key}, colour: 'blue' }}"),
+        format!("{{ keyNamespace: 'ns', keyName: 'k', {key}, [Symbol('x')]: 1 }}"),
+        format!("{{ keyNamespace: 'ns', get keyName() {{ throw new Error('boom'); }}, {key} }}"),
+        format!("new Proxy({{ keyNamespace: 'ns', keyName: 'k', {key} }}, {{ ownKeys() {{ throw new Error('trap'); }} }})"),
+        format!("{{ keyNamespace: 7, keyName: 'k', {key} }}"),
+        "[]".into(),
+        "'ns'".into(),
+    ] {
+        let error = aes(&bad).err().expect("refused");
+        assert_eq!(code_of(&error), "INVALID_CONFIG", "{bad}");
+    }
+    // Each key is read exactly once, even one that is read through a getter.
+    js("globalThis.__reads = 0");
+    aes(&format!(
+        "{{ keyNamespace: 'ns', get keyName() {{ globalThis.__reads++; return 'k'; }}, {key} }}"
+    ))
+    .unwrap();
+    assert_eq!(js("globalThis.__reads").as_f64(), Some(1.0));
+    // A nested object is held to its own keys.
+    let discovery = |filter: &str| {
+        WasmKeyring::aws_kms_mrk_discovery(
+            js(&format!(
+                "{{ region: 'us-west-2', kmsCall: async () => ({{}}), discoveryFilter: {filter} }}"
+            ))
+            .unchecked_ref(),
+        )
+    };
+    discovery("{ partition: 'aws', accountIds: ['111122223333'] }").unwrap();
+    let error = discovery("{ partition: 'aws', accountIds: ['111122223333'], region: 'x' }")
+        .err()
+        .expect("refused");
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
+    let error = discovery("{ partition: 'aws', accountIds: 'x' }")
+        .err()
+        .unwrap();
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
+    // The KMS kind is a name the factory knows.
+    let error = WasmKeyring::aws_kms(
+        js("{ kind: 'loose', kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/k', kmsCall: async () => ({}) }")
+            .unchecked_ref(),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
+}
+
+/// Issue 12: the checks the package runs from its constructors once the
+/// module is loaded are the core's, and check what the factories check.
+#[wasm_bindgen_test]
+fn check_options_apply_the_core_rules_without_building() {
+    let check = |extra: &str| {
+        WasmItemEncryptor::check_options(
+            js(&format!(
+                "{{ logicalTableName: 'T', partitionKeyName: 'pk', attributeActionsOnEncrypt: {{ pk: 'SIGN_ONLY' }} {extra} }}"
+            ))
+            .unchecked_ref(),
+        )
+    };
+    check("").unwrap();
+    check(", algorithmSuiteId: 26368").unwrap();
+    for bad in [
+        ", algorithmSuiteId: '0x6702'",
+        ", algorithmSuiteId: 1.5",
+        ", sortkeyName: 'sk'",
+        ", maxEncryptedDataKeys: 'ten'",
+        ", platformCrypto: { bulkMinBytes: -1 }",
+    ] {
+        let error = check(bad).expect_err("refused");
+        assert_eq!(code_of(&error), "INVALID_CONFIG", "{bad}");
+    }
+    let error = WasmItemEncryptor::check_options(
+        js("{ logicalTableName: 'T', partitionKeyName: 'pk', attributeActionsOnEncrypt: { pk: 'ENCRYPT' } }")
+            .unchecked_ref(),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
+    // Whole-config rules wait for the constructor (here: the key unsigned).
+    check(", attributeActionsOnEncrypt: { pk: 'DO_NOTHING' }").unwrap();
+
+    let rsa = |padding: &str| {
+        WasmKeyring::check_raw_rsa(
+            js(&format!(
+                "{{ keyNamespace: 'ns', keyName: 'r', padding: '{padding}', publicKeyPem: 'not parsed here' }}"
+            ))
+            .unchecked_ref(),
+        )
+    };
+    rsa("OAEP_SHA256_MGF1").unwrap();
+    let error = rsa("OAEP").expect_err("refused");
+    assert_eq!(code_of(&error), "INVALID_CONFIG");
 }

@@ -26,7 +26,7 @@ const ref = JSON.parse(readFileSync(${JSON.stringify(join(root, "tests/fixtures/
 const [suite, seconds] = [process.argv[2], Number(process.argv[3])];
 const key = Uint8Array.from(Buffer.from(ref.keyring.wrappingKey, "base64"));
 const encryptor = new WasmItemEncryptor({ ...ref.config, algorithmSuiteId: suite },
-  WasmKeyring.rawAes(ref.keyring.keyNamespace, ref.keyring.keyName, key));
+  WasmKeyring.rawAes({ keyNamespace: ref.keyring.keyNamespace, keyName: ref.keyring.keyName, wrappingKey: key }));
 const item = fromWire(ref.item);
 const start = performance.now();
 let n = 0;

@@ -1,160 +1,16 @@
 #!/usr/bin/env node
-// The demo stack behind `make demo` (and the demo's end-to-end test):
-//
-//   1. the patched moto (tests/support/moto: a local KMS + DynamoDB) on
-//      127.0.0.1, a free port or $MOTO_PORT;
-//   2. provisioning: a multi-Region KMS key in us-east-1, its replica in
-//      eu-west-1, and the DynamoDB table FieldsealDemoOrders (us-east-1);
-//   3. the Vite dev server over www/ on http://127.0.0.1:${PORT:-5173}, which
-//      serves /demo-config.json (the ARNs, the table) and proxies /aws to moto,
-//      so the page's AWS SDK clients stay same-origin (no CORS).
-//
-// As a command (`node www/serve.mjs`, what `make demo` runs after
-// scripts/setup.sh): rebuilds the npm package first if pkg/dist is missing or
+// `make demo`: the demo stack (www/stack.mjs: the patched moto, provisioned,
+// and Vite over www/) on http://127.0.0.1:${PORT:-5173}, after
+// scripts/setup.sh. Rebuilds the npm package first if pkg/dist is missing or
 // older than its sources (`npm --prefix pkg run build`; --no-build skips
 // that), prints the URL, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops
 // everything it started. moto cannot outlive this process: it exits when its
-// stdin pipe closes (tests/support/moto/start.mjs), even if this process is
-// killed. FIELDSEAL_DEMO_MOTO=0 serves the page without moto (embedded mode only).
-//
-// As a module: `startDemo(options)` starts the same stack in-process and
-// resolves to { url, motoEndpoint, config, close }.
+// stdin pipe closes (tools/moto/start.mjs), even if this process is killed.
+// FIELDSEAL_DEMO_MOTO=0 serves the page without moto (embedded mode only).
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import { CREDENTIALS, startMoto } from "../tests/support/moto/start.mjs";
-
-export const wwwRoot = dirname(fileURLToPath(import.meta.url));
-export const repoRoot = dirname(wwwRoot);
-
-/** Where things live in the demo's local AWS. */
-export const DEMO_AWS = {
-  home: "us-east-1",
-  replica: "eu-west-1",
-  table: "FieldsealDemoOrders",
-  partitionKey: "order_id",
-  proxyPath: "/aws",
-};
-
-/**
- * Create the multi-Region key (us-east-1 + replica in eu-west-1) and the
- * DynamoDB table on a fresh moto at `endpoint`. Returns the page's `kms` config.
- */
-export async function provisionAws(endpoint) {
-  const { CreateKeyCommand, KMSClient, ReplicateKeyCommand } = await import("@aws-sdk/client-kms");
-  const { CreateTableCommand, DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
-  const { home, replica, table, partitionKey, proxyPath } = DEMO_AWS;
-  const kms = new KMSClient({ region: home, endpoint, credentials: CREDENTIALS });
-  const { KeyMetadata } = await kms.send(new CreateKeyCommand({ MultiRegion: true, Description: "fieldseal demo: multi-Region key" }));
-  const { ReplicaKeyMetadata } = await kms.send(new ReplicateKeyCommand({ KeyId: KeyMetadata.KeyId, ReplicaRegion: replica }));
-  const ddb = new DynamoDBClient({ region: home, endpoint, credentials: CREDENTIALS });
-  await ddb.send(new CreateTableCommand({
-    TableName: table,
-    KeySchema: [{ AttributeName: partitionKey, KeyType: "HASH" }],
-    AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: "S" }],
-    BillingMode: "PAY_PER_REQUEST",
-  }));
-  kms.destroy();
-  ddb.destroy();
-  return {
-    endpointPath: proxyPath,
-    home,
-    replica,
-    account: KeyMetadata.AWSAccountId,
-    keyArns: { [home]: KeyMetadata.Arn, [replica]: ReplicaKeyMetadata.Arn },
-    table: { name: table, region: home, partitionKey },
-  };
-}
-
-/**
- * Start moto (unless `moto: false`), provision it, and serve www/ with Vite.
- *
- * Options: host (127.0.0.1), port (5173; 0 = a free one), motoPort (free if
- * unset), moto (true), and for Vite: cacheDir, customLogger, logLevel, watch.
- * Resolves to { url, motoEndpoint, motoPid, config, server, close }.
- */
-export async function startDemo({
-  host = "127.0.0.1",
-  port = 5173,
-  motoPort,
-  moto = true,
-  cacheDir,
-  customLogger,
-  logLevel = "info",
-  watch,
-} = {}) {
-  let motoHandle = null;
-  let server = null;
-  const close = async () => {
-    await server?.close().catch(() => {});
-    await motoHandle?.stop();
-  };
-  try {
-    const config = { kms: null };
-    if (moto) {
-      motoHandle = await startMoto({ port: motoPort });
-      config.kms = await provisionAws(motoHandle.endpoint);
-    } else {
-      config.kmsUnavailable = "Not available: the demo was started without moto (FIELDSEAL_DEMO_MOTO=0).";
-    }
-    const { createServer } = await import("vite");
-    const body = JSON.stringify(config);
-    server = await createServer({
-      root: wwwRoot,
-      configFile: false,
-      clearScreen: false,
-      logLevel,
-      ...(customLogger ? { customLogger } : {}),
-      ...(cacheDir ? { cacheDir } : {}),
-      plugins: [{
-        name: "fieldseal-demo-config",
-        configureServer(dev) {
-          dev.middlewares.use("/demo-config.json", (req, res) => {
-            res.setHeader("content-type", "application/json");
-            res.setHeader("cache-control", "no-store");
-            res.end(body);
-          });
-        },
-      }],
-      // Pre-bundled at startup, so the first switch to KMS mode does not make
-      // Vite discover them and reload the page.
-      optimizeDeps: { include: ["@aws-sdk/client-kms", "@aws-sdk/client-dynamodb"] },
-      server: {
-        host,
-        port,
-        strictPort: true,
-        open: false,
-        ...(watch !== undefined ? { watch } : {}),
-        proxy: motoHandle
-          ? {
-            [DEMO_AWS.proxyPath]: {
-              target: motoHandle.endpoint,
-              changeOrigin: true,
-              rewrite: (path) => path.slice(DEMO_AWS.proxyPath.length) || "/",
-            },
-          }
-          : {},
-      },
-    });
-    try {
-      await server.listen();
-    } catch (e) {
-      if (e?.code === "EADDRINUSE" || /already in use/i.test(e?.message ?? "")) {
-        throw new Error(`port ${port} on ${host} is already in use: stop what runs there, or pick another with PORT=...`, { cause: e });
-      }
-      throw e;
-    }
-    const url = server.resolvedUrls?.local?.[0];
-    if (!url) throw new Error("the Vite dev server did not report a URL");
-    return { url, motoEndpoint: motoHandle?.endpoint ?? null, motoPid: motoHandle?.pid ?? null, config, server, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
-}
-
-// ------------------------------------------------------------ the command
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { DEMO_AWS, repoRoot, startDemo, wwwRoot } from "./stack.mjs";
 
 /** Newest mtime under `path` (a file or a directory), skipping `skip` paths. */
 function newest(path, skip) {
@@ -167,7 +23,7 @@ function newest(path, skip) {
 }
 
 /** Why pkg/dist must be rebuilt, or null if it is newer than everything it is built from. */
-export function packageStaleness() {
+function packageStaleness() {
   const r = (p) => join(repoRoot, p);
   const outputs = ["pkg/dist/index.js", "pkg/dist/kms.js", "pkg/dist/wasm/fieldseal_wasm.js", "pkg/dist/wasm/fieldseal_wasm_bg.wasm"];
   const missing = outputs.find((p) => !existsSync(r(p)));
@@ -250,11 +106,8 @@ async function main() {
 `);
 }
 
-const invokedDirectly = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-if (invokedDirectly) {
-  main().catch((e) => {
-    console.error(`\x1b[1;31m[demo] ${e?.message ?? e}\x1b[0m`);
-    if (e?.cause) console.error(`  (${e.cause?.message ?? e.cause})`);
-    process.exit(1);
-  });
-}
+main().catch((e) => {
+  console.error(`\x1b[1;31m[demo] ${e?.message ?? e}\x1b[0m`);
+  if (e?.cause) console.error(`  (${e.cause?.message ?? e.cause})`);
+  process.exit(1);
+});

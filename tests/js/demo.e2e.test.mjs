@@ -2,7 +2,7 @@
 // key-provider modes, in headless Chromium (playwright-core, Debian's
 // Chromium, the flags of browser/harness.mjs).
 //
-// The stack is the demo's own: www/serve.mjs's startDemo() starts the patched
+// The stack is the demo's own: www/stack.mjs's startDemo() starts the patched
 // moto (KMS + DynamoDB), provisions the multi-Region key, its replica and the
 // table, and serves www/ with Vite (a free port, a fresh Vite cache).
 //
@@ -31,7 +31,7 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { chromiumPath, launchChromium, openHarnessPage, recordingLogger } from "./browser/harness.mjs";
 import { repoRoot } from "./helpers/common.mjs";
 import { CREDENTIALS } from "./helpers/moto.mjs";
-import { startDemo } from "../../www/serve.mjs";
+import { startDemo } from "../../www/stack.mjs";
 
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 const skip = chromiumPath() || inCI

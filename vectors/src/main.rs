@@ -7,9 +7,6 @@
 //! One line per test, then `N passed, M failed`; the exit code is 0 only if
 //! every test passed, 1 if one failed, 2 if the manifest could not be run.
 
-mod keys;
-mod manifest;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::process::ExitCode;
@@ -19,7 +16,9 @@ use fieldseal::item::serialize::canonicalize;
 use fieldseal::{Item, ItemEncryptor};
 use serde_json::{json, Map, Value};
 
-use manifest::{encryptor_config, test_obj, test_str, Manifest, DECRYPT_TYPE, ENCRYPT_TYPE};
+use fieldseal_vectors::manifest::{
+    encryptor_config, test_obj, test_str, Manifest, DECRYPT_TYPE, ENCRYPT_TYPE,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

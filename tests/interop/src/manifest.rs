@@ -5,26 +5,25 @@
 //! "config":{...},"encrypted":RECORD,"plaintext":RECORD}}}`. Records are DynamoDB
 //! JSON where a bare string is S and a bare number is N.
 //!
-//! Key descriptions (`config.key`): raw AES, raw RSA (`padding-algorithm`
-//! `pkcs1`|`oaep-mgf1`, `padding-hash`), and fieldseal's
-//! `{"type":"multi-keyring","generator":DESC|null,"children":[DESC...]}`.
-//! A test without `key` uses the static branch key (hierarchical keyring),
-//! which the official SDK cannot build without a KMS-backed key store: skipped.
+//! The manifest, its `config` objects and key descriptions are read by the one
+//! reader of the format, the `fieldseal-vectors` library (vectors/src); this
+//! module turns what it reads into the official SDK's side ([`TableSpec`],
+//! [`KeySpec`]) and parses records independently of fieldseal. A test whose
+//! key is the static branch key (no `key`, or `aws-kms-hierarchy`, also inside
+//! a multi-keyring) needs the hierarchical keyring, which the official SDK
+//! cannot build without a KMS-backed key store: skipped.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use fieldseal::keyring::RsaPadding;
-use fieldseal::{AlgorithmSuiteId, AttributeValue as V, CryptoAction, Item};
-use serde_json::{json, Map, Value};
+use fieldseal::{AttributeValue as V, Item};
+use fieldseal_vectors::keys::{KeyDescription, KeyStore};
+use fieldseal_vectors::manifest::{Manifest, TableConfig, DECRYPT_TYPE};
+use serde_json::{json, Value};
 
 use crate::spec::{KeySpec, TableSpec};
 use crate::{block_on, official};
-
-pub const DEFAULT_TABLE: &str = "GazelleVectorTable";
-pub const DEFAULT_PARTITION_KEY: &str = "RecNum";
 
 /// The outcome of one manifest test.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,24 +217,6 @@ pub fn items_equal(a: &Item, b: &Item) -> bool {
 
 // ----------------------------------------------------------------- configs
 
-/// The keys.json entries, by name.
-pub type KeyEntries = Map<String, Value>;
-
-pub fn load_keys(path: &Path) -> Result<KeyEntries, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    v.get("keys")
-        .and_then(Value::as_object)
-        .cloned()
-        .ok_or_else(|| format!("{}: no \"keys\" object", path.display()))
-}
-
-fn get_str<'a>(v: &'a Value, k: &str) -> Result<&'a str, String> {
-    v.get(k)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("key description needs string {k:?}: {v}"))
-}
-
 /// What a key description turns into.
 pub enum KeyChoice {
     Spec(KeySpec),
@@ -243,162 +224,65 @@ pub enum KeyChoice {
     Unsupported(String),
 }
 
-/// A key description to a keyring spec.
-pub fn key_spec(desc: &Value, keys: &KeyEntries) -> Result<KeyChoice, String> {
-    let ty = get_str(desc, "type")?;
-    match ty {
-        "raw" => {
-            let ns = get_str(desc, "provider-id")?.to_string();
-            let entry_name = get_str(desc, "key")?;
-            let entry = keys
-                .get(entry_name)
-                .ok_or_else(|| format!("keys.json has no entry {entry_name:?}"))?;
-            let key_id = get_str(entry, "key-id")?.to_string();
-            let material = get_str(entry, "material")?;
-            match get_str(desc, "encryption-algorithm")? {
-                "aes" => {
-                    let key = B64
-                        .decode(material)
-                        .map_err(|e| format!("{entry_name}: material is not base64: {e}"))?;
-                    Ok(KeyChoice::Spec(KeySpec::Aes {
-                        namespace: ns,
-                        name: key_id,
-                        key,
-                    }))
-                }
-                "rsa" => {
-                    let padding = match (
-                        get_str(desc, "padding-algorithm")?,
-                        desc.get("padding-hash").and_then(Value::as_str),
-                    ) {
-                        ("pkcs1", _) => RsaPadding::Pkcs1,
-                        ("oaep-mgf1", Some("sha1")) => RsaPadding::OaepSha1Mgf1,
-                        ("oaep-mgf1", Some("sha256")) => RsaPadding::OaepSha256Mgf1,
-                        ("oaep-mgf1", Some("sha384")) => RsaPadding::OaepSha384Mgf1,
-                        ("oaep-mgf1", Some("sha512")) => RsaPadding::OaepSha512Mgf1,
-                        (a, h) => return Err(format!("unsupported RSA padding {a:?} / {h:?}")),
-                    };
-                    // Entries come as private/public pairs sharing a key-id.
-                    let partner = |want: &str| {
-                        keys.values()
-                            .find(|e| {
-                                e.get("key-id").and_then(Value::as_str) == Some(key_id.as_str())
-                                    && e.get("algorithm").and_then(Value::as_str) == Some("rsa")
-                                    && e.get("type").and_then(Value::as_str) == Some(want)
-                            })
-                            .and_then(|e| e.get("material").and_then(Value::as_str))
-                            .map(str::to_string)
-                    };
-                    let (public_pem, private_pem) = match get_str(entry, "type")? {
-                        "private" => (partner("public"), Some(material.to_string())),
-                        "public" => (Some(material.to_string()), None),
-                        other => return Err(format!("{entry_name}: RSA entry of type {other:?}")),
-                    };
-                    Ok(KeyChoice::Spec(KeySpec::Rsa {
-                        namespace: ns,
-                        name: key_id,
-                        padding,
-                        public_pem,
-                        private_pem,
-                    }))
-                }
-                other => Err(format!("unsupported raw encryption-algorithm {other:?}")),
+/// A resolved key description as a keyring spec for both sides.
+pub fn key_spec(desc: &KeyDescription) -> KeyChoice {
+    match desc {
+        KeyDescription::RawAes {
+            provider_id,
+            key_id,
+            key,
+        } => KeyChoice::Spec(KeySpec::Aes {
+            namespace: provider_id.clone(),
+            name: key_id.clone(),
+            key: key.clone(),
+        }),
+        KeyDescription::RawRsa {
+            provider_id,
+            key_id,
+            padding,
+            public_pem,
+            private_pem,
+        } => KeyChoice::Spec(KeySpec::Rsa {
+            namespace: provider_id.clone(),
+            name: key_id.clone(),
+            padding: *padding,
+            public_pem: public_pem.clone(),
+            private_pem: private_pem.clone(),
+        }),
+        KeyDescription::StaticBranchKey { .. } => {
+            KeyChoice::Unsupported("needs hierarchy keyring".into())
+        }
+        KeyDescription::Multi {
+            generator,
+            children,
+        } => {
+            let one = |d: &KeyDescription| match key_spec(d) {
+                KeyChoice::Spec(s) => Ok(s),
+                KeyChoice::Unsupported(why) => Err(why),
+            };
+            let generator = match generator.as_deref().map(one).transpose() {
+                Ok(g) => g.map(Box::new),
+                Err(why) => return KeyChoice::Unsupported(why),
+            };
+            match children.iter().map(one).collect::<Result<_, _>>() {
+                Ok(children) => KeyChoice::Spec(KeySpec::Multi {
+                    generator,
+                    children,
+                }),
+                Err(why) => KeyChoice::Unsupported(why),
             }
         }
-        "multi-keyring" => {
-            let one = |d: &Value| -> Result<Result<KeySpec, String>, String> {
-                Ok(match key_spec(d, keys)? {
-                    KeyChoice::Spec(s) => Ok(s),
-                    KeyChoice::Unsupported(why) => Err(why),
-                })
-            };
-            let generator = match desc.get("generator") {
-                None | Some(Value::Null) => None,
-                Some(g) => match one(g)? {
-                    Ok(s) => Some(Box::new(s)),
-                    Err(why) => return Ok(KeyChoice::Unsupported(why)),
-                },
-            };
-            let mut children = Vec::new();
-            for c in desc
-                .get("children")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                match one(c)? {
-                    Ok(s) => children.push(s),
-                    Err(why) => return Ok(KeyChoice::Unsupported(why)),
-                }
-            }
-            Ok(KeyChoice::Spec(KeySpec::Multi {
-                generator,
-                children,
-            }))
-        }
-        "aws-kms-hierarchy" | "static-branch-key" => {
-            Ok(KeyChoice::Unsupported("needs hierarchy keyring".into()))
-        }
-        other => Err(format!("unsupported key description type {other:?}")),
     }
 }
 
 /// A test's `config` to a table spec (and its key description, if any).
 pub fn table_spec(config: &Value) -> Result<(TableSpec, Option<Value>), String> {
-    let obj = config.as_object().ok_or("config must be an object")?;
-    let mut t = TableSpec {
-        logical_table_name: DEFAULT_TABLE.into(),
-        partition_key_name: DEFAULT_PARTITION_KEY.into(),
-        sort_key_name: None,
-        actions: BTreeMap::new(),
-        allowed_unsigned_attributes: Vec::new(),
-        allowed_unsigned_attribute_prefix: None,
-        suite: AlgorithmSuiteId::AesGcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384,
-    };
-    let mut key = None;
-    let s = |v: &Value, k: &str| -> Result<String, String> {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("{k} must be a string"))
-    };
-    for (k, v) in obj {
-        match k.as_str() {
-            "logicalTableName" => t.logical_table_name = s(v, k)?,
-            "partitionKeyName" => t.partition_key_name = s(v, k)?,
-            "sortKeyName" => t.sort_key_name = Some(s(v, k)?),
-            "allowedUnsignedAttributePrefix" => {
-                t.allowed_unsigned_attribute_prefix = Some(s(v, k)?)
-            }
-            "allowedUnsignedAttributes" => {
-                t.allowed_unsigned_attributes = v
-                    .as_array()
-                    .ok_or("allowedUnsignedAttributes must be an array")?
-                    .iter()
-                    .map(|x| s(x, k))
-                    .collect::<Result<_, _>>()?
-            }
-            "algorithmSuiteId" => {
-                t.suite = AlgorithmSuiteId::parse(&s(v, k)?).map_err(|e| e.to_string())?
-            }
-            "attributeActionsOnEncrypt" => {
-                for (name, a) in v
-                    .as_object()
-                    .ok_or("attributeActionsOnEncrypt must be an object")?
-                {
-                    let action = CryptoAction::parse(&s(a, name)?).map_err(|e| e.to_string())?;
-                    t.actions.insert(name.clone(), action);
-                }
-            }
-            "key" => key = Some(v.clone()),
-            other => return Err(format!("unsupported config member {other:?}")),
-        }
-    }
-    Ok((t, key))
+    TableConfig::parse(config)
 }
 
 // ------------------------------------------------------------------ running
 
-fn run_one(test: &Value, dir: &Path, keys: &mut Option<KeyEntries>, keys_path: &Path) -> Outcome {
+fn run_one(test: &Value, keys: &KeyStore) -> Outcome {
     let fail = |m: String| Outcome::Failed(m);
     let ty = test.get("type").and_then(Value::as_str).unwrap_or("");
     let positive = match ty {
@@ -413,28 +297,20 @@ fn run_one(test: &Value, dir: &Path, keys: &mut Option<KeyEntries>, keys_path: &
         Ok(x) => x,
         Err(e) => return fail(format!("config: {e}")),
     };
-    let Some(key) = key else {
-        return Outcome::Skipped(
-            "needs hierarchy keyring: the static branch key needs a KMS-backed key store in the official SDK"
-                .into(),
-        );
+    let skip = |why: &str| {
+        Outcome::Skipped(format!(
+            "{why}: the static branch key needs a KMS-backed key store in the official SDK"
+        ))
     };
-    if keys.is_none() {
-        match load_keys(keys_path) {
-            Ok(k) => *keys = Some(k),
-            Err(e) => return fail(format!("keys: {e}")),
-        }
-    }
-    let spec = match key_spec(&key, keys.as_ref().expect("loaded")) {
+    // No key: the default static branch key, skipped without looking it up.
+    let Some(key) = key else {
+        return skip("needs hierarchy keyring");
+    };
+    let spec = match keys.resolve(Some(&key)).as_ref().map(key_spec) {
         Ok(KeyChoice::Spec(s)) => s,
-        Ok(KeyChoice::Unsupported(why)) => {
-            return Outcome::Skipped(format!(
-                "{why}: the static branch key needs a KMS-backed key store in the official SDK"
-            ))
-        }
+        Ok(KeyChoice::Unsupported(why)) => return skip(&why),
         Err(e) => return fail(format!("key: {e}")),
     };
-    let _ = dir;
     let encrypted = match test.get("encrypted").map(item_from_json) {
         Some(Ok(i)) => i,
         Some(Err(e)) => return fail(format!("encrypted record: {e}")),
@@ -450,6 +326,12 @@ fn run_one(test: &Value, dir: &Path, keys: &mut Option<KeyEntries>, keys_path: &
             Err(_) => Outcome::Passed,
         };
     }
+    positive_outcome(test, result)
+}
+
+/// A positive test's outcome: the official SDK's result against the plaintext.
+fn positive_outcome(test: &Value, result: Result<Item, String>) -> Outcome {
+    let fail = |m: String| Outcome::Failed(m);
     let plaintext = match test.get("plaintext").map(item_from_json) {
         Some(Ok(i)) => i,
         Some(Err(e)) => return fail(format!("plaintext record: {e}")),
@@ -486,34 +368,15 @@ pub fn run_manifest(
     path: &Path,
     mut each: impl FnMut(&str, &str, &Outcome),
 ) -> Result<Summary, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let m: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mtype = m.pointer("/manifest/type").and_then(Value::as_str);
-    if mtype != Some("aws-dbesdk-decrypt") {
-        return Err(format!(
-            "not an aws-dbesdk-decrypt manifest (type {mtype:?})"
-        ));
-    }
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let keys_ref = m
-        .get("keys")
-        .and_then(Value::as_str)
-        .unwrap_or("file://keys.json");
-    let keys_rel = keys_ref.strip_prefix("file://").unwrap_or(keys_ref);
-    let keys_path: PathBuf = dir.join(keys_rel);
-    let tests = m
-        .get("tests")
-        .and_then(Value::as_object)
-        .ok_or("manifest has no tests object")?;
-    let mut keys = None;
+    let manifest = Manifest::load(path, DECRYPT_TYPE)?;
     let mut summary = Summary::default();
-    for (name, test) in tests {
+    for (name, test) in &manifest.tests {
         let description = test
             .get("description")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let outcome = run_one(test, &dir, &mut keys, &keys_path);
+        let outcome = run_one(test, &manifest.keys);
         each(name, &description, &outcome);
         summary.results.push((name.clone(), description, outcome));
     }

@@ -2,34 +2,15 @@
 //! both a fieldseal encryptor and an official `aws-db-esdk` item encryptor,
 //! so the two sides are configured with the same names, keys and actions.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use fieldseal::keyring::{MultiKeyring, RawAesKeyring, RawRsaKeyring, RsaPadding};
-use fieldseal::{AlgorithmSuiteId, CryptoAction, ItemEncryptor, ItemEncryptorConfig, Keyring};
+use fieldseal::{AlgorithmSuiteId, ItemEncryptor, ItemEncryptorConfig, Keyring};
 
-/// The table side of an item encryptor configuration.
-#[derive(Clone, Debug)]
-pub struct TableSpec {
-    pub logical_table_name: String,
-    pub partition_key_name: String,
-    pub sort_key_name: Option<String>,
-    pub actions: BTreeMap<String, CryptoAction>,
-    pub allowed_unsigned_attributes: Vec<String>,
-    pub allowed_unsigned_attribute_prefix: Option<String>,
-    pub suite: AlgorithmSuiteId,
-}
-
-impl TableSpec {
-    /// Whether `name` is outside the signature scope under this config.
-    pub fn is_unsigned(&self, name: &str) -> bool {
-        self.allowed_unsigned_attributes.iter().any(|a| a == name)
-            || self
-                .allowed_unsigned_attribute_prefix
-                .as_deref()
-                .is_some_and(|p| name.starts_with(p))
-    }
-}
+/// The table side of an item encryptor configuration: the manifest reader's
+/// (`fieldseal-vectors`), so a manifest's `config` and the matrix's tables are
+/// one type.
+pub use fieldseal_vectors::manifest::TableConfig as TableSpec;
 
 /// A keyring, described so that both implementations can build it.
 #[derive(Clone, Debug)]
@@ -201,17 +182,7 @@ pub fn fieldseal_config(
     table: &TableSpec,
     keys: &KeySpec,
 ) -> fieldseal::Result<ItemEncryptorConfig> {
-    let mut config = ItemEncryptorConfig::new(
-        table.logical_table_name.clone(),
-        table.partition_key_name.clone(),
-        table.actions.clone(),
-        fieldseal_keyring(keys)?,
-    );
-    config.sort_key_name = table.sort_key_name.clone();
-    config.allowed_unsigned_attributes = table.allowed_unsigned_attributes.clone();
-    config.allowed_unsigned_attribute_prefix = table.allowed_unsigned_attribute_prefix.clone();
-    config.algorithm_suite_id = table.suite;
-    Ok(config)
+    Ok(table.encryptor_config(fieldseal_keyring(keys)?))
 }
 
 pub fn fieldseal_encryptor(table: &TableSpec, keys: &KeySpec) -> fieldseal::Result<ItemEncryptor> {

@@ -1,8 +1,8 @@
 // A live local AWS for the KMS and DynamoDB tests: moto's server on loopback,
-// started through tests/support/moto/launch.py (which patches moto's KMS
-// ciphertext blobs so multi-Region keys work; see its docstring).
+// started through tools/moto/launch.py (which patches moto's KMS ciphertext
+// blobs so multi-Region keys work; see its docstring).
 //
-// The launcher lives in tests/support/moto/start.mjs, shared with the demo
-// (www/serve.mjs): startMoto() resolves to { endpoint, stop } (and port, pid);
-// the server exits with this process even if it is killed.
-export { CREDENTIALS, startMoto } from "../../support/moto/start.mjs";
+// The launcher lives in tools/moto/start.mjs, shared with the demo
+// (www/stack.mjs) and `make moto`: startMoto() resolves to { endpoint, stop }
+// (and port, pid); the server exits with this process even if it is killed.
+export { CREDENTIALS, startMoto } from "../../../tools/moto/start.mjs";

@@ -1,6 +1,7 @@
 // Start the patched moto (launch.py: a local KMS + DynamoDB) on loopback from
 // Node, for the JS tests (tests/js/helpers/moto.mjs re-exports this) and the
-// demo (www/serve.mjs). No dependencies beyond Node.
+// demo (www/stack.mjs). No dependencies beyond Node. It sits in tools/, not
+// under tests/ or www/, because the demo, the tests and `make moto` all use it.
 //
 // The server is a child process that cannot outlive its parent: it is started
 // through a small Python wrapper that exits as soon as its stdin (a pipe held
@@ -13,7 +14,7 @@ import { fileURLToPath } from "node:url";
 
 export const CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
-const support = dirname(fileURLToPath(import.meta.url));
+const here = dirname(fileURLToPath(import.meta.url));
 
 // python -c WATCHDOG launch.py --port N: runs launch.py as __main__, with a
 // daemon thread that exits the process once stdin is closed.
@@ -58,10 +59,10 @@ function checkPortFree(port) {
  * else a free one.
  */
 export async function startMoto({ port, timeoutMs = 30_000 } = {}) {
-  const python = execFileSync(join(support, "setup_venv.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+  const python = execFileSync(join(here, "setup_venv.sh"), { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
   if (port) await checkPortFree(port);
   else port = await freePort();
-  const child = spawn(python, ["-c", WATCHDOG, join(support, "launch.py"), "--port", String(port)], {
+  const child = spawn(python, ["-c", WATCHDOG, join(here, "launch.py"), "--port", String(port)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let log = "";

@@ -4,7 +4,7 @@ regions and the encryption context is enforced. Exits non-zero on any failure.
     python check.py              start launch.py on a free loopback port, check, stop it
     python check.py PORT         check a server already running on 127.0.0.1:PORT
 
-Run it with the venv's python: "$(tests/support/moto/setup_venv.sh)" check.py
+Run it with the venv's python: "$(tools/moto/setup_venv.sh)" tools/moto/check.py
 """
 
 import os

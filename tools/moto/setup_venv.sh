@@ -8,7 +8,7 @@
 # $FIELDSEAL_CACHE is set, else .venv-moto at the repository root (gitignored).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
+root=$(cd "$here/../.." && pwd)
 if [ -n "${FIELDSEAL_MOTO_VENV:-}" ]; then
   venv=$FIELDSEAL_MOTO_VENV
 elif [ -n "${FIELDSEAL_CACHE:-}" ]; then

@@ -1,0 +1,54 @@
+// The test command's selectable steps (scripts/test.sh, the Makefile's
+// test-STEP targets, scripts/setup.sh's parts): the names, the order of a
+// full run, and the refusal of an unknown name before anything runs.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+// Not helpers/common.mjs: that loads the package, which these checks do not need.
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+const STEPS = ["rust", "fuzz", "vectors", "interop", "wasm", "js"];
+
+// A short timeout: none of these may start a real step.
+function run(command, args) {
+  const r = spawnSync(command, args, { cwd: repoRoot, encoding: "utf8", timeout: 20_000 });
+  assert.equal(r.error, undefined, `${command} ${args.join(" ")}: ${r.error?.message}`);
+  return r;
+}
+
+test("scripts/test.sh --list names every step, in the order of a full run", () => {
+  const r = run(join(repoRoot, "scripts/test.sh"), ["--list"]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n");
+  assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), STEPS);
+  for (const line of lines) assert.match(line, /^\S+\s+\S.*/, `a step without a description: ${line}`);
+});
+
+test("scripts/test.sh refuses an unknown step with exit 2, before running any step", () => {
+  const r = run(join(repoRoot, "scripts/test.sh"), ["rust", "no-such-step"]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown step "no-such-step"/);
+  assert.match(r.stderr, new RegExp(STEPS.join(" ")));
+  assert.doesNotMatch(r.stdout + r.stderr, /==> step/);
+});
+
+test("make test runs every step; make test-STEP runs one", () => {
+  const all = run("make", ["-n", "test"]);
+  assert.equal(all.status, 0, all.stderr);
+  assert.equal(all.stdout.trim(), "scripts/test.sh");
+  for (const step of STEPS) {
+    const r = run("make", ["-n", `test-${step}`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `scripts/test.sh ${step}`);
+  }
+});
+
+test("scripts/setup.sh refuses an unknown part with exit 2, before installing anything", () => {
+  const r = run(join(repoRoot, "scripts/setup.sh"), ["no-such-part"]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown part "no-such-part" \(known: web wasm-pack browser moto all\)/);
+  assert.doesNotMatch(r.stdout, /\[setup\]/);
+});

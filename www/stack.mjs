@@ -1,0 +1,142 @@
+// The demo's stack, as a module: the patched moto (tools/moto: a local KMS +
+// DynamoDB) on 127.0.0.1 (a free port or the one given), provisioned with a
+// multi-Region KMS key in us-east-1, its replica in eu-west-1 and the DynamoDB
+// table FieldsealDemoOrders (us-east-1); and the Vite dev server over www/,
+// which serves /demo-config.json (the ARNs, the table) and proxies /aws to
+// moto, so the page's AWS SDK clients stay same-origin (no CORS).
+//
+// Two users: the `make demo` command (www/serve.mjs) and the demo's end-to-end
+// test (tests/js/demo.e2e.test.mjs), which starts the same stack in-process.
+// `startDemo(options)` resolves to { url, motoEndpoint, config, close }.
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CREDENTIALS, startMoto } from "../tools/moto/start.mjs";
+
+export const wwwRoot = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = dirname(wwwRoot);
+
+/** Where things live in the demo's local AWS. */
+export const DEMO_AWS = {
+  home: "us-east-1",
+  replica: "eu-west-1",
+  table: "FieldsealDemoOrders",
+  partitionKey: "order_id",
+  proxyPath: "/aws",
+};
+
+/**
+ * Create the multi-Region key (us-east-1 + replica in eu-west-1) and the
+ * DynamoDB table on a fresh moto at `endpoint`. Returns the page's `kms` config.
+ */
+export async function provisionAws(endpoint) {
+  const { CreateKeyCommand, KMSClient, ReplicateKeyCommand } = await import("@aws-sdk/client-kms");
+  const { CreateTableCommand, DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+  const { home, replica, table, partitionKey, proxyPath } = DEMO_AWS;
+  const kms = new KMSClient({ region: home, endpoint, credentials: CREDENTIALS });
+  const { KeyMetadata } = await kms.send(new CreateKeyCommand({ MultiRegion: true, Description: "fieldseal demo: multi-Region key" }));
+  const { ReplicaKeyMetadata } = await kms.send(new ReplicateKeyCommand({ KeyId: KeyMetadata.KeyId, ReplicaRegion: replica }));
+  const ddb = new DynamoDBClient({ region: home, endpoint, credentials: CREDENTIALS });
+  await ddb.send(new CreateTableCommand({
+    TableName: table,
+    KeySchema: [{ AttributeName: partitionKey, KeyType: "HASH" }],
+    AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: "S" }],
+    BillingMode: "PAY_PER_REQUEST",
+  }));
+  kms.destroy();
+  ddb.destroy();
+  return {
+    endpointPath: proxyPath,
+    home,
+    replica,
+    account: KeyMetadata.AWSAccountId,
+    keyArns: { [home]: KeyMetadata.Arn, [replica]: ReplicaKeyMetadata.Arn },
+    table: { name: table, region: home, partitionKey },
+  };
+}
+
+/**
+ * Start moto (unless `moto: false`), provision it, and serve www/ with Vite.
+ *
+ * Options: host (127.0.0.1), port (5173; 0 = a free one), motoPort (free if
+ * unset), moto (true), and for Vite: cacheDir, customLogger, logLevel, watch.
+ * Resolves to { url, motoEndpoint, motoPid, config, server, close }.
+ */
+export async function startDemo({
+  host = "127.0.0.1",
+  port = 5173,
+  motoPort,
+  moto = true,
+  cacheDir,
+  customLogger,
+  logLevel = "info",
+  watch,
+} = {}) {
+  let motoHandle = null;
+  let server = null;
+  const close = async () => {
+    await server?.close().catch(() => {});
+    await motoHandle?.stop();
+  };
+  try {
+    const config = { kms: null };
+    if (moto) {
+      motoHandle = await startMoto({ port: motoPort });
+      config.kms = await provisionAws(motoHandle.endpoint);
+    } else {
+      config.kmsUnavailable = "Not available: the demo was started without moto (FIELDSEAL_DEMO_MOTO=0).";
+    }
+    const { createServer } = await import("vite");
+    const body = JSON.stringify(config);
+    server = await createServer({
+      root: wwwRoot,
+      configFile: false,
+      clearScreen: false,
+      logLevel,
+      ...(customLogger ? { customLogger } : {}),
+      ...(cacheDir ? { cacheDir } : {}),
+      plugins: [{
+        name: "fieldseal-demo-config",
+        configureServer(dev) {
+          dev.middlewares.use("/demo-config.json", (req, res) => {
+            res.setHeader("content-type", "application/json");
+            res.setHeader("cache-control", "no-store");
+            res.end(body);
+          });
+        },
+      }],
+      // Pre-bundled at startup, so the first switch to KMS mode does not make
+      // Vite discover them and reload the page.
+      optimizeDeps: { include: ["@aws-sdk/client-kms", "@aws-sdk/client-dynamodb"] },
+      server: {
+        host,
+        port,
+        strictPort: true,
+        open: false,
+        ...(watch !== undefined ? { watch } : {}),
+        proxy: motoHandle
+          ? {
+            [DEMO_AWS.proxyPath]: {
+              target: motoHandle.endpoint,
+              changeOrigin: true,
+              rewrite: (path) => path.slice(DEMO_AWS.proxyPath.length) || "/",
+            },
+          }
+          : {},
+      },
+    });
+    try {
+      await server.listen();
+    } catch (e) {
+      if (e?.code === "EADDRINUSE" || /already in use/i.test(e?.message ?? "")) {
+        throw new Error(`port ${port} on ${host} is already in use: stop what runs there, or pick another with PORT=...`, { cause: e });
+      }
+      throw e;
+    }
+    const url = server.resolvedUrls?.local?.[0];
+    if (!url) throw new Error("the Vite dev server did not report a URL");
+    return { url, motoEndpoint: motoHandle?.endpoint ?? null, motoPid: motoHandle?.pid ?? null, config, server, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

@@ -122,70 +122,96 @@ pub trait KeyProvider: MaybeSendSync {
     async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped>;
 }
 
+/// Every provider is a keyring. The generic methods only forward to one
+/// non-generic body per operation (over `&dyn KeyProvider`), so the EDK loop
+/// and the accounting exist once in the binary, not once per provider
+/// (monomorphized, they cost the wasm ~27 KB).
 #[async_trait(?Send)]
 impl<P: KeyProvider> Keyring for P {
-    /// Generate the data key if none is set yet (the MPL generates it
-    /// locally whatever the provider), then add this provider's EDK.
-    async fn on_encrypt(&self, mut materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
-        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
-        if materials.plaintext_data_key.is_none() {
-            let data_key = materials.random.secret_bytes(crate::suite::KEY_LEN)?;
-            materials.set_plaintext_data_key(data_key)?;
-        }
-        let wrapped = self
-            .wrap(WrapRequest {
-                encryption_context: &materials.encryption_context,
-                serialized_ec: &serialized_ec,
-                random: materials.random.as_ref(),
-            })
-            .await?;
-        let data_key = materials.plaintext_data_key.as_ref().ok_or_else(|| {
-            Error::InvalidConfig("encryption materials have no data key yet".into())
-        })?;
-        let pending = PendingWrap::start_with(data_key, wrapped.intermediate_key, &serialized_ec)?;
-        let (edk, signing_key) = pending.finish(wrapped.edk);
-        materials.add_recipient(edk, signing_key);
-        Ok(materials)
+    async fn on_encrypt(&self, materials: EncryptionMaterials) -> Result<EncryptionMaterials> {
+        provider_on_encrypt(self, materials).await
     }
 
-    /// Try each claimed EDK in order; the first that opens completely wins.
-    /// Spec: keyring-interface.md#ondecrypt
     async fn on_decrypt(
         &self,
-        mut materials: DecryptionMaterials,
+        materials: DecryptionMaterials,
         encrypted_data_keys: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials> {
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
-        }
-        if let Some(why) = self.cannot_decrypt() {
-            return Err(Error::NoMatchingKey {
-                providers_seen: providers_seen(encrypted_data_keys),
-                detail: format!("{} {why}", self.describe()),
-            });
-        }
-        let mut tally = Tally::new(self.broken_edks());
-        for (i, edk) in encrypted_data_keys.iter().enumerate() {
-            if let Claim::Decline(why) = self.claim(i, edk)? {
-                tally.declined(i, why);
-            }
-        }
-        let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
-        for (i, edk) in encrypted_data_keys.iter().enumerate() {
-            if !matches!(self.claim(i, edk)?, Claim::Mine) {
-                continue;
-            }
-            let opened = open_one(self, i, edk, &materials.encryption_context, &serialized_ec);
-            match opened.await {
-                Ok((data_key, signing_key)) => {
-                    materials.set_keys(data_key, signing_key)?;
-                    return Ok(materials);
-                }
-                Err(outcome) => tally.record(i, outcome),
-            }
-        }
-        Err(tally.into_error(&self.describe(), encrypted_data_keys))
+        provider_on_decrypt(self, materials, encrypted_data_keys).await
     }
+}
+
+/// Generate the data key if none is set yet (the MPL generates it locally
+/// whatever the provider), then add this provider's EDK.
+async fn provider_on_encrypt(
+    provider: &dyn KeyProvider,
+    mut materials: EncryptionMaterials,
+) -> Result<EncryptionMaterials> {
+    let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
+    if materials.plaintext_data_key.is_none() {
+        let data_key = materials.random.secret_bytes(crate::suite::KEY_LEN)?;
+        materials.set_plaintext_data_key(data_key)?;
+    }
+    let wrapped = provider
+        .wrap(WrapRequest {
+            encryption_context: &materials.encryption_context,
+            serialized_ec: &serialized_ec,
+            random: materials.random.as_ref(),
+        })
+        .await?;
+    let data_key = materials
+        .plaintext_data_key
+        .as_ref()
+        .ok_or_else(|| Error::InvalidConfig("encryption materials have no data key yet".into()))?;
+    let pending = PendingWrap::start_with(data_key, wrapped.intermediate_key, &serialized_ec)?;
+    let (edk, signing_key) = pending.finish(wrapped.edk);
+    materials.add_recipient(edk, signing_key);
+    Ok(materials)
+}
+
+/// Try each claimed EDK in order; the first that opens completely wins.
+/// Spec: keyring-interface.md#ondecrypt
+async fn provider_on_decrypt(
+    provider: &dyn KeyProvider,
+    mut materials: DecryptionMaterials,
+    encrypted_data_keys: &[EncryptedDataKey],
+) -> Result<DecryptionMaterials> {
+    if materials.plaintext_data_key.is_some() {
+        return Ok(materials);
+    }
+    if let Some(why) = provider.cannot_decrypt() {
+        return Err(Error::NoMatchingKey {
+            providers_seen: providers_seen(encrypted_data_keys),
+            detail: format!("{} {why}", provider.describe()),
+        });
+    }
+    let mut tally = Tally::new(provider.broken_edks());
+    for (i, edk) in encrypted_data_keys.iter().enumerate() {
+        if let Claim::Decline(why) = provider.claim(i, edk)? {
+            tally.declined(i, why);
+        }
+    }
+    let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
+    for (i, edk) in encrypted_data_keys.iter().enumerate() {
+        if !matches!(provider.claim(i, edk)?, Claim::Mine) {
+            continue;
+        }
+        let opened = open_one(
+            provider,
+            i,
+            edk,
+            &materials.encryption_context,
+            &serialized_ec,
+        );
+        match opened.await {
+            Ok((data_key, signing_key)) => {
+                materials.set_keys(data_key, signing_key)?;
+                return Ok(materials);
+            }
+            Err(outcome) => tally.record(i, outcome),
+        }
+    }
+    Err(tally.into_error(&provider.describe(), encrypted_data_keys))
 }
 
 /// Why one claimed EDK did not open.

@@ -12,9 +12,12 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 const STEPS = ["rust", "fuzz", "vectors", "interop", "wasm", "js"];
 
-// A short timeout: none of these may start a real step.
+// A short timeout: none of these may start a real step. Without the make
+// variables of an enclosing `make test` (MAKELEVEL makes a nested make print
+// "Entering directory" lines).
+const { MAKEFLAGS, MAKELEVEL, MFLAGS, ...env } = process.env;
 function run(command, args) {
-  const r = spawnSync(command, args, { cwd: repoRoot, encoding: "utf8", timeout: 20_000 });
+  const r = spawnSync(command, args, { cwd: repoRoot, encoding: "utf8", timeout: 20_000, env });
   assert.equal(r.error, undefined, `${command} ${args.join(" ")}: ${r.error?.message}`);
   return r;
 }

@@ -5,6 +5,7 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
+use crate::base::sorted_by;
 use crate::encryptor::ItemEncryptorConfig;
 use crate::error::{Error, Result};
 use crate::format::header::Version;
@@ -63,7 +64,7 @@ pub(crate) fn add_attribute_context(
     if attributes.is_empty() {
         return Ok(());
     }
-    let mut entries: Vec<(String, String, char)> = attributes
+    let entries: Vec<(String, String, char)> = attributes
         .iter()
         .map(|a| {
             let (value, legend) = context_value(a)?;
@@ -71,7 +72,7 @@ pub(crate) fn add_attribute_context(
         })
         .collect::<Result<_>>()?;
     // The legend follows the entries' keys in UTF-8 byte order.
-    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let entries = sorted_by(entries, |a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let legend: String = entries.iter().map(|e| e.2).collect();
     for (key, value, _) in entries {
         if ec.insert(key, value).is_some() {

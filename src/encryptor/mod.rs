@@ -82,10 +82,11 @@ impl ItemEncryptor {
         )
         .await?;
 
-        let mut out: Item = unsigned
-            .into_iter()
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
+        // Inserted one by one: collecting a map sorts, one more copy of the sort.
+        let mut out = Item::new();
+        for (name, value) in unsigned {
+            out.insert(name.clone(), value.clone());
+        }
         for (a, stored) in attrs.iter().zip(sealed.sealed) {
             // Signed plaintext stays exactly as given, as the DB-ESDK keeps it;
             // the signature covers its canonical serialization.
@@ -174,11 +175,8 @@ impl ItemEncryptor {
         // decrypted-structured-data) drops only head and foot; the reference
         // code (DynamoToStruct.StructuredToItemDecrypt, aws-db-esdk 1.3.0)
         // drops the whole prefix, and the code wins.
-        let mut out: Item = item
-            .iter()
-            .filter(|(name, _)| !name.starts_with(RESERVED_PREFIX))
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
+        let mut out = item.clone();
+        out.retain(|name, _| !name.starts_with(RESERVED_PREFIX));
         for (a, plain) in attrs.iter().zip(opened) {
             if let Some(plain) = plain {
                 let value = serialize::deserialize(plain.type_id, &plain.value)?;

@@ -10,6 +10,7 @@
 
 use futures_util::future::join;
 
+use crate::base::{sorted_by, sorted_order};
 use crate::error::{Error, Result};
 use crate::format::field::FieldKeys;
 use crate::format::footer::{self, CanonicalField, Footer};
@@ -57,7 +58,7 @@ pub fn header_version(entries: impl IntoIterator<Item = LegendEntry>) -> Version
 /// Sort `(canonical path, caller data)` pairs into canonical order and pair
 /// each with its legend entry. Spec: decrypt-structure.md#calculate-signed-and-encrypted-field-lists
 pub fn legend_order<T>(
-    mut fields: Vec<(Vec<u8>, T)>,
+    fields: Vec<(Vec<u8>, T)>,
     legend: &[LegendEntry],
 ) -> Result<Vec<(Vec<u8>, LegendEntry, T)>> {
     if fields.len() != legend.len() {
@@ -67,7 +68,7 @@ pub fn legend_order<T>(
             legend.len()
         )));
     }
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    let fields = sorted_by(fields, |a, b| a.0.cmp(&b.0));
     Ok(fields
         .into_iter()
         .zip(legend)
@@ -109,8 +110,7 @@ pub async fn encrypt_structure(
     fields: &[SignedField],
 ) -> Result<EncryptedStructure> {
     let data_key = check_encryption_materials(materials, suite)?;
-    let mut order: Vec<usize> = (0..fields.len()).collect();
-    order.sort_by(|&a, &b| fields[a].path.cmp(&fields[b].path));
+    let order = sorted_order(fields.len(), &|a, b| fields[a].path.cmp(&fields[b].path));
     let canonical: Vec<&SignedField> = order.iter().map(|&i| &fields[i]).collect();
     let partial = PartialHeader {
         version: header_version(canonical.iter().map(|f| f.entry)),
@@ -370,12 +370,9 @@ pub fn check_encryption_materials(
 /// The part of the context the header stores: all but the required keys,
 /// which the reader reproduces. Spec: header.md#encryption-context
 fn stored_context(materials: &EncryptionMaterials) -> EncryptionContext {
-    materials
-        .encryption_context
-        .iter()
-        .filter(|(k, _)| !materials.required_encryption_context_keys.contains(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    let mut stored = materials.encryption_context.clone();
+    stored.retain(|k, _| !materials.required_encryption_context_keys.contains(k));
+    stored
 }
 
 /// How many fields the record encrypts: each gets its own key and nonce.

@@ -17,6 +17,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::base::{sorted_by, sorted_order};
 use crate::error::{Error, Result};
 use crate::item::{normalize_number, AttributeValue};
 
@@ -162,38 +163,40 @@ fn write_value(value: &AttributeValue, out: &mut Vec<u8>, depth: usize) -> Resul
             type_id::BOOLEAN
         }
         AttributeValue::Ss(members) => {
-            let mut sorted: Vec<&String> = members.iter().collect();
-            sorted.sort_by(|a, b| utf16_cmp(a, b));
+            let order = sorted_order(members.len(), &|a, b| utf16_cmp(&members[a], &members[b]));
             write_set(
                 out,
-                sorted.iter().map(|s| s.as_bytes()).collect(),
+                order.iter().map(|&i| members[i].as_bytes()).collect(),
                 "string set",
             )?;
             type_id::STRING_SET
         }
         AttributeValue::Ns(members) => {
-            let mut normalized = members
+            let normalized = members
                 .iter()
                 .map(|n| normalize_number(n))
                 .collect::<Result<Vec<_>>>()?;
             // Normalized numbers are ASCII, where UTF-16 order is byte order.
-            normalized.sort();
+            let order = sorted_order(normalized.len(), &|a, b| normalized[a].cmp(&normalized[b]));
             write_set(
                 out,
-                normalized.iter().map(|s| s.as_bytes()).collect(),
+                order.iter().map(|&i| normalized[i].as_bytes()).collect(),
                 "number set",
             )?;
             type_id::NUMBER_SET
         }
         AttributeValue::Bs(members) => {
-            let mut sorted: Vec<&[u8]> = members.iter().map(Vec::as_slice).collect();
-            sorted.sort();
-            write_set(out, sorted, "binary set")?;
+            let order = sorted_order(members.len(), &|a, b| members[a].cmp(&members[b]));
+            write_set(
+                out,
+                order.iter().map(|&i| members[i].as_slice()).collect(),
+                "binary set",
+            )?;
             type_id::BINARY_SET
         }
         AttributeValue::M(map) => {
-            let mut entries: Vec<(&String, &AttributeValue)> = map.iter().collect();
-            entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
+            let entries: Vec<(&String, &AttributeValue)> = map.iter().collect();
+            let entries = sorted_by(entries, |a, b| utf16_cmp(a.0, b.0));
             write_len(out, entries.len())?;
             for (k, v) in entries {
                 if key_too_long(k) {

@@ -31,6 +31,11 @@ pub enum Error {
     /// A key provider (KMS, custom) failed while wrapping or unwrapping.
     #[error("key provider failure: {0}")]
     KeyProviderFailure(String),
+    /// The branch key store failed: a DynamoDB call failed, a branch key or
+    /// version is not in the store, or a stored item is malformed or does
+    /// not match the key store's configuration. Names the table and key.
+    #[error("key store failure: {0}")]
+    KeyStoreFailure(String),
     /// Key material has the wrong length or cannot be parsed.
     #[error("invalid key: {0}")]
     InvalidKey(String),
@@ -43,6 +48,22 @@ pub enum Error {
     Internal(String),
 }
 
+/// Every code [`Error::code`] can return: the documented list that pkg's
+/// `ErrorCode` type extends with the package's own (`WASM_LOAD_FAILED`,
+/// `OBJECT_FREED`); the fuzz targets treat any other code as a finding.
+pub const ERROR_CODES: &[&str] = &[
+    "INVALID_CONFIG",
+    "INVALID_ITEM",
+    "MALFORMED_CIPHERTEXT",
+    "INTEGRITY_FAILURE",
+    "NO_MATCHING_KEY",
+    "KEY_PROVIDER_FAILURE",
+    "KEY_STORE_FAILURE",
+    "INVALID_KEY",
+    "LIMIT_EXCEEDED",
+    "INTERNAL_ERROR",
+];
+
 impl Error {
     /// The stable, documented code for this error.
     pub fn code(&self) -> &'static str {
@@ -53,6 +74,7 @@ impl Error {
             Error::IntegrityFailure(_) => "INTEGRITY_FAILURE",
             Error::NoMatchingKey { .. } => "NO_MATCHING_KEY",
             Error::KeyProviderFailure(_) => "KEY_PROVIDER_FAILURE",
+            Error::KeyStoreFailure(_) => "KEY_STORE_FAILURE",
             Error::InvalidKey(_) => "INVALID_KEY",
             Error::LimitExceeded(_) => "LIMIT_EXCEEDED",
             Error::Internal(_) => "INTERNAL_ERROR",
@@ -65,5 +87,31 @@ impl Error {
 
     pub(crate) fn integrity(what: impl Into<String>) -> Self {
         Error::IntegrityFailure(what.into())
+    }
+}
+
+#[cfg(test)]
+mod code_list_tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_code_is_listed() {
+        let samples = [
+            Error::InvalidConfig(String::new()),
+            Error::InvalidItem(String::new()),
+            Error::MalformedCiphertext(String::new()),
+            Error::IntegrityFailure(String::new()),
+            Error::NoMatchingKey {
+                providers_seen: vec![],
+                detail: String::new(),
+            },
+            Error::KeyProviderFailure(String::new()),
+            Error::KeyStoreFailure(String::new()),
+            Error::InvalidKey(String::new()),
+            Error::LimitExceeded(String::new()),
+            Error::Internal(String::new()),
+        ];
+        let codes: Vec<&str> = samples.iter().map(Error::code).collect();
+        assert_eq!(codes, ERROR_CODES);
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! The crate is a pure Rust core with no knowledge of JavaScript. Its layers:
 //! - [`base`]: `SecretBytes` and the `MaybeSendSync` bound, which everything may use;
+//! - [`cache`]: the materials cache (TTL, LRU, single-flight loads) that branch keys and KMS data keys share;
 //! - [`codec`]: the wire format's reader and writer, and both encryption-context serializations;
 //! - [`item`]: the DynamoDB attribute model and its canonical serialization;
 //! - [`suite`] and [`primitives`]: the two DB-ESDK algorithm suites and the crypto they use;
@@ -10,6 +11,8 @@
 //!   (each a [`keyring::KeyProvider`]: wrap a key, unwrap one EDK), among them the AWS KMS keyrings of [`keyring::kms`] ([`keyring::AwsKmsKeyring`],
 //!   [`keyring::AwsKmsMrkKeyring`], [`keyring::AwsKmsMrkDiscoveryKeyring`] and their
 //!   multi-keyrings), which reach KMS through a caller-supplied [`keyring::KmsClient`];
+//! - [`keystore`]: the branch key store (branch and beacon keys in DynamoDB, wrapped by
+//!   AWS KMS) behind the hierarchical keyring, through caller-supplied DynamoDB and KMS clients;
 //! - [`format`](mod@format): structured encryption apart from items: the wire format (header,
 //!   footer, fields) and `encrypt_structure` / `decrypt_structure` over canonical fields;
 //! - [`encryptor`]: the item encryptor: DynamoDB item rules, mapped onto a structure.
@@ -20,12 +23,14 @@
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 pub mod base;
+pub mod cache;
 pub mod codec;
 pub mod encryptor;
 pub mod error;
 pub mod format;
 pub mod item;
 pub mod keyring;
+pub mod keystore;
 pub mod materials;
 pub mod primitives;
 pub mod suite;

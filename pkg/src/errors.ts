@@ -15,6 +15,8 @@ export type ErrorCode =
   | "NO_MATCHING_KEY"
   /** A key provider (custom keyring, KMS) failed or misbehaved. */
   | "KEY_PROVIDER_FAILURE"
+  /** The branch key store failed: a DynamoDB call failed, a branch key or version is not in the store, or a stored item is malformed or does not match the key store's configuration. */
+  | "KEY_STORE_FAILURE"
   /** Key material has the wrong length or does not parse. */
   | "INVALID_KEY"
   /** A size limit of the format or of DynamoDB is exceeded, or an item carries more wrapped data keys than `maxEncryptedDataKeys`. */
@@ -33,6 +35,7 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "INTEGRITY_FAILURE",
   "NO_MATCHING_KEY",
   "KEY_PROVIDER_FAILURE",
+  "KEY_STORE_FAILURE",
   "INVALID_KEY",
   "LIMIT_EXCEEDED",
   "WASM_LOAD_FAILED",

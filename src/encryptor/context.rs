@@ -9,8 +9,9 @@ use crate::base::sorted_by;
 use crate::encryptor::ItemEncryptorConfig;
 use crate::error::{Error, Result};
 use crate::format::header::Version;
+use crate::item::serialize;
 use crate::item::serialize::Terminal;
-use crate::item::AttributeValue;
+use crate::item::{AttributeValue, Item};
 use crate::materials::EncryptionContext;
 
 const TABLE_NAME: &str = "aws-crypto-table-name";
@@ -105,4 +106,92 @@ fn encode_terminal(t: &Terminal) -> String {
     bytes.extend_from_slice(&t.type_id);
     bytes.extend_from_slice(&t.value);
     B64.encode(bytes)
+}
+
+/// The item key a DynamoDB branch key id supplier is given (its `ddbKey`),
+/// rebuilt from an item's encryption context, so that it is the same on
+/// encrypt and on decrypt. Version 1 contexts hold the key values; version 2
+/// contexts hold every SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attribute (the
+/// keys among them) plus `aws_dbe_table_name`, `aws_dbe_partition_name` and
+/// `aws_dbe_sort_name`.
+/// Reference: aws-db-esdk 1.3.0 `ConvertContextForSelector` (the spec's
+/// ddb-encryption-branch-key-id-supplier.md is silent on version 2).
+pub fn ddb_key_from_context(ec: &EncryptionContext) -> Result<Item> {
+    let invalid = |what: &str| Error::malformed(format!("invalid encryption context: {what}"));
+    let pk_name = ec
+        .get(PARTITION_NAME)
+        .ok_or_else(|| invalid("missing partition name"))?;
+    if !ec.contains_key(&format!("{ATTR_PREFIX}{pk_name}")) {
+        return Err(invalid("missing partition value"));
+    }
+    let sk_name = ec.get(SORT_NAME);
+    if let Some(sk) = sk_name {
+        if !ec.contains_key(&format!("{ATTR_PREFIX}{sk}")) {
+            return Err(invalid("missing sort value"));
+        }
+    }
+    let mut key = Item::new();
+    let Some(legend) = ec.get(LEGEND) else {
+        for name in std::iter::once(pk_name).chain(sk_name) {
+            let value = decode_terminal(&ec[&format!("{ATTR_PREFIX}{name}")])?;
+            key.insert(name.clone(), value);
+        }
+        return Ok(key);
+    };
+    let attributes: Vec<(&String, &String)> = ec
+        .iter()
+        .filter(|(k, _)| k.starts_with(ATTR_PREFIX))
+        .collect();
+    if legend.chars().count() != attributes.len() {
+        return Err(invalid(if legend.chars().count() < attributes.len() {
+            "the legend is too short"
+        } else {
+            "the legend is too long"
+        }));
+    }
+    // The context map is in UTF-8 byte order, the legend's order.
+    for ((name, value), kind) in attributes.into_iter().zip(legend.chars()) {
+        let value = match kind {
+            'S' => AttributeValue::S(value.clone()),
+            'N' => AttributeValue::N(value.clone()),
+            'L' if value == "true" => AttributeValue::Bool(true),
+            'L' if value == "false" => AttributeValue::Bool(false),
+            'L' if value == "null" => AttributeValue::Null,
+            'B' => decode_terminal(value)?,
+            other => {
+                return Err(invalid(&format!(
+                    "unexpected legend entry {other:?} for {value:?}"
+                )))
+            }
+        };
+        key.insert(name[ATTR_PREFIX.len()..].to_owned(), value);
+    }
+    let table = ec
+        .get(TABLE_NAME)
+        .ok_or_else(|| invalid("missing table name"))?;
+    key.insert(
+        "aws_dbe_table_name".into(),
+        AttributeValue::S(table.clone()),
+    );
+    key.insert(
+        "aws_dbe_partition_name".into(),
+        AttributeValue::S(pk_name.clone()),
+    );
+    if let Some(sk) = sk_name {
+        key.insert("aws_dbe_sort_name".into(), AttributeValue::S(sk.clone()));
+    }
+    Ok(key)
+}
+
+/// The inverse of [`encode_terminal`].
+fn decode_terminal(encoded: &str) -> Result<AttributeValue> {
+    let bytes = B64
+        .decode(encoded)
+        .map_err(|_| Error::malformed("an encryption context attribute is not base64"))?;
+    if bytes.len() < 2 {
+        return Err(Error::malformed(
+            "an encryption context attribute is shorter than its type id",
+        ));
+    }
+    serialize::deserialize([bytes[0], bytes[1]], &bytes[2..])
 }

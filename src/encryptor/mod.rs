@@ -6,10 +6,13 @@
 //! field keys, canonical hash, footer and commitment are
 //! [`crate::format::structure`]'s.
 
+pub mod branch_key_supplier;
 mod config;
 mod context;
 
+pub use branch_key_supplier::{DynamoDbBranchKeyIdSupplier, DynamoDbKeyBranchKeyIdSupplier};
 pub use config::{CryptoAction, ItemEncryptorConfig, DEFAULT_MAX_ENCRYPTED_DATA_KEYS};
+pub use context::ddb_key_from_context;
 
 use context::ContextAttribute;
 

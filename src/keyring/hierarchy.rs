@@ -1,4 +1,6 @@
-//! Hierarchical keyring EDK format, with a static branch key.
+//! The hierarchical keyring: its EDK format ([`BranchKey`]), with a static
+//! branch key ([`StaticBranchKeyKeyring`]) or a branch key store
+//! ([`AwsKmsHierarchicalKeyring`], in [`stored`]).
 //! Spec: framework/aws-kms/aws-kms-hierarchical-keyring.md; reference code:
 //! MPL `Keyrings/AwsKms/AwsKmsHierarchicalKeyring.dfy`, `KDF/KdfCtr.dfy`.
 //!
@@ -13,6 +15,10 @@
 //! "aws-kms-hierarchy" || 00 || salt || 00000100)`.
 //! AES-256-GCM AAD: `"aws-kms-hierarchy" || branch key id (UTF-8) ||
 //! version (16 raw bytes) || serialized encryption context`.
+
+pub mod stored;
+
+pub use stored::{AwsKmsHierarchicalKeyring, BranchKeyIdSupplier, HierarchicalKeyringConfig};
 
 use async_trait::async_trait;
 
@@ -35,16 +41,17 @@ const WRAPPED_START: usize = VERSION_START + VERSION_LEN;
 /// Length of the provider-wrapped part: salt, IV, version, wrapped key, tag.
 const PROVIDER_WRAPPED_LEN: usize = WRAPPED_START + KEY_LEN + TAG_LEN;
 
-/// The hierarchical keyring with one fixed branch key (id, version, key)
-/// instead of a KMS-backed key store, as the official test vectors use it.
-pub struct StaticBranchKeyKeyring {
+/// One branch key (id, version, key): the hierarchical keyring's wrapping
+/// of intermediate keys. Every hierarchical keyring wraps through this, the
+/// static one and the key store's. Spec: aws-kms-hierarchical-keyring.md#branch-key-wrapping
+pub struct BranchKey {
     branch_key_id: String,
     branch_key_version: String,
     version_bytes: [u8; VERSION_LEN],
     branch_key: SecretBytes,
 }
 
-impl StaticBranchKeyKeyring {
+impl BranchKey {
     /// `branch_key_version` is the version UUID string; `branch_key` is 32 bytes.
     pub fn new(branch_key_id: &str, branch_key_version: &str, branch_key: &[u8]) -> Result<Self> {
         // The key first: a key of the wrong length is INVALID_KEY whatever
@@ -66,12 +73,21 @@ impl StaticBranchKeyKeyring {
                  (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
             ))
         })?;
-        Ok(StaticBranchKeyKeyring {
+        Ok(BranchKey {
             branch_key_id: branch_key_id.to_owned(),
             branch_key_version: branch_key_version.to_ascii_lowercase(),
             version_bytes,
             branch_key: SecretBytes::from_slice(branch_key),
         })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.branch_key_id
+    }
+
+    /// The version UUID, lowercase.
+    pub fn version(&self) -> &str {
+        &self.branch_key_version
     }
 
     fn derive_wrapping_key(&self, salt: &[u8]) -> SecretBytes {
@@ -97,57 +113,8 @@ impl StaticBranchKeyKeyring {
         aad
     }
 
-    fn unwrap_intermediate(&self, wrapped: &[u8], serialized_ec: &[u8]) -> Result<SecretBytes> {
-        if wrapped.len() != PROVIDER_WRAPPED_LEN {
-            return Err(Error::malformed(format!(
-                "hierarchical EDK ciphertext must be {} bytes, got {}",
-                intermediate::ENCRYPTED_PDK_LEN + PROVIDER_WRAPPED_LEN,
-                intermediate::ENCRYPTED_PDK_LEN + wrapped.len()
-            )));
-        }
-        let salt = &wrapped[..SALT_LEN];
-        let iv = &wrapped[SALT_LEN..VERSION_START];
-        let version = &wrapped[VERSION_START..WRAPPED_START];
-        if version != self.version_bytes {
-            return Err(Error::KeyProviderFailure(format!(
-                "EDK was wrapped under branch key version {}, this keyring holds version {}",
-                format_uuid(version),
-                self.branch_key_version
-            )));
-        }
-        let key = self.derive_wrapping_key(salt);
-        let intermediate = primitives::aes_gcm_decrypt(
-            key.expose(),
-            iv,
-            &self.wrapping_aad(serialized_ec),
-            &wrapped[WRAPPED_START..],
-        )
-        .map_err(|_| {
-            Error::integrity("AES-GCM did not verify (wrong branch key or encryption context)")
-        })?;
-        Ok(SecretBytes::new(intermediate))
-    }
-}
-
-impl std::fmt::Debug for StaticBranchKeyKeyring {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticBranchKeyKeyring")
-            .field("branch_key_id", &self.branch_key_id)
-            .field("branch_key_version", &self.branch_key_version)
-            .finish_non_exhaustive()
-    }
-}
-
-#[async_trait(?Send)]
-impl KeyProvider for StaticBranchKeyKeyring {
-    fn describe(&self) -> String {
-        format!(
-            "hierarchical keyring (branch key id {:?}, version {})",
-            self.branch_key_id, self.branch_key_version
-        )
-    }
-
-    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+    /// A fresh intermediate key, wrapped under this branch key.
+    pub fn wrap(&self, request: &WrapRequest<'_>) -> Result<Wrapped> {
         let intermediate_key = request.fresh_intermediate_key()?;
         let salt: [u8; SALT_LEN] = request.random.array()?;
         let iv: [u8; NONCE_LEN] = request.random.array()?;
@@ -173,20 +140,102 @@ impl KeyProvider for StaticBranchKeyKeyring {
         })
     }
 
+    /// The intermediate key of an EDK wrapped under this branch key.
+    /// Spec: aws-kms-hierarchical-keyring.md#branch-key-unwrapping
+    pub fn unwrap(&self, wrapped: &[u8], serialized_ec: &[u8]) -> Result<SecretBytes> {
+        let version = edk_version(wrapped)?;
+        if version != self.version_bytes {
+            return Err(Error::KeyProviderFailure(format!(
+                "EDK was wrapped under branch key version {}, this keyring holds version {}",
+                format_uuid(&version),
+                self.branch_key_version
+            )));
+        }
+        let salt = &wrapped[..SALT_LEN];
+        let iv = &wrapped[SALT_LEN..VERSION_START];
+        let key = self.derive_wrapping_key(salt);
+        let intermediate = primitives::aes_gcm_decrypt(
+            key.expose(),
+            iv,
+            &self.wrapping_aad(serialized_ec),
+            &wrapped[WRAPPED_START..],
+        )
+        .map_err(|_| {
+            Error::integrity("AES-GCM did not verify (wrong branch key or encryption context)")
+        })?;
+        Ok(SecretBytes::new(intermediate))
+    }
+}
+
+/// The branch key version an EDK names (16 bytes), after checking the
+/// provider-wrapped part's length. Spec: aws-kms-hierarchical-keyring.md#ciphertext
+pub fn edk_version(wrapped: &[u8]) -> Result<[u8; VERSION_LEN]> {
+    if wrapped.len() != PROVIDER_WRAPPED_LEN {
+        return Err(Error::malformed(format!(
+            "hierarchical EDK ciphertext must be {} bytes, got {}",
+            intermediate::ENCRYPTED_PDK_LEN + PROVIDER_WRAPPED_LEN,
+            intermediate::ENCRYPTED_PDK_LEN + wrapped.len()
+        )));
+    }
+    let mut version = [0u8; VERSION_LEN];
+    version.copy_from_slice(&wrapped[VERSION_START..WRAPPED_START]);
+    Ok(version)
+}
+
+impl std::fmt::Debug for BranchKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BranchKey")
+            .field("branch_key_id", &self.branch_key_id)
+            .field("branch_key_version", &self.branch_key_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The hierarchical keyring with one fixed branch key instead of a key
+/// store, as the official test vectors use it.
+#[derive(Debug)]
+pub struct StaticBranchKeyKeyring {
+    branch_key: BranchKey,
+}
+
+impl StaticBranchKeyKeyring {
+    /// `branch_key_version` is the version UUID string; `branch_key` is 32 bytes.
+    pub fn new(branch_key_id: &str, branch_key_version: &str, branch_key: &[u8]) -> Result<Self> {
+        Ok(StaticBranchKeyKeyring {
+            branch_key: BranchKey::new(branch_key_id, branch_key_version, branch_key)?,
+        })
+    }
+}
+
+#[async_trait(?Send)]
+impl KeyProvider for StaticBranchKeyKeyring {
+    fn describe(&self) -> String {
+        format!(
+            "hierarchical keyring (branch key id {:?}, version {})",
+            self.branch_key.id(),
+            self.branch_key.version()
+        )
+    }
+
+    async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
+        self.branch_key.wrap(&request)
+    }
+
     fn claim(&self, _index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
         let mine = edk.key_provider_id == PROVIDER_ID_HIERARCHY
-            && edk.key_provider_info == self.branch_key_id.as_bytes();
+            && edk.key_provider_info == self.branch_key.id().as_bytes();
         Ok(if mine { Claim::Mine } else { Claim::Skip })
     }
 
     async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
-        self.unwrap_intermediate(request.wrapped, request.serialized_ec)
+        self.branch_key
+            .unwrap(request.wrapped, request.serialized_ec)
             .map(Unwrapped::Key)
     }
 }
 
 /// Parse the canonical 36-character UUID form into its 16 bytes.
-fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     let b = s.as_bytes();
     if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
         return None;
@@ -204,7 +253,7 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-fn format_uuid(bytes: &[u8]) -> String {
+pub fn format_uuid(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(36);
     for (i, byte) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {

@@ -23,7 +23,7 @@ pub mod raw_aes;
 #[cfg(feature = "rsa")]
 pub mod raw_rsa;
 
-pub use hierarchy::StaticBranchKeyKeyring;
+pub use hierarchy::{AwsKmsHierarchicalKeyring, StaticBranchKeyKeyring};
 pub use kms::{
     AwsKmsKeyring, AwsKmsMrkDiscoveryKeyring, AwsKmsMrkKeyring, CachingClientSupplier,
     DiscoveryFilter, KmsClient, KmsClientSupplier,

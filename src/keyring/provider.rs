@@ -75,6 +75,10 @@ pub enum Unwrapped {
     /// The provider was asked and failed (a KMS call, a JS callback); why. If
     /// no EDK opens, the keyring fails with `KEY_PROVIDER_FAILURE`.
     Failed(String),
+    /// As `Failed`, with the failure's own error: if no EDK opens and the
+    /// first failure was the key store's, the keyring fails with
+    /// `KEY_STORE_FAILURE` instead.
+    Error(Error),
 }
 
 /// What the failure of a keyring none of whose EDKs opened says about an
@@ -218,6 +222,7 @@ async fn provider_on_decrypt(
 enum Outcome {
     Declined(String),
     Failed(String),
+    FailedWith(Error),
     Broken(Error),
 }
 
@@ -245,6 +250,7 @@ async fn open_one<P: KeyProvider + ?Sized>(
         }
         Unwrapped::Declined(why) => Err(Outcome::Declined(why)),
         Unwrapped::Failed(why) => Err(Outcome::Failed(why)),
+        Unwrapped::Error(e) => Err(Outcome::FailedWith(e)),
     }
 }
 
@@ -256,6 +262,8 @@ struct Tally {
     failures: Vec<String>,
     declined: Vec<String>,
     provider_failed: bool,
+    /// The first provider failure that came as an error, for its code.
+    first_failure: Option<Error>,
     first_broken: Option<Error>,
 }
 
@@ -266,6 +274,7 @@ impl Tally {
             failures: Vec::new(),
             declined: Vec::new(),
             provider_failed: false,
+            first_failure: None,
             first_broken: None,
         }
     }
@@ -280,6 +289,11 @@ impl Tally {
             Outcome::Failed(why) => {
                 self.provider_failed = true;
                 self.failures.push(format!("EDK #{index}: {why}"));
+            }
+            Outcome::FailedWith(e) => {
+                self.provider_failed = true;
+                self.failures.push(format!("EDK #{index}: {e}"));
+                self.first_failure.get_or_insert(e);
             }
             Outcome::Broken(e) => match self.policy {
                 BrokenEdks::NoMatchingKey => self.declined(index, e.to_string()),
@@ -310,7 +324,10 @@ impl Tally {
             Some(Error::MalformedCiphertext(_)) if !self.provider_failed => {
                 Error::MalformedCiphertext(detail)
             }
-            _ => Error::KeyProviderFailure(detail),
+            _ => match self.first_failure {
+                Some(Error::KeyStoreFailure(_)) => Error::KeyStoreFailure(detail),
+                _ => Error::KeyProviderFailure(detail),
+            },
         }
     }
 }

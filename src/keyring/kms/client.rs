@@ -109,6 +109,88 @@ impl fmt::Debug for DecryptResponse {
     }
 }
 
+/// GenerateDataKeyWithoutPlaintext: a new branch or beacon key, wrapped only.
+/// Spec: branch-key-store.md#wrapped-branch-key-creation
+#[derive(Clone, PartialEq, Eq)]
+pub struct GenerateDataKeyWithoutPlaintextRequest {
+    pub key_id: String,
+    pub number_of_bytes: u32,
+    pub encryption_context: BTreeMap<String, String>,
+    pub grant_tokens: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct GenerateDataKeyWithoutPlaintextResponse {
+    pub key_id: String,
+    pub ciphertext_blob: Vec<u8>,
+}
+
+/// ReEncrypt: moves a wrapped branch key from one encryption context to
+/// another (DECRYPT_ONLY to ACTIVE), and authenticates a stored item without
+/// exposing its key. Spec: branch-key-store.md#authenticating-a-keystore-item
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReEncryptRequest {
+    pub source_key_id: String,
+    pub source_encryption_context: BTreeMap<String, String>,
+    pub ciphertext_blob: Vec<u8>,
+    pub destination_key_id: String,
+    pub destination_encryption_context: BTreeMap<String, String>,
+    pub grant_tokens: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReEncryptResponse {
+    pub source_key_id: String,
+    pub key_id: String,
+    pub ciphertext_blob: Vec<u8>,
+}
+
+impl fmt::Debug for GenerateDataKeyWithoutPlaintextRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenerateDataKeyWithoutPlaintextRequest")
+            .field("key_id", &self.key_id)
+            .field("number_of_bytes", &self.number_of_bytes)
+            .field("encryption_context", &self.encryption_context)
+            .field("grant_tokens", &Count(self.grant_tokens.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for GenerateDataKeyWithoutPlaintextResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenerateDataKeyWithoutPlaintextResponse")
+            .field("key_id", &self.key_id)
+            .field("ciphertext_blob", &Len(self.ciphertext_blob.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for ReEncryptRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReEncryptRequest")
+            .field("source_key_id", &self.source_key_id)
+            .field("source_encryption_context", &self.source_encryption_context)
+            .field("ciphertext_blob", &Len(self.ciphertext_blob.len()))
+            .field("destination_key_id", &self.destination_key_id)
+            .field(
+                "destination_encryption_context",
+                &self.destination_encryption_context,
+            )
+            .field("grant_tokens", &Count(self.grant_tokens.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for ReEncryptResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReEncryptResponse")
+            .field("source_key_id", &self.source_key_id)
+            .field("key_id", &self.key_id)
+            .field("ciphertext_blob", &Len(self.ciphertext_blob.len()))
+            .finish()
+    }
+}
+
 /// A failed KMS call: the service's error name (`AccessDeniedException`,
 /// `DisabledException`, `KMSInvalidStateException`, `NotFoundException`,
 /// `ThrottlingException`, a network error's name...) and its message. The
@@ -127,10 +209,13 @@ impl fmt::Display for KmsError {
 
 impl std::error::Error for KmsError {}
 
-/// An AWS KMS client bound to one region. Only GenerateDataKey and Decrypt:
-/// both DB-ESDK suites use intermediate key wrapping, under which the MPL
-/// calls GenerateDataKey even to add an EDK for an existing data key
-/// (`IntermediateKeyWrapping.IntermediateWrap` invokes `generateAndWrap`).
+/// An AWS KMS client bound to one region. The keyrings need GenerateDataKey
+/// and Decrypt only: both DB-ESDK suites use intermediate key wrapping, under
+/// which the MPL calls GenerateDataKey even to add an EDK for an existing data
+/// key (`IntermediateKeyWrapping.IntermediateWrap` invokes `generateAndWrap`).
+/// The branch key store's admin operations (`createKey`, `versionKey`) also
+/// need GenerateDataKeyWithoutPlaintext and ReEncrypt; a client that only
+/// serves keyrings may leave those two out (they then fail, naming the call).
 #[async_trait(?Send)]
 pub trait KmsClient: MaybeSendSync {
     async fn generate_data_key(
@@ -142,6 +227,29 @@ pub trait KmsClient: MaybeSendSync {
         &self,
         request: DecryptRequest,
     ) -> std::result::Result<DecryptResponse, KmsError>;
+
+    async fn generate_data_key_without_plaintext(
+        &self,
+        _request: GenerateDataKeyWithoutPlaintextRequest,
+    ) -> std::result::Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
+        Err(KmsError::unsupported("GenerateDataKeyWithoutPlaintext"))
+    }
+
+    async fn re_encrypt(
+        &self,
+        _request: ReEncryptRequest,
+    ) -> std::result::Result<ReEncryptResponse, KmsError> {
+        Err(KmsError::unsupported("ReEncrypt"))
+    }
+}
+
+impl KmsError {
+    fn unsupported(operation: &str) -> KmsError {
+        KmsError {
+            name: "UnsupportedOperation".into(),
+            message: format!("this KMS client does not implement {operation}"),
+        }
+    }
 }
 
 /// Gives the client for a region: the multi-Region keyrings call KMS in

@@ -38,7 +38,9 @@ pub use arn::{
 };
 pub use client::{
     CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
-    GenerateDataKeyResponse, KmsClient, KmsClientSupplier, KmsError,
+    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextRequest,
+    GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier, KmsError,
+    ReEncryptRequest, ReEncryptResponse,
 };
 
 use crate::error::{Error, Result};
@@ -58,7 +60,7 @@ const MAX_GRANT_TOKEN_LEN: usize = 8192;
 /// KMS's `CiphertextType` length bounds (MPL `KMS.IsValid_CiphertextType`).
 const CIPHERTEXT_BLOB_LEN: std::ops::RangeInclusive<usize> = 1..=6144;
 
-fn validate_grant_tokens(tokens: &[String]) -> Result<()> {
+pub(crate) fn validate_grant_tokens(tokens: &[String]) -> Result<()> {
     if tokens.len() > MAX_GRANT_TOKENS {
         return Err(Error::InvalidConfig(format!(
             "at most {MAX_GRANT_TOKENS} grant tokens are allowed, got {}",

@@ -21,6 +21,33 @@ pub struct EncryptedDataKey {
     pub ciphertext: Vec<u8>,
 }
 
+/// Which key an operation used, for audit events (the client-side half of
+/// what CloudTrail records for KMS): never key bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUse {
+    /// The EDK's key provider id (`aws-kms`, `aws-kms-hierarchy`, a raw
+    /// keyring's namespace...).
+    pub key_provider_id: String,
+    /// The key: the KMS key ARN, the branch key id, a raw key's name.
+    pub key: String,
+    /// The branch key version, for the hierarchical keyring.
+    pub version: Option<String>,
+    /// Whether the key came from a cache instead of its provider.
+    pub cache_hit: bool,
+}
+
+impl KeyUse {
+    /// What an EDK alone says of its key.
+    pub fn of(edk: &EncryptedDataKey) -> KeyUse {
+        KeyUse {
+            key_provider_id: edk.key_provider_id.clone(),
+            key: String::from_utf8_lossy(&edk.key_provider_info).into_owned(),
+            version: None,
+            cache_hit: false,
+        }
+    }
+}
+
 /// What a keyring receives and extends on encrypt.
 #[derive(Debug, Clone)]
 pub struct EncryptionMaterials {
@@ -39,6 +66,8 @@ pub struct EncryptionMaterials {
     /// encryptor and nest inside multi-keyrings: the materials are the one
     /// thing that reaches every keyring of an operation.
     pub random: Arc<dyn SecureRandom>,
+    /// One entry per EDK added, for audit events.
+    pub key_uses: Vec<KeyUse>,
 }
 
 impl EncryptionMaterials {
@@ -51,6 +80,7 @@ impl EncryptionMaterials {
             encrypted_data_keys: Vec::new(),
             symmetric_signing_keys: Vec::new(),
             random: system_random(),
+            key_uses: Vec::new(),
         }
     }
 
@@ -88,6 +118,8 @@ pub struct DecryptionMaterials {
     pub plaintext_data_key: Option<SecretBytes>,
     /// The HMAC key of the recipient whose EDK was decrypted.
     pub symmetric_signing_key: Option<SecretBytes>,
+    /// The key that opened the data key, for audit events.
+    pub key_uses: Vec<KeyUse>,
 }
 
 impl DecryptionMaterials {
@@ -98,6 +130,7 @@ impl DecryptionMaterials {
             required_encryption_context_keys: Vec::new(),
             plaintext_data_key: None,
             symmetric_signing_key: None,
+            key_uses: Vec::new(),
         }
     }
 

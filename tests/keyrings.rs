@@ -1550,6 +1550,7 @@ impl KeyProvider for PadProvider {
                 key_provider_info: Vec::new(),
                 wrapped_intermediate_key: wrapped,
             },
+            key_use: None,
         })
     }
     fn claim(&self, _index: usize, edk: &EncryptedDataKey) -> fieldseal::Result<Claim> {

@@ -826,3 +826,56 @@ fn keyring_config_is_checked() {
     let sealed = run(enc.encrypt_item(&item("acme", 5))).unwrap();
     assert_eq!(run(enc.decrypt_item(&sealed)).unwrap(), item("acme", 5));
 }
+
+#[test]
+fn audit_events_name_the_branch_key_version_and_cache_hits() {
+    use fieldseal::encryptor::{KeyUseEvent, Operation};
+    let w = world();
+    let id = run(w.store.create_key(None, None)).unwrap();
+    let version = run(w.store.get_active_branch_key(&id))
+        .unwrap()
+        .branch_key_version;
+    let events: Arc<Mutex<Vec<KeyUseEvent>>> = Arc::default();
+    let sink = events.clone();
+    let actions = BTreeMap::from([
+        ("tenant".to_string(), CryptoAction::SignOnly),
+        ("sk".to_string(), CryptoAction::SignOnly),
+        ("secret".to_string(), CryptoAction::EncryptAndSign),
+    ]);
+    let mut config = ItemEncryptorConfig::new(
+        "Orders",
+        "tenant",
+        actions,
+        Arc::new(keyring(&w, BranchKeyIdSource::Fixed(id.clone()))),
+    );
+    config.sort_key_name = Some("sk".into());
+    config.on_key_use = Some(Arc::new(move |e: &KeyUseEvent| {
+        sink.lock().unwrap().push(e.clone())
+    }));
+    let enc = ItemEncryptor::new(config).unwrap();
+    let first = run(enc.encrypt_item(&item("acme", 1))).unwrap();
+    run(enc.encrypt_item(&item("acme", 2))).unwrap();
+    run(enc.decrypt_item(&first)).unwrap();
+    let events = events.lock().unwrap();
+    let ops: Vec<(Operation, bool)> = events
+        .iter()
+        .map(|e| (e.operation, e.key_uses[0].cache_hit))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (Operation::Encrypt, false),
+            (Operation::Encrypt, true),
+            (Operation::Decrypt, false)
+        ]
+    );
+    for e in events.iter() {
+        assert_eq!(e.table, "Orders");
+        assert_eq!(e.key_uses.len(), 1);
+        assert_eq!(e.key_uses[0].key_provider_id, "aws-kms-hierarchy");
+        assert_eq!(e.key_uses[0].key, id);
+        assert_eq!(e.key_uses[0].version.as_deref(), Some(version.as_str()));
+        assert_eq!(e.item_key.keys().collect::<Vec<_>>(), ["sk", "tenant"]);
+        assert!(!format!("{e:?}").contains("card"), "no plaintext in events");
+    }
+}

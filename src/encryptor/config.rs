@@ -84,6 +84,8 @@ pub struct ItemEncryptorConfig {
     /// more. Both fail with [`Error::LimitExceeded`]. The AWS Encryption SDK's
     /// `maxEncryptedDataKeys`, which the DB-ESDK lacks.
     pub max_encrypted_data_keys: usize,
+    /// Told which keys each operation used ([`super::KeyUseEvent`]).
+    pub on_key_use: Option<Arc<dyn super::KeyUseObserver>>,
 }
 
 impl std::fmt::Debug for ItemEncryptorConfig {
@@ -106,6 +108,7 @@ impl std::fmt::Debug for ItemEncryptorConfig {
             )
             .field("algorithm_suite_id", &self.algorithm_suite_id)
             .field("max_encrypted_data_keys", &self.max_encrypted_data_keys)
+            .field("on_key_use", &self.on_key_use.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -129,6 +132,7 @@ impl ItemEncryptorConfig {
             keyring,
             crypto: CryptoProvider::default(),
             max_encrypted_data_keys: DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
+            on_key_use: None,
         }
     }
 

@@ -6,10 +6,12 @@
 //! field keys, canonical hash, footer and commitment are
 //! [`crate::format::structure`]'s.
 
+pub mod audit;
 pub mod branch_key_supplier;
 mod config;
 mod context;
 
+pub use audit::{KeyUseEvent, KeyUseObserver, Operation};
 pub use branch_key_supplier::{DynamoDbBranchKeyIdSupplier, DynamoDbKeyBranchKeyIdSupplier};
 pub use config::{CryptoAction, ItemEncryptorConfig, DEFAULT_MAX_ENCRYPTED_DATA_KEYS};
 pub use context::ddb_key_from_context;
@@ -67,6 +69,7 @@ impl ItemEncryptor {
         let (materials, signer) =
             structure::encryption_materials(&cfg.crypto, suite, ec, required_keys).await?;
         let materials = cfg.keyring.on_encrypt(materials).await?;
+        self.report(Operation::Encrypt, item, &materials.key_uses);
         // A malformed keyring answer is reported as such before its EDK count.
         structure::check_encryption_materials(&materials, suite)?;
         // As the AWS Encryption SDK does: never write an item this config would refuse to open.
@@ -161,6 +164,7 @@ impl ItemEncryptor {
             .keyring
             .on_decrypt(materials, &header.encrypted_data_keys)
             .await?;
+        self.report(Operation::Decrypt, item, &materials.key_uses);
         let opened = structure::decrypt_structure(
             &cfg.crypto,
             header_bytes,
@@ -222,6 +226,26 @@ impl ItemEncryptor {
             attrs.push(ItemAttribute { name, value });
         }
         Ok((attrs, fields))
+    }
+
+    /// Tell the observer, if any, which keys the keyring used for `item`.
+    fn report(&self, operation: Operation, item: &Item, key_uses: &[crate::materials::KeyUse]) {
+        let cfg = &self.config;
+        let Some(observer) = &cfg.on_key_use else {
+            return;
+        };
+        let mut item_key = Item::new();
+        for name in std::iter::once(&cfg.partition_key_name).chain(cfg.sort_key_name.iter()) {
+            if let Some(value) = item.get(name) {
+                item_key.insert(name.clone(), value.clone());
+            }
+        }
+        observer.key_used(&KeyUseEvent {
+            operation,
+            table: cfg.logical_table_name.clone(),
+            item_key,
+            key_uses: key_uses.to_vec(),
+        });
     }
 
     fn require_key_attributes(&self, item: &Item) -> Result<()> {

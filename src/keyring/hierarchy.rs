@@ -137,6 +137,7 @@ impl BranchKey {
                 key_provider_info: self.branch_key_id.as_bytes().to_vec(),
                 wrapped_intermediate_key: wrapped,
             },
+            key_use: None,
         })
     }
 

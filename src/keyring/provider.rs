@@ -17,7 +17,7 @@ use crate::keyring::intermediate::{self, PendingWrap, ProviderWrapped, INTERMEDI
 use crate::keyring::Keyring;
 use crate::materials::{
     serialize_encryption_context, DecryptionMaterials, EncryptedDataKey, EncryptionContext,
-    EncryptionMaterials,
+    EncryptionMaterials, KeyUse,
 };
 use crate::primitives::provider::SecureRandom;
 
@@ -42,6 +42,9 @@ impl WrapRequest<'_> {
 pub struct Wrapped {
     pub intermediate_key: SecretBytes,
     pub edk: ProviderWrapped,
+    /// What the provider knows of the key it used beyond the EDK (a branch
+    /// key version, a cache hit); `None`: the EDK says it all.
+    pub key_use: Option<KeyUse>,
 }
 
 /// What a provider is given to unwrap one EDK it claimed.
@@ -70,6 +73,9 @@ pub enum Claim {
 pub enum Unwrapped {
     /// The intermediate key.
     Key(SecretBytes),
+    /// The intermediate key, and what the provider knows of the key it used
+    /// beyond the EDK (a branch key version, a cache hit).
+    KeyUsed(SecretBytes, KeyUse),
     /// The provider looked and declined (e.g. a custom provider's `null`); why.
     Declined(String),
     /// The provider was asked and failed (a KMS call, a JS callback); why. If
@@ -169,6 +175,9 @@ async fn provider_on_encrypt(
         .ok_or_else(|| Error::InvalidConfig("encryption materials have no data key yet".into()))?;
     let pending = PendingWrap::start_with(data_key, wrapped.intermediate_key, &serialized_ec)?;
     let (edk, signing_key) = pending.finish(wrapped.edk);
+    materials
+        .key_uses
+        .push(wrapped.key_use.unwrap_or_else(|| KeyUse::of(&edk)));
     materials.add_recipient(edk, signing_key);
     Ok(materials)
 }
@@ -208,8 +217,11 @@ async fn provider_on_decrypt(
             &serialized_ec,
         );
         match opened.await {
-            Ok((data_key, signing_key)) => {
+            Ok((data_key, signing_key, used)) => {
                 materials.set_keys(data_key, signing_key)?;
+                materials
+                    .key_uses
+                    .push(used.unwrap_or_else(|| KeyUse::of(edk)));
                 return Ok(materials);
             }
             Err(outcome) => tally.record(i, outcome),
@@ -227,14 +239,14 @@ enum Outcome {
 }
 
 /// Unwrap one EDK with `provider` and open its data key: (data key,
-/// symmetric signing key), or why not.
+/// symmetric signing key, what the provider said of the key), or why not.
 async fn open_one<P: KeyProvider + ?Sized>(
     provider: &P,
     index: usize,
     edk: &EncryptedDataKey,
     encryption_context: &EncryptionContext,
     serialized_ec: &[u8],
-) -> std::result::Result<(SecretBytes, SecretBytes), Outcome> {
+) -> std::result::Result<(SecretBytes, SecretBytes, Option<KeyUse>), Outcome> {
     let (encrypted_pdk, wrapped) =
         intermediate::split_ciphertext(&edk.ciphertext).map_err(Outcome::Broken)?;
     let request = UnwrapRequest {
@@ -244,14 +256,16 @@ async fn open_one<P: KeyProvider + ?Sized>(
         encryption_context,
         serialized_ec,
     };
-    match provider.unwrap(request).await.map_err(Outcome::Broken)? {
-        Unwrapped::Key(key) => {
-            intermediate::open_data_key(encrypted_pdk, &key, serialized_ec).map_err(Outcome::Broken)
-        }
-        Unwrapped::Declined(why) => Err(Outcome::Declined(why)),
-        Unwrapped::Failed(why) => Err(Outcome::Failed(why)),
-        Unwrapped::Error(e) => Err(Outcome::FailedWith(e)),
-    }
+    let (key, used) = match provider.unwrap(request).await.map_err(Outcome::Broken)? {
+        Unwrapped::Key(key) => (key, None),
+        Unwrapped::KeyUsed(key, used) => (key, Some(used)),
+        Unwrapped::Declined(why) => return Err(Outcome::Declined(why)),
+        Unwrapped::Failed(why) => return Err(Outcome::Failed(why)),
+        Unwrapped::Error(e) => return Err(Outcome::FailedWith(e)),
+    };
+    let (data_key, signing_key) =
+        intermediate::open_data_key(encrypted_pdk, &key, serialized_ec).map_err(Outcome::Broken)?;
+    Ok((data_key, signing_key, used))
 }
 
 /// The per-EDK error accounting of one OnDecrypt (no allocation until an

@@ -118,6 +118,7 @@ impl KeyProvider for RawAesKeyring {
                 key_provider_info: self.provider_info(&iv),
                 wrapped_intermediate_key: wrapped,
             },
+            key_use: None,
         })
     }
 

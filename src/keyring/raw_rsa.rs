@@ -290,6 +290,7 @@ impl KeyProvider for RawRsaKeyring {
                 key_provider_info: self.key_name.as_bytes().to_vec(),
                 wrapped_intermediate_key: wrapped,
             },
+            key_use: None,
         })
     }
 

@@ -74,7 +74,7 @@ fn is_thenable(value: &JsValue) -> bool {
             && Reflect::get(value, &JsValue::from_str("then")).is_ok_and(|t| t.is_function()))
 }
 
-fn type_of(value: &JsValue) -> String {
+pub(crate) fn type_of(value: &JsValue) -> String {
     if value.is_null() {
         "null".into()
     } else {
@@ -84,7 +84,7 @@ fn type_of(value: &JsValue) -> String {
 
 /// A thrown value, for an error message: an Error's message, a string, or its type.
 /// The message is read with a checked get: a thrown object's getter may throw too.
-fn describe(value: &JsValue) -> String {
+pub(crate) fn describe(value: &JsValue) -> String {
     let message = || {
         Reflect::get(value, &JsValue::from_str("message"))
             .ok()
@@ -224,6 +224,7 @@ impl KeyProvider for JsKeyring {
         Ok(Wrapped {
             intermediate_key,
             edk: self.wrapped_from_js(&result)?,
+            key_use: None,
         })
     }
 

@@ -19,7 +19,7 @@ use crate::keyring::provider::{
     BrokenEdks, Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
 };
 use crate::keystore::{BranchKeyMaterials, KeyStore};
-use crate::materials::{EncryptedDataKey, EncryptionContext};
+use crate::materials::{EncryptedDataKey, EncryptionContext, KeyUse};
 
 /// Picks the branch key for an operation from its encryption context: one
 /// table serving many tenants, each under its own branch key.
@@ -53,14 +53,6 @@ pub struct HierarchicalKeyringConfig {
     /// Tells this keyring's entries apart in a shared cache; a random UUID
     /// (16 bytes) when not given. Spec: aws-kms-hierarchical-keyring.md#partition-id
     pub partition_id: Vec<u8>,
-}
-
-/// What a keyring reports of one branch key use, for audit events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BranchKeyUse {
-    pub branch_key_id: String,
-    pub branch_key_version: String,
-    pub cache_hit: bool,
 }
 
 pub struct AwsKmsHierarchicalKeyring {
@@ -137,10 +129,7 @@ impl AwsKmsHierarchicalKeyring {
     }
 
     /// The active branch key, from the cache or the store.
-    pub async fn active_branch_key(
-        &self,
-        branch_key_id: &str,
-    ) -> Result<(Arc<BranchKey>, BranchKeyUse)> {
+    pub async fn active_branch_key(&self, branch_key_id: &str) -> Result<(Arc<BranchKey>, KeyUse)> {
         let store = &self.config.key_store;
         let id = self.cache_id(Scope::Encrypt, branch_key_id, None);
         let load = || async move { checked(store.get_active_branch_key(branch_key_id).await?) };
@@ -152,7 +141,7 @@ impl AwsKmsHierarchicalKeyring {
         &self,
         branch_key_id: &str,
         version: &str,
-    ) -> Result<(Arc<BranchKey>, BranchKeyUse)> {
+    ) -> Result<(Arc<BranchKey>, KeyUse)> {
         let store = &self.config.key_store;
         let id = self.cache_id(Scope::Decrypt, branch_key_id, Some(version));
         let load =
@@ -160,15 +149,16 @@ impl AwsKmsHierarchicalKeyring {
         self.lookup(id, load).await
     }
 
-    async fn lookup<F, Fut>(&self, id: CacheId, load: F) -> Result<(Arc<BranchKey>, BranchKeyUse)>
+    async fn lookup<F, Fut>(&self, id: CacheId, load: F) -> Result<(Arc<BranchKey>, KeyUse)>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Arc<BranchKey>>>,
     {
         let (key, source) = self.config.cache.get_or_load(id, self.ttl_ms, load).await?;
-        let used = BranchKeyUse {
-            branch_key_id: key.id().to_owned(),
-            branch_key_version: key.version().to_owned(),
+        let used = KeyUse {
+            key_provider_id: PROVIDER_ID_HIERARCHY.to_owned(),
+            key: key.id().to_owned(),
+            version: Some(key.version().to_owned()),
             cache_hit: !matches!(source, Source::Loaded),
         };
         Ok((key, used))
@@ -214,8 +204,10 @@ impl KeyProvider for AwsKmsHierarchicalKeyring {
     /// Spec: aws-kms-hierarchical-keyring.md#onencrypt
     async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
         let id = self.branch_key_id(request.encryption_context).await?;
-        let (branch_key, _) = self.active_branch_key(&id).await?;
-        branch_key.wrap(&request)
+        let (branch_key, used) = self.active_branch_key(&id).await?;
+        let mut wrapped = branch_key.wrap(&request)?;
+        wrapped.key_use = Some(used);
+        Ok(wrapped)
     }
 
     /// Spec: aws-kms-hierarchical-keyring.md#ondecrypt (the provider info
@@ -240,9 +232,9 @@ impl KeyProvider for AwsKmsHierarchicalKeyring {
         }
         let version = format_uuid(&edk_version(request.wrapped)?);
         match self.branch_key_version(&id, &version).await {
-            Ok((branch_key, _)) => branch_key
+            Ok((branch_key, used)) => branch_key
                 .unwrap(request.wrapped, request.serialized_ec)
-                .map(Unwrapped::Key),
+                .map(|key| Unwrapped::KeyUsed(key, used)),
             Err(e) => Ok(Unwrapped::Error(e)),
         }
     }

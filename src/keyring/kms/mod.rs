@@ -450,6 +450,7 @@ impl KeyProvider for AwsKmsKeyring {
                 key_provider_info: response.key_id.into_bytes(),
                 wrapped_intermediate_key: response.ciphertext_blob,
             },
+            key_use: None,
         })
     }
 

@@ -20,7 +20,7 @@ steps=(
   "rust|format, clippy (workspace; the binding layer on wasm32), wasm32 builds, cargo tests"
   "fuzz|the cargo-fuzz targets: property unit tests, then 20 s each (scripts/fuzz.sh 20)"
   "vectors|the official DB-ESDK decrypt vectors through fieldseal-vectors"
-  "interop|the oracle against aws-db-esdk, and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
+  "interop|the oracle against aws-db-esdk (the item matrix; the branch key store and hierarchical keyring against moto), and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
   "wasm|the binding layer's wasm-pack tests in Node and in headless Chromium"
   "js|npm package build and size budget, the strict TypeScript consumer, the JS tests (node --test)"
 )
@@ -99,8 +99,10 @@ official_opens() (
 )
 
 step_interop() {
-  scripts/setup.sh
-  say "interop oracle against the official aws-db-esdk crate"
+  # moto: python3-venv for the key store test (tests/interop/tests/keystore.rs),
+  # which starts moto itself through tools/moto/launch.py.
+  scripts/setup.sh moto
+  say "interop oracle against the official aws-db-esdk crate (the key store test against moto)"
   (cd tests/interop && cargo clippy --all-targets -- -D warnings && cargo test --release)
   have_vectors || return 0
   say "a decrypt manifest written by fieldseal opens with the official SDK"

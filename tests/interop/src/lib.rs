@@ -5,10 +5,16 @@
 //! - [`spec`]: one table/keyring description built on both sides;
 //! - [`official`]: the official item encryptor;
 //! - [`shapes`]: the items of the interop matrix (`tests/matrix.rs`);
-//! - [`reference`]: the benchmarks' reference item ([`reference_item`]).
+//! - [`reference`]: the benchmarks' reference item ([`reference_item`]);
+//! - [`moto`]: a local KMS + DynamoDB through the project's launcher;
+//! - [`aws_clients`]: fieldseal's `KeyStoreStorage` and `KmsClient` over the AWS SDK;
+//! - [`hierarchy`]: the hierarchical keyring and key store on both sides (`tests/keystore.rs`).
 
+pub mod aws_clients;
 pub mod convert;
+pub mod hierarchy;
 pub mod manifest;
+pub mod moto;
 pub mod official;
 pub mod reference;
 pub mod shapes;

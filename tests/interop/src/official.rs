@@ -48,7 +48,7 @@ pub fn padding(p: RsaPadding) -> PaddingScheme {
     }
 }
 
-fn mpl() -> Result<MplClient, String> {
+pub fn mpl() -> Result<MplClient, String> {
     let config = MaterialProvidersConfig::builder()
         .build()
         .map_err(|e| format!("MaterialProvidersConfig: {e:?}"))?;
@@ -125,7 +125,12 @@ pub fn keyring(spec: &KeySpec) -> Pin<Box<dyn Future<Output = Result<KeyringRef,
 
 /// The official item encryptor for `table` under `keys`.
 pub async fn encryptor(table: &TableSpec, keys: &KeySpec) -> Result<Client, String> {
-    let keyring = keyring(keys).await?;
+    encryptor_with_keyring(table, keyring(keys).await?)
+}
+
+/// The official item encryptor for `table` under an already built keyring
+/// (one a [`KeySpec`] cannot describe, e.g. the hierarchical keyring).
+pub fn encryptor_with_keyring(table: &TableSpec, keyring: KeyringRef) -> Result<Client, String> {
     let mut b = DynamoDbItemEncryptorConfig::builder()
         .logical_table_name(table.logical_table_name.clone())
         .partition_key_name(table.partition_key_name.clone())

@@ -1,0 +1,1376 @@
+//! The hierarchical keyring on a real branch key store: fieldseal against the
+//! official aws-db-esdk, both over one moto (KMS + DynamoDB), started here
+//! through the project's launcher (tools/moto). Issue 13's interop proof:
+//!
+//! - f: the official CreateKeyStore makes the table; fieldseal's
+//!   `create_key_store` returns its ARN, refuses a table with another key
+//!   schema (KEY_STORE_FAILURE), and makes a table the official accepts;
+//! - the official CreateKey makes tenant1's and tenant2's branch keys (and
+//!   tenant5's, with a custom id and encryption context); fieldseal's
+//!   `create_key` makes tenant3's and tenant4's (the same two ways);
+//! - c: both key stores read every branch key alike (GetActiveBranchKey,
+//!   GetBranchKeyVersion, GetBeaconKey: id, version, key bytes, context);
+//! - e: fieldseal's items have the official attribute names, types and
+//!   value formats (a Scan, shapes not values);
+//! - a, b: per tenant and per table config (v1 context, v2 context), items
+//!   sealed by one SDK's hierarchical keyring (a DynamoDB branch key id
+//!   supplier choosing the tenant's key from the partition key) open in the
+//!   other, with the same plaintext; the EDK names the tenant's active
+//!   branch key version, and both suppliers receive the same `ddbKey`;
+//! - d: the official VersionKey and fieldseal's `version_key` each rotate
+//!   keys of both origins; items sealed before still open on both sides,
+//!   new items carry the new version and open on both sides; a fieldseal
+//!   `version_key` racing an official one fails cleanly, writing nothing;
+//! - createKey on a taken id is refused by both, writing nothing; the
+//!   DynamoDB adapter maps a cancelled transaction's reasons in order.
+//!
+//! Runs without libtest (`harness = false`), as tests/matrix.rs: one line
+//! per case, then `keystore interop: N cases passed, M failed`. Cases build
+//! on one another (one store), so a failed step fails those that need it.
+//! Without moto: a loud skip, or a failure under CI (env `CI`).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_db_esdk::item_encryptor::client::Client as OfficialEncryptor;
+use aws_db_esdk::key_store::client::Client as OfficialKeyStore;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue as Ddb, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use fieldseal::keystore::{
+    BranchKeyMaterials, ConditionalPut, DynamoDbError, KeyStore, KeyStoreStorage, TableDescription,
+};
+use fieldseal::{AlgorithmSuiteId, AttributeValue as V, CryptoAction, Item, ItemEncryptor};
+use fieldseal_interop::aws_clients::{dynamodb_client, kms_client, DynamoDbStorage, Endpoint};
+use fieldseal_interop::convert::show;
+use fieldseal_interop::hierarchy::{
+    fieldseal_key_store, fieldseal_key_store_over, fieldseal_keyring, hierarchy_edks,
+    official_active, official_beacon, official_key_store, official_keyring, official_version,
+    KeyRead, StoreSpec, TenantSupplier,
+};
+use fieldseal_interop::moto::{self, Moto};
+use fieldseal_interop::spec::TableSpec;
+use fieldseal_interop::{canonical, ddb_equal, official};
+
+const REGION: &str = "us-west-2";
+const KEY_STORE_TABLE: &str = "interop-key-store";
+const LOGICAL_KEY_STORE: &str = "interop-logical-key-store";
+const PARTITION_KEY: &str = "partition_key";
+const SORT_KEY: &str = "sort_key";
+/// The custom encryption context keys both SDKs' custom branch keys get
+/// (values differ per key; the shapes must not).
+const CUSTOM_CONTEXT_KEYS: [&str; 2] = ["department", "cost-center"];
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+// ------------------------------------------------------------------ runner
+
+struct Runner {
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl Runner {
+    /// Runs one case; a panic is a failure, not an abort.
+    fn case<T>(&mut self, label: &str, f: impl FnOnce() -> Result<T, String>) -> Option<T> {
+        let outcome = match catch_unwind(AssertUnwindSafe(f)) {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "panicked: {}",
+                LAST_PANIC
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| "(no message)".into())
+            )),
+        };
+        match outcome {
+            Ok(v) => {
+                self.passed += 1;
+                println!("ok    {label}");
+                Some(v)
+            }
+            Err(e) => {
+                println!("FAIL  {label}: {e}");
+                self.failed.push(label.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// A case that needs an earlier step's result.
+fn need<'a, T>(value: &'a Option<T>, what: &str) -> Result<&'a T, String> {
+    value
+        .as_ref()
+        .ok_or_else(|| format!("not run: {what} failed earlier"))
+}
+
+fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
+    if condition {
+        Ok(())
+    } else {
+        Err(message())
+    }
+}
+
+// ----------------------------------------------------------------- context
+
+/// Who created a tenant's branch key, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Official,
+    Fieldseal,
+}
+
+#[derive(Debug, Clone)]
+struct Tenant {
+    /// The partition value that selects this tenant.
+    name: &'static str,
+    origin: Origin,
+    branch_key_id: String,
+    custom_context: BTreeMap<String, String>,
+}
+
+struct Ctx {
+    rt: tokio::runtime::Runtime,
+    spec: StoreSpec,
+    official_store: OfficialKeyStore,
+    fieldseal_store: Arc<KeyStore>,
+    ddb: aws_sdk_dynamodb::Client,
+}
+
+impl Ctx {
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    fn store_spec(&self, table: &str) -> StoreSpec {
+        StoreSpec {
+            ddb_table_name: table.to_owned(),
+            ..self.spec.clone()
+        }
+    }
+}
+
+/// Both SDKs' hierarchical keyrings (fresh caches), as item encryptors for
+/// every table config, each with its own recording supplier.
+struct Encryptors {
+    official: Vec<OfficialEncryptor>,
+    fieldseal: Vec<ItemEncryptor>,
+    official_supplier: Arc<TenantSupplier>,
+    fieldseal_supplier: Arc<TenantSupplier>,
+}
+
+fn encryptors(ctx: &Ctx, tenants: &[Tenant], tables: &[TableConfig]) -> Result<Encryptors, String> {
+    let pairs: Vec<(&str, &str)> = tenants
+        .iter()
+        .map(|t| (t.name, t.branch_key_id.as_str()))
+        .collect();
+    let official_supplier = TenantSupplier::new(PARTITION_KEY, &pairs);
+    let fieldseal_supplier = TenantSupplier::new(PARTITION_KEY, &pairs);
+    let mut official = Vec::new();
+    let mut fieldseal = Vec::new();
+    for table in tables {
+        // One keyring per encryptor, as an application would configure each table.
+        let keyring = ctx.block_on(official_keyring(&ctx.official_store, &official_supplier))?;
+        official.push(official::encryptor_with_keyring(&table.spec, keyring)?);
+        let keyring = fieldseal_keyring(&ctx.fieldseal_store, &fieldseal_supplier)?;
+        fieldseal.push(
+            ItemEncryptor::new(table.spec.encryptor_config(keyring))
+                .map_err(|e| format!("fieldseal ItemEncryptor: {e}"))?,
+        );
+    }
+    Ok(Encryptors {
+        official,
+        fieldseal,
+        official_supplier,
+        fieldseal_supplier,
+    })
+}
+
+// ------------------------------------------------------------ table configs
+
+struct TableConfig {
+    label: &'static str,
+    spec: TableSpec,
+}
+
+/// v1: no SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attribute (the supplier's
+/// ddbKey is the primary key); v2: one, so the ddbKey holds it too.
+fn table_configs() -> Vec<TableConfig> {
+    use CryptoAction::{EncryptAndSign, SignAndIncludeInEncryptionContext, SignOnly};
+    let base = |actions: &[(&str, CryptoAction)], suite| TableSpec {
+        logical_table_name: "interop-tenant-table".into(),
+        partition_key_name: PARTITION_KEY.into(),
+        sort_key_name: Some(SORT_KEY.into()),
+        actions: actions.iter().map(|(k, a)| (k.to_string(), *a)).collect(),
+        allowed_unsigned_attributes: Vec::new(),
+        allowed_unsigned_attribute_prefix: Some(":".into()),
+        suite,
+    };
+    vec![
+        TableConfig {
+            label: "v1",
+            spec: base(
+                &[
+                    (PARTITION_KEY, SignOnly),
+                    (SORT_KEY, SignOnly),
+                    ("tenant_sensitive_data", EncryptAndSign),
+                    ("blob", EncryptAndSign),
+                    ("nested", EncryptAndSign),
+                    ("note", SignOnly),
+                ],
+                AlgorithmSuiteId::AesGcmHkdfSha512CommitKeyEcdsaP384SymsigHmacSha384,
+            ),
+        },
+        TableConfig {
+            label: "v2",
+            spec: base(
+                &[
+                    (PARTITION_KEY, SignAndIncludeInEncryptionContext),
+                    (SORT_KEY, SignAndIncludeInEncryptionContext),
+                    ("tier", SignAndIncludeInEncryptionContext),
+                    ("tenant_sensitive_data", EncryptAndSign),
+                    ("blob", EncryptAndSign),
+                    ("nested", EncryptAndSign),
+                    ("note", SignOnly),
+                ],
+                AlgorithmSuiteId::AesGcmHkdfSha512CommitKeySymsigHmacSha384,
+            ),
+        },
+    ]
+}
+
+/// A plaintext item of `tenant` for `table`; `n` tells items apart.
+fn plaintext(table: &TableConfig, tenant: &str, n: u32) -> Item {
+    let mut nested = Item::new();
+    nested.insert(
+        "list".into(),
+        V::L(vec![V::N("1.50".into()), V::Bool(true), V::Null]),
+    );
+    nested.insert("s".into(), V::S(format!("{tenant}/{n}")));
+    let mut item = Item::new();
+    item.insert(PARTITION_KEY.into(), V::S(tenant.into()));
+    item.insert(SORT_KEY.into(), V::N(n.to_string()));
+    item.insert(
+        "tenant_sensitive_data".into(),
+        V::S(format!("{tenant}'s secret number {n}")),
+    );
+    item.insert("blob".into(), V::B(vec![n as u8, 0x00, 0xff, 0x10]));
+    item.insert("nested".into(), V::M(nested));
+    item.insert("note".into(), V::S("signed, not encrypted".into()));
+    if table.spec.actions.contains_key("tier") {
+        item.insert("tier".into(), V::S("gold".into()));
+    }
+    item
+}
+
+/// A decrypted item against its plaintext: ENCRYPT_AND_SIGN attributes in
+/// fieldseal's canonical form, the others equal as DynamoDB values.
+fn check_plaintext(table: &TableSpec, input: &Item, got: &Item) -> Result<(), String> {
+    let mut d = Vec::new();
+    for (k, v) in input {
+        let Some(g) = got.get(k) else {
+            d.push(format!("missing {k:?}"));
+            continue;
+        };
+        if table.actions.get(k) == Some(&CryptoAction::EncryptAndSign) {
+            let want = canonical(v).map_err(|e| format!("canonicalize {k:?}: {e}"))?;
+            if *g != want {
+                d.push(format!("{k:?}: got {} want {}", show(g), show(&want)));
+            }
+        } else if !ddb_equal(g, v) {
+            d.push(format!("{k:?}: got {} want {}", show(g), show(v)));
+        }
+    }
+    d.extend(
+        got.keys()
+            .filter(|k| !input.contains_key(*k))
+            .map(|k| format!("unexpected {k:?}")),
+    );
+    ensure(d.is_empty(), || {
+        format!("{} difference(s): {}", d.len(), d.join("; "))
+    })
+}
+
+/// The sealed item has exactly one hierarchical EDK, naming `branch_key_id`
+/// at `version`.
+fn check_edk(sealed: &Item, branch_key_id: &str, version: &str) -> Result<(), String> {
+    let edks = hierarchy_edks(sealed)?;
+    let want = vec![(branch_key_id.to_owned(), version.to_owned())];
+    ensure(edks == want, || {
+        format!("hierarchical EDKs {edks:?}, want {want:?}")
+    })
+}
+
+/// The supplier of each side saw exactly one ddbKey, and the same one.
+fn check_same_ddb_key(what: &str, a: Vec<Item>, b: Vec<Item>) -> Result<(), String> {
+    ensure(a.len() == 1 && b.len() == 1 && a == b, || {
+        let render = |v: &Vec<Item>| {
+            v.iter()
+                .map(|i| show(&V::M(i.clone())))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        format!(
+            "{what}: suppliers' ddbKeys differ: {} vs {}",
+            render(&a),
+            render(&b)
+        )
+    })
+}
+
+// -------------------------------------------------------------- key reads
+
+fn fieldseal_read(m: BranchKeyMaterials) -> KeyRead {
+    KeyRead {
+        id: m.branch_key_id,
+        version: Some(m.branch_key_version),
+        key: m.branch_key.expose().to_vec(),
+        encryption_context: m.encryption_context,
+    }
+}
+
+/// Two reads of one key: never prints key bytes.
+fn same_read(what: &str, official: &KeyRead, fieldseal: &KeyRead) -> Result<(), String> {
+    let mut d = Vec::new();
+    if official.id != fieldseal.id {
+        d.push(format!("id {:?} vs {:?}", official.id, fieldseal.id));
+    }
+    if official.version != fieldseal.version {
+        d.push(format!(
+            "version {:?} vs {:?}",
+            official.version, fieldseal.version
+        ));
+    }
+    if official.key.len() != 32 || official.key != fieldseal.key {
+        d.push(format!(
+            "key bytes differ ({} vs {} bytes)",
+            official.key.len(),
+            fieldseal.key.len()
+        ));
+    }
+    if official.encryption_context != fieldseal.encryption_context {
+        d.push(format!(
+            "encryption context {:?} vs {:?}",
+            official.encryption_context, fieldseal.encryption_context
+        ));
+    }
+    ensure(d.is_empty(), || {
+        format!("{what}: official vs fieldseal: {}", d.join("; "))
+    })
+}
+
+/// The active branch key as both stores read it (after checking they agree).
+fn active_both(ctx: &Ctx, id: &str) -> Result<KeyRead, String> {
+    let official = ctx.block_on(official_active(&ctx.official_store, id))?;
+    let fieldseal = fieldseal_read(
+        ctx.block_on(ctx.fieldseal_store.get_active_branch_key(id))
+            .map_err(|e| format!("fieldseal get_active_branch_key({id}): {e}"))?,
+    );
+    same_read("GetActiveBranchKey", &official, &fieldseal)?;
+    Ok(official)
+}
+
+/// One version as both stores read it (after checking they agree).
+fn version_both(ctx: &Ctx, id: &str, version: &str) -> Result<KeyRead, String> {
+    let official = ctx.block_on(official_version(&ctx.official_store, id, version))?;
+    let fieldseal = fieldseal_read(
+        ctx.block_on(ctx.fieldseal_store.get_branch_key_version(id, version))
+            .map_err(|e| format!("fieldseal get_branch_key_version({id}, {version}): {e}"))?,
+    );
+    same_read("GetBranchKeyVersion", &official, &fieldseal)?;
+    Ok(official)
+}
+
+/// Every read of a branch key agrees between the stores; returns the active one.
+fn reads_agree(ctx: &Ctx, tenant: &Tenant) -> Result<KeyRead, String> {
+    let id = &tenant.branch_key_id;
+    let active = active_both(ctx, id)?;
+    ensure(active.id == *id, || {
+        format!("active key names id {:?}", active.id)
+    })?;
+    ensure(active.encryption_context == tenant.custom_context, || {
+        format!(
+            "custom encryption context {:?}, created with {:?}",
+            active.encryption_context, tenant.custom_context
+        )
+    })?;
+    let version = active
+        .version
+        .clone()
+        .ok_or("active key without a version")?;
+    let by_version = version_both(ctx, id, &version)?;
+    ensure(by_version.key == active.key, || {
+        "the active version's key differs from GetBranchKeyVersion's".into()
+    })?;
+    let official_beacon = ctx.block_on(official_beacon(&ctx.official_store, id))?;
+    let beacon = ctx
+        .block_on(ctx.fieldseal_store.get_beacon_key(id))
+        .map_err(|e| format!("fieldseal get_beacon_key({id}): {e}"))?;
+    let fieldseal_beacon = KeyRead {
+        id: beacon.beacon_key_id,
+        version: None,
+        key: beacon.beacon_key.expose().to_vec(),
+        encryption_context: beacon.encryption_context,
+    };
+    same_read("GetBeaconKey", &official_beacon, &fieldseal_beacon)?;
+    ensure(official_beacon.key != active.key, || {
+        "the beacon key equals the branch key".into()
+    })?;
+    Ok(active)
+}
+
+// ------------------------------------------------------------------- race
+
+/// fieldseal's DynamoDB client with a rival writer: just before fieldseal's
+/// first TransactWriteItems, the official VersionKey rotates the same
+/// branch key, so fieldseal's `version_key` writes after its read went stale.
+struct RacingStorage {
+    inner: DynamoDbStorage,
+    rival: OfficialKeyStore,
+    branch_key_id: String,
+    raced: AtomicBool,
+    rival_result: Mutex<Option<Result<(), String>>>,
+}
+
+#[async_trait::async_trait(?Send)]
+impl KeyStoreStorage for RacingStorage {
+    async fn get_item(&self, table_name: &str, key: Item) -> Result<Option<Item>, DynamoDbError> {
+        self.inner.get_item(table_name, key).await
+    }
+
+    async fn transact_write(&self, puts: Vec<ConditionalPut>) -> Result<(), DynamoDbError> {
+        if !self.raced.swap(true, Ordering::SeqCst) {
+            let rival = self
+                .rival
+                .version_key()
+                .branch_key_identifier(&self.branch_key_id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("the rival's VersionKey: {e}"));
+            *self.rival_result.lock().unwrap_or_else(|e| e.into_inner()) = Some(rival);
+        }
+        self.inner.transact_write(puts).await
+    }
+
+    async fn describe_table(
+        &self,
+        table_name: &str,
+    ) -> Result<Option<TableDescription>, DynamoDbError> {
+        self.inner.describe_table(table_name).await
+    }
+
+    async fn create_table(&self, table_name: &str) -> Result<String, DynamoDbError> {
+        self.inner.create_table(table_name).await
+    }
+}
+
+// ------------------------------------------------------------------ shapes
+
+/// Hex digits masked, for comparing generated ids and versions by format.
+fn mask_hex(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_hexdigit() { 'h' } else { c })
+        .collect()
+}
+
+/// The kind of a key store item by its `type`, for grouping.
+fn item_kind(item: &HashMap<String, Ddb>) -> String {
+    match item
+        .get("type")
+        .and_then(|t| t.as_s().ok())
+        .map(String::as_str)
+    {
+        Some("branch:ACTIVE") => "active".into(),
+        Some("beacon:ACTIVE") => "beacon".into(),
+        Some(t) if t.starts_with("branch:version:") => "version".into(),
+        other => format!("unknown type {other:?}"),
+    }
+}
+
+/// An item's shape: every attribute's name and DynamoDB type, plus the
+/// format (not the value) of what is generated (`create-time` with digits
+/// masked, version UUIDs with hex masked) and the value of what is fixed
+/// (`hierarchy-version`, `kms-arn`).
+fn shape(item: &HashMap<String, Ddb>) -> BTreeMap<String, String> {
+    item.iter()
+        .map(|(name, value)| {
+            let ty = match value {
+                Ddb::S(_) => "S",
+                Ddb::N(_) => "N",
+                Ddb::B(_) => "B",
+                Ddb::Bool(_) => "BOOL",
+                Ddb::Null(_) => "NULL",
+                Ddb::L(_) => "L",
+                Ddb::M(_) => "M",
+                Ddb::Ss(_) => "SS",
+                Ddb::Ns(_) => "NS",
+                Ddb::Bs(_) => "BS",
+                _ => "?",
+            };
+            let text = match value {
+                Ddb::S(s) | Ddb::N(s) => Some(s.as_str()),
+                _ => None,
+            };
+            let detail = match (name.as_str(), text) {
+                ("create-time", Some(t)) => Some(
+                    t.chars()
+                        .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                        .collect(),
+                ),
+                ("type" | "version", Some(t)) => Some(match t.strip_prefix("branch:version:") {
+                    Some(v) => format!("branch:version:{}", mask_hex(v)),
+                    None => t.to_owned(),
+                }),
+                ("hierarchy-version" | "kms-arn", Some(t)) => Some(t.to_owned()),
+                _ => None,
+            };
+            let described = match detail {
+                Some(d) => format!("{ty} {d}"),
+                None => ty.to_owned(),
+            };
+            (name.clone(), described)
+        })
+        .collect()
+}
+
+fn scan(ctx: &Ctx, table: &str) -> Result<Vec<HashMap<String, Ddb>>, String> {
+    ctx.block_on(async {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = ctx
+                .ddb
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "Scan {table}: {}",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                    )
+                })?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    })
+}
+
+/// Items grouped by (kind, has a custom context), each with its branch key id.
+type ShapeGroups = BTreeMap<(String, bool), Vec<(String, BTreeMap<String, String>)>>;
+
+fn shape_groups(items: &[HashMap<String, Ddb>]) -> Result<ShapeGroups, String> {
+    let mut groups = ShapeGroups::new();
+    for item in items {
+        let id = item
+            .get("branch-key-id")
+            .and_then(|v| v.as_s().ok())
+            .ok_or("an item without an S branch-key-id")?
+            .clone();
+        let custom = item.keys().any(|k| k.starts_with("aws-crypto-ec:"));
+        groups
+            .entry((item_kind(item), custom))
+            .or_default()
+            .push((id, shape(item)));
+    }
+    Ok(groups)
+}
+
+fn render_shape(s: &BTreeMap<String, String>) -> String {
+    s.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ------------------------------------------------------------------- main
+
+fn main() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
+            s.to_string()
+        } else if let Some(s) = info.payload().downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "(non-string panic)".into()
+        };
+        let loc = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg}{loc}")));
+    }));
+    // `run` owns moto: it is stopped (dropped) before the exit, which skips
+    // destructors, and while unwinding from a panic outside any case.
+    let code = match catch_unwind(run) {
+        Ok(code) => code,
+        Err(_) => {
+            let message = LAST_PANIC.with(|p| p.borrow_mut().take());
+            eprintln!(
+                "keystore interop: panicked outside any case: {}",
+                message.unwrap_or_else(|| "(no message)".into())
+            );
+            101
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run() -> i32 {
+    let moto = match Moto::start() {
+        Ok(m) => m,
+        Err(e) => {
+            let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+            eprintln!("!! keystore interop: cannot start moto (tools/moto/launch.py):");
+            for line in e.lines() {
+                eprintln!("!!   {line}");
+            }
+            eprintln!("!! The branch key store interop test did NOT run.");
+            eprintln!("!! Install python3-venv (scripts/setup.sh moto) and retry.");
+            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+            return if ci { 1 } else { 0 };
+        }
+    };
+    println!("moto at {}", moto.endpoint);
+    let mut r = Runner {
+        passed: 0,
+        failed: Vec::new(),
+    };
+    cases(&mut r, &moto);
+    drop(moto);
+    println!();
+    if !r.failed.is_empty() {
+        println!("failed cases:");
+        for f in &r.failed {
+            println!("  {f}");
+        }
+    }
+    println!(
+        "keystore interop: {} cases passed, {} failed",
+        r.passed,
+        r.failed.len()
+    );
+    i32::from(!r.failed.is_empty())
+}
+
+fn cases(r: &mut Runner, moto: &Moto) {
+    // Multi-threaded: the official SDK drives its AWS calls with
+    // `block_in_place` on the current runtime when it is multi-threaded,
+    // so its SDK clients' connection pools live on this one runtime (on a
+    // current-thread runtime it starts a runtime per call instead).
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            r.case("setup: tokio runtime", || Err::<(), _>(e.to_string()));
+            return;
+        }
+    };
+    let endpoint = Endpoint {
+        url: moto.endpoint.clone(),
+        access_key_id: moto::ACCESS_KEY_ID.into(),
+        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
+    };
+    let Some(kms_key_arn) = r.case("setup: a KMS key in moto", || {
+        rt.block_on(async {
+            let out = kms_client(&endpoint, REGION)
+                .create_key()
+                .description("fieldseal keystore interop")
+                .send()
+                .await
+                .map_err(|e| {
+                    format!("CreateKey: {}", aws_sdk_kms::error::DisplayErrorContext(&e))
+                })?;
+            out.key_metadata
+                .and_then(|m| m.arn)
+                .ok_or_else(|| "CreateKey returned no ARN".to_string())
+        })
+    }) else {
+        return;
+    };
+    let spec = StoreSpec {
+        endpoint: endpoint.clone(),
+        region: REGION.into(),
+        ddb_table_name: KEY_STORE_TABLE.into(),
+        logical_key_store_name: LOGICAL_KEY_STORE.into(),
+        kms_key_arn,
+    };
+    let Some(ctx) = r.case("setup: both key stores configured", || {
+        Ok(Ctx {
+            official_store: official_key_store(&spec)?,
+            fieldseal_store: fieldseal_key_store(&spec)?,
+            ddb: dynamodb_client(&endpoint, REGION),
+            rt,
+            spec: spec.clone(),
+        })
+    }) else {
+        return;
+    };
+    let ctx = &ctx;
+
+    // ---------------------------------------------------------------- f
+    let table_arn = r.case("f: official CreateKeyStore creates the table", || {
+        let arn = ctx
+            .block_on(ctx.official_store.create_key_store().send())
+            .map_err(|e| format!("official CreateKeyStore: {e}"))?
+            .table_arn
+            .ok_or("CreateKeyStore returned no table ARN")?;
+        ensure(arn.ends_with(&format!(":table/{KEY_STORE_TABLE}")), || {
+            format!("table ARN {arn}")
+        })?;
+        Ok(arn)
+    });
+    r.case(
+        "f: fieldseal create_key_store on the official table returns its ARN",
+        || {
+            let want = need(&table_arn, "CreateKeyStore")?;
+            let got = ctx
+                .block_on(ctx.fieldseal_store.create_key_store())
+                .map_err(|e| format!("fieldseal create_key_store: {e}"))?;
+            ensure(got == *want, || format!("ARN {got}, official {want}"))
+        },
+    );
+    r.case(
+        "f: create_key_store on a table with another key schema: fieldseal KEY_STORE_FAILURE, official refuses too",
+        || {
+            let table = "interop-not-a-key-store";
+            ctx.block_on(async {
+                ctx.ddb
+                    .create_table()
+                    .table_name(table)
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name("id")
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                    )
+                    .key_schema(
+                        KeySchemaElement::builder()
+                            .attribute_name("id")
+                            .key_type(KeyType::Hash)
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                    )
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "CreateTable: {}",
+                            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                        )
+                    })
+            })?;
+            let spec = ctx.store_spec(table);
+            match ctx.block_on(fieldseal_key_store(&spec)?.create_key_store()) {
+                Ok(arn) => return Err(format!("fieldseal accepted it: {arn}")),
+                Err(e) => ensure(e.code() == "KEY_STORE_FAILURE", || {
+                    format!("fieldseal failed with {}: {e}", e.code())
+                })?,
+            }
+            let official = official_key_store(&spec)?;
+            match ctx.block_on(official.create_key_store().send()) {
+                Ok(out) => Err(format!("the official accepted it: {:?}", out.table_arn)),
+                Err(_) => Ok(()),
+            }
+        },
+    );
+    r.case(
+        "f: fieldseal create_key_store makes a table the official CreateKeyStore accepts and uses",
+        || {
+            let spec = ctx.store_spec("interop-key-store-made-by-fieldseal");
+            let store = fieldseal_key_store(&spec)?;
+            let arn = ctx
+                .block_on(store.create_key_store())
+                .map_err(|e| format!("fieldseal create_key_store: {e}"))?;
+            let official = official_key_store(&spec)?;
+            let official_arn = ctx
+                .block_on(official.create_key_store().send())
+                .map_err(|e| format!("official CreateKeyStore on it: {e}"))?
+                .table_arn;
+            ensure(official_arn.as_deref() == Some(arn.as_str()), || {
+                format!("official ARN {official_arn:?}, fieldseal's {arn}")
+            })?;
+            let id = ctx
+                .block_on(official.create_key().send())
+                .map_err(|e| format!("official CreateKey on it: {e}"))?
+                .branch_key_identifier
+                .ok_or("CreateKey returned no id")?;
+            let official_read = ctx.block_on(official_active(&official, &id))?;
+            let fieldseal_read = fieldseal_read(
+                ctx.block_on(store.get_active_branch_key(&id))
+                    .map_err(|e| format!("fieldseal get_active_branch_key: {e}"))?,
+            );
+            same_read("GetActiveBranchKey", &official_read, &fieldseal_read)
+        },
+    );
+
+    // ----------------------------------------------------- creating keys
+    let custom_context = |values: [&str; 2]| -> BTreeMap<String, String> {
+        CUSTOM_CONTEXT_KEYS
+            .iter()
+            .zip(values)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let mut tenants: Vec<Tenant> = Vec::new();
+    if let Some(created) = r.case(
+        "official CreateKey: tenant1 and tenant2 (generated ids), tenant5 (custom id + encryption context)",
+        || {
+            need(&table_arn, "CreateKeyStore")?;
+            let mut out = Vec::new();
+            for name in ["tenant1Id", "tenant2Id"] {
+                let id = ctx
+                    .block_on(ctx.official_store.create_key().send())
+                    .map_err(|e| format!("official CreateKey: {e}"))?
+                    .branch_key_identifier
+                    .ok_or("CreateKey returned no id")?;
+                out.push(Tenant {
+                    name,
+                    origin: Origin::Official,
+                    branch_key_id: id,
+                    custom_context: BTreeMap::new(),
+                });
+            }
+            let context = custom_context(["official-dept", "cc-5"]);
+            let custom_id = "official-custom-branch-key";
+            let id = ctx
+                .block_on(
+                    ctx.official_store
+                        .create_key()
+                        .branch_key_identifier(custom_id)
+                        .encryption_context(context.clone().into_iter().collect::<HashMap<_, _>>())
+                        .send(),
+                )
+                .map_err(|e| format!("official CreateKey with a custom id: {e}"))?
+                .branch_key_identifier
+                .ok_or("CreateKey returned no id")?;
+            ensure(id == custom_id, || format!("CreateKey returned id {id:?}"))?;
+            out.push(Tenant {
+                name: "tenant5Id",
+                origin: Origin::Official,
+                branch_key_id: id,
+                custom_context: context,
+            });
+            Ok(out)
+        },
+    ) {
+        tenants.extend(created);
+    }
+    if let Some(t) = r.case("c: fieldseal create_key: tenant3 (generated id)", || {
+        need(&table_arn, "CreateKeyStore")?;
+        let id = ctx
+            .block_on(ctx.fieldseal_store.create_key(None, None))
+            .map_err(|e| format!("fieldseal create_key: {e}"))?;
+        // Generated ids look like the official's (lowercase UUID v4).
+        if let Some(official) = tenants.iter().find(|t| t.origin == Origin::Official) {
+            ensure(mask_hex(&id) == mask_hex(&official.branch_key_id), || {
+                format!(
+                    "generated id {id:?} has another format than the official {:?}",
+                    official.branch_key_id
+                )
+            })?;
+        }
+        Ok(Tenant {
+            name: "tenant3Id",
+            origin: Origin::Fieldseal,
+            branch_key_id: id,
+            custom_context: BTreeMap::new(),
+        })
+    }) {
+        tenants.push(t);
+    }
+    if let Some(t) = r.case(
+        "c: fieldseal create_key: tenant4 (custom id + encryption context)",
+        || {
+            need(&table_arn, "CreateKeyStore")?;
+            let context = custom_context(["fieldseal-dept", "cc-4"]);
+            let custom_id = "fieldseal-custom-branch-key";
+            let id = ctx
+                .block_on(
+                    ctx.fieldseal_store
+                        .create_key(Some(custom_id), Some(&context)),
+                )
+                .map_err(|e| format!("fieldseal create_key: {e}"))?;
+            ensure(id == custom_id, || format!("create_key returned id {id:?}"))?;
+            Ok(Tenant {
+                name: "tenant4Id",
+                origin: Origin::Fieldseal,
+                branch_key_id: id,
+                custom_context: context,
+            })
+        },
+    ) {
+        tenants.push(t);
+    }
+    r.case(
+        "c: both refuse createKey with a custom id and no encryption context",
+        || {
+            need(&table_arn, "CreateKeyStore")?;
+            let id = "custom-id-without-context";
+            let official = ctx.block_on(
+                ctx.official_store
+                    .create_key()
+                    .branch_key_identifier(id)
+                    .send(),
+            );
+            ensure(official.is_err(), || "the official accepted it".into())?;
+            match ctx.block_on(ctx.fieldseal_store.create_key(Some(id), None)) {
+                Ok(id) => Err(format!("fieldseal created {id:?}")),
+                Err(e) => ensure(e.code() == "INVALID_CONFIG", || {
+                    format!("fieldseal failed with {}: {e}", e.code())
+                }),
+            }
+        },
+    );
+    tenants.sort_by_key(|t| t.name);
+
+    // Every key, read by both stores.
+    let mut active_before: BTreeMap<String, KeyRead> = BTreeMap::new();
+    for tenant in &tenants {
+        let origin = match tenant.origin {
+            Origin::Official => "official",
+            Origin::Fieldseal => "fieldseal",
+        };
+        let label = format!(
+            "c: both stores read {}'s keys (created by the {origin} SDK) alike: active, version, beacon",
+            tenant.name
+        );
+        if let Some(read) = r.case(&label, || reads_agree(ctx, tenant)) {
+            active_before.insert(tenant.name.to_string(), read);
+        }
+    }
+
+    r.case(
+        "adapter: a cancelled transaction maps to TransactionCanceledException with each item's reason, in order",
+        || {
+            let taken = tenants.first().ok_or("no branch key created")?;
+            let storage = DynamoDbStorage {
+                client: ctx.ddb.clone(),
+            };
+            let put = |id: &str| {
+                let mut item = Item::new();
+                item.insert("branch-key-id".into(), V::S(id.into()));
+                item.insert("type".into(), V::S("branch:ACTIVE".into()));
+                ConditionalPut {
+                    table_name: KEY_STORE_TABLE.into(),
+                    item,
+                    condition_expression: "attribute_not_exists(#id)".into(),
+                    expression_attribute_names: BTreeMap::from([(
+                        "#id".to_string(),
+                        "branch-key-id".to_string(),
+                    )]),
+                    expression_attribute_values: Item::new(),
+                }
+            };
+            let puts = vec![put("adapter-check-free-id"), put(&taken.branch_key_id)];
+            match ctx.block_on(storage.transact_write(puts)) {
+                Ok(()) => Err("the transaction overwrote an existing item".into()),
+                Err(e) => ensure(
+                    e.name == "TransactionCanceledException"
+                        && e.cancellation_reasons == ["None", "ConditionalCheckFailed"]
+                        && e.is_condition_failure(),
+                    || format!("got {e}"),
+                ),
+            }
+        },
+    );
+    r.case(
+        "c: createKey with an id already in the store: both refuse, fieldseal with KEY_STORE_FAILURE, nothing written",
+        || {
+            let taken: Vec<&Tenant> = tenants
+                .iter()
+                .filter(|t| !t.custom_context.is_empty())
+                .collect();
+            ensure(taken.len() == 2, || {
+                format!("{} keys with a custom id, want 2", taken.len())
+            })?;
+            for tenant in taken {
+                let id = tenant.branch_key_id.as_str();
+                let context = custom_context(["someone-else", "cc-0"]);
+                match ctx.block_on(ctx.fieldseal_store.create_key(Some(id), Some(&context))) {
+                    Ok(_) => return Err(format!("fieldseal created {id:?} again")),
+                    Err(e) => ensure(e.code() == "KEY_STORE_FAILURE", || {
+                        format!("fieldseal failed with {}: {e}", e.code())
+                    })?,
+                }
+                let official = ctx.block_on(
+                    ctx.official_store
+                        .create_key()
+                        .branch_key_identifier(id)
+                        .encryption_context(context.clone().into_iter().collect::<HashMap<_, _>>())
+                        .send(),
+                );
+                ensure(official.is_err(), || {
+                    format!("the official created {id:?} again")
+                })?;
+                // The transaction wrote nothing: the key reads as before.
+                let before = need(&active_before.get(tenant.name).cloned(), "reading the key")?
+                    .clone();
+                let now = active_both(ctx, id)?;
+                ensure(now == before && now.encryption_context == tenant.custom_context, || {
+                    format!("{id:?} changed: {before:?} -> {now:?}")
+                })?;
+            }
+            Ok(())
+        },
+    );
+
+    // ---------------------------------------------------------------- e
+    r.case(
+        "e: fieldseal create_key writes the official attribute names, types and formats",
+        || {
+            let by_origin: BTreeMap<&str, Origin> = tenants
+                .iter()
+                .map(|t| (t.branch_key_id.as_str(), t.origin))
+                .collect();
+            let items = scan(ctx, KEY_STORE_TABLE)?;
+            let groups = shape_groups(&items)?;
+            let mut checked = 0;
+            for ((kind, custom), members) in &groups {
+                let shapes_of = |origin: Origin| -> BTreeSet<&BTreeMap<String, String>> {
+                    members
+                        .iter()
+                        .filter(|(id, _)| by_origin.get(id.as_str()) == Some(&origin))
+                        .map(|(_, s)| s)
+                        .collect()
+                };
+                let official = shapes_of(Origin::Official);
+                let fieldseal = shapes_of(Origin::Fieldseal);
+                ensure(official.len() == 1 && fieldseal.len() == 1, || {
+                    format!(
+                        "{kind} items (custom context: {custom}): {} official and {} fieldseal shapes",
+                        official.len(),
+                        fieldseal.len()
+                    )
+                })?;
+                ensure(official == fieldseal, || {
+                    format!(
+                        "{kind} items (custom context: {custom}): official {{{}}} fieldseal {{{}}}",
+                        official.iter().map(|s| render_shape(s)).collect::<Vec<_>>().join(" | "),
+                        fieldseal.iter().map(|s| render_shape(s)).collect::<Vec<_>>().join(" | ")
+                    )
+                })?;
+                checked += 1;
+            }
+            // active, version, beacon; each with and without a custom context.
+            ensure(checked == 6, || format!("{checked} item kinds compared, want 6"))?;
+            for tenant in &tenants {
+                let n = items
+                    .iter()
+                    .filter(|i| {
+                        i.get("branch-key-id").and_then(|v| v.as_s().ok())
+                            == Some(&tenant.branch_key_id)
+                    })
+                    .count();
+                ensure(n == 3, || format!("{}: {n} items, want 3", tenant.name))?;
+            }
+            Ok(())
+        },
+    );
+
+    // ------------------------------------------------------------- a, b
+    let tables = table_configs();
+    let before = r.case(
+        "setup: both hierarchical keyrings with a DynamoDB branch key id supplier",
+        || {
+            ensure(tenants.len() == 5, || {
+                format!("only {} of 5 tenants have branch keys", tenants.len())
+            })?;
+            encryptors(ctx, &tenants, &tables)
+        },
+    );
+    /// One sealed item, kept to reopen after the rotations.
+    struct Sealed {
+        label: String,
+        table: usize,
+        input: Item,
+        sealed: Item,
+    }
+    let mut sealed_before: Vec<Sealed> = Vec::new();
+    for (t, table) in tables.iter().enumerate() {
+        for tenant in &tenants {
+            let active = active_before.get(tenant.name);
+            let tag = format!("{} {}", table.label, tenant.name);
+            let label = format!("a: official seals, fieldseal opens: {tag}");
+            if let Some(s) = r.case(&label, || {
+                let enc = need(&before, "keyring setup")?;
+                let version = active
+                    .and_then(|a| a.version.clone())
+                    .ok_or("not run: reading the key failed earlier")?;
+                let input = plaintext(table, tenant.name, 1);
+                let sealed = ctx.block_on(official::encrypt(&enc.official[t], &input))?;
+                check_edk(&sealed, &tenant.branch_key_id, &version)?;
+                let sealed_ddb_key = enc.official_supplier.take_seen();
+                let opened = ctx
+                    .block_on(enc.fieldseal[t].decrypt_item(&sealed))
+                    .map_err(|e| format!("fieldseal decrypt_item: {e}"))?;
+                check_plaintext(&table.spec, &input, &opened)?;
+                check_same_ddb_key(
+                    "official encrypt vs fieldseal decrypt",
+                    sealed_ddb_key,
+                    enc.fieldseal_supplier.take_seen(),
+                )?;
+                Ok(Sealed {
+                    label: format!("{tag} sealed by the official SDK"),
+                    table: t,
+                    input,
+                    sealed,
+                })
+            }) {
+                sealed_before.push(s);
+            }
+            let label = format!("b: fieldseal seals, official opens: {tag}");
+            if let Some(s) = r.case(&label, || {
+                let enc = need(&before, "keyring setup")?;
+                let version = active
+                    .and_then(|a| a.version.clone())
+                    .ok_or("not run: reading the key failed earlier")?;
+                let input = plaintext(table, tenant.name, 2);
+                let sealed = ctx
+                    .block_on(enc.fieldseal[t].encrypt_item(&input))
+                    .map_err(|e| format!("fieldseal encrypt_item: {e}"))?;
+                check_edk(&sealed, &tenant.branch_key_id, &version)?;
+                let sealed_ddb_key = enc.fieldseal_supplier.take_seen();
+                let opened = ctx.block_on(official::decrypt(&enc.official[t], &sealed))?;
+                check_plaintext(&table.spec, &input, &opened)?;
+                check_same_ddb_key(
+                    "fieldseal encrypt vs official decrypt",
+                    sealed_ddb_key,
+                    enc.official_supplier.take_seen(),
+                )?;
+                Ok(Sealed {
+                    label: format!("{tag} sealed by fieldseal"),
+                    table: t,
+                    input,
+                    sealed,
+                })
+            }) {
+                sealed_before.push(s);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- d
+    // Who rotates which key: each SDK rotates keys of both origins.
+    let rotated_by_official = ["tenant1Id", "tenant4Id"];
+    let mut active_after: BTreeMap<String, KeyRead> = BTreeMap::new();
+    for tenant in &tenants {
+        let by_official = rotated_by_official.contains(&tenant.name);
+        let label = format!(
+            "d: {} rotates {} ({} key): both stores read the new version, the old one is still readable",
+            if by_official { "official VersionKey" } else { "fieldseal version_key" },
+            tenant.name,
+            match tenant.origin {
+                Origin::Official => "an official",
+                Origin::Fieldseal => "a fieldseal",
+            }
+        );
+        if let Some(read) = r.case(&label, || {
+            let old = need(&active_before.get(tenant.name).cloned(), "reading the key")?.clone();
+            let id = &tenant.branch_key_id;
+            if by_official {
+                ctx.block_on(
+                    ctx.official_store
+                        .version_key()
+                        .branch_key_identifier(id)
+                        .send(),
+                )
+                .map_err(|e| format!("official VersionKey({id}): {e}"))?;
+            } else {
+                ctx.block_on(ctx.fieldseal_store.version_key(id))
+                    .map_err(|e| format!("fieldseal version_key({id}): {e}"))?;
+            }
+            let new = reads_agree(ctx, tenant)?;
+            ensure(new.version != old.version, || {
+                format!("the active version is still {:?}", old.version)
+            })?;
+            ensure(new.key != old.key, || {
+                "the new version has the old key".into()
+            })?;
+            let old_version = old.version.clone().ok_or("no old version")?;
+            let still = version_both(ctx, id, &old_version)?;
+            ensure(still.key == old.key, || {
+                "the old version's key changed".into()
+            })?;
+            Ok(new)
+        }) {
+            active_after.insert(tenant.name.to_string(), read);
+        }
+    }
+
+    let after = r.case(
+        "setup: fresh keyrings (empty caches) after the rotations",
+        || encryptors(ctx, &tenants, &tables),
+    );
+    for s in &sealed_before {
+        let table = &tables[s.table];
+        r.case(
+            &format!("d: after rotation, fieldseal opens {}", s.label),
+            || {
+                let enc = need(&after, "keyring setup")?;
+                let opened = ctx
+                    .block_on(enc.fieldseal[s.table].decrypt_item(&s.sealed))
+                    .map_err(|e| format!("fieldseal decrypt_item: {e}"))?;
+                check_plaintext(&table.spec, &s.input, &opened)
+            },
+        );
+        r.case(
+            &format!("d: after rotation, the official SDK opens {}", s.label),
+            || {
+                let enc = need(&after, "keyring setup")?;
+                let opened = ctx.block_on(official::decrypt(&enc.official[s.table], &s.sealed))?;
+                check_plaintext(&table.spec, &s.input, &opened)
+            },
+        );
+    }
+    for (t, table) in tables.iter().enumerate() {
+        for tenant in &tenants {
+            let tag = format!("{} {}", table.label, tenant.name);
+            let new_version = || -> Result<String, String> {
+                need(&active_after.get(tenant.name), "the rotation")?
+                    .version
+                    .clone()
+                    .ok_or_else(|| "no active version".to_string())
+            };
+            r.case(
+                &format!("d: after rotation, official seals with the new version, fieldseal opens: {tag}"),
+                || {
+                    let enc = need(&after, "keyring setup")?;
+                    let version = new_version()?;
+                    let input = plaintext(table, tenant.name, 3);
+                    let sealed = ctx.block_on(official::encrypt(&enc.official[t], &input))?;
+                    check_edk(&sealed, &tenant.branch_key_id, &version)?;
+                    let opened = ctx
+                        .block_on(enc.fieldseal[t].decrypt_item(&sealed))
+                        .map_err(|e| format!("fieldseal decrypt_item: {e}"))?;
+                    check_plaintext(&table.spec, &input, &opened)
+                },
+            );
+            r.case(
+                &format!("d: after rotation, fieldseal seals with the new version, official opens: {tag}"),
+                || {
+                    let enc = need(&after, "keyring setup")?;
+                    let version = new_version()?;
+                    let input = plaintext(table, tenant.name, 4);
+                    let sealed = ctx
+                        .block_on(enc.fieldseal[t].encrypt_item(&input))
+                        .map_err(|e| format!("fieldseal encrypt_item: {e}"))?;
+                    check_edk(&sealed, &tenant.branch_key_id, &version)?;
+                    let opened = ctx.block_on(official::decrypt(&enc.official[t], &sealed))?;
+                    check_plaintext(&table.spec, &input, &opened)
+                },
+            );
+        }
+    }
+
+    // ------------------------------------------------- e, after rotation
+    r.case(
+        "e: after rotations by both SDKs, every item of a kind has one shape",
+        || {
+            let items = scan(ctx, KEY_STORE_TABLE)?;
+            let groups = shape_groups(&items)?;
+            for ((kind, custom), members) in &groups {
+                let shapes: BTreeSet<&BTreeMap<String, String>> =
+                    members.iter().map(|(_, s)| s).collect();
+                ensure(shapes.len() == 1, || {
+                    format!(
+                        "{kind} items (custom context: {custom}): {} shapes: {}",
+                        shapes.len(),
+                        shapes
+                            .iter()
+                            .map(|s| render_shape(s))
+                            .collect::<Vec<_>>()
+                            .join(" | ")
+                    )
+                })?;
+            }
+            for tenant in &tenants {
+                let versions = items
+                    .iter()
+                    .filter(|i| {
+                        i.get("branch-key-id").and_then(|v| v.as_s().ok())
+                            == Some(&tenant.branch_key_id)
+                            && item_kind(i) == "version"
+                    })
+                    .count();
+                ensure(versions == 2, || {
+                    format!("{}: {versions} version items, want 2", tenant.name)
+                })?;
+            }
+            Ok(())
+        },
+    );
+
+    r.case(
+        "d: fieldseal version_key racing the official VersionKey loses cleanly: KEY_STORE_FAILURE, the rival's version active, nothing half-written",
+        || {
+            need(&table_arn, "CreateKeyStore")?;
+            let id = ctx
+                .block_on(ctx.fieldseal_store.create_key(None, None))
+                .map_err(|e| format!("fieldseal create_key: {e}"))?;
+            let original = active_both(ctx, &id)?;
+            let racing = Arc::new(RacingStorage {
+                inner: DynamoDbStorage {
+                    client: ctx.ddb.clone(),
+                },
+                rival: ctx.official_store.clone(),
+                branch_key_id: id.clone(),
+                raced: AtomicBool::new(false),
+                rival_result: Mutex::new(None),
+            });
+            let store = fieldseal_key_store_over(&ctx.spec, racing.clone())?;
+            match ctx.block_on(store.version_key(&id)) {
+                Ok(()) => return Err("fieldseal's stale version_key succeeded".into()),
+                Err(e) => ensure(e.code() == "KEY_STORE_FAILURE", || {
+                    format!("fieldseal failed with {}: {e}", e.code())
+                })?,
+            }
+            racing
+                .rival_result
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .ok_or("the rival never ran")??;
+            let active = active_both(ctx, &id)?;
+            ensure(active.version != original.version, || {
+                "the rival's rotation is not active".into()
+            })?;
+            let items = scan(ctx, KEY_STORE_TABLE)?;
+            let versions: BTreeSet<String> = items
+                .iter()
+                .filter(|i| {
+                    i.get("branch-key-id").and_then(|v| v.as_s().ok()) == Some(&id)
+                        && item_kind(i) == "version"
+                })
+                .filter_map(|i| i.get("type").and_then(|t| t.as_s().ok()).cloned())
+                .collect();
+            let want: BTreeSet<String> = [&original, &active]
+                .iter()
+                .filter_map(|r| r.version.as_ref())
+                .map(|v| format!("branch:version:{v}"))
+                .collect();
+            ensure(versions == want, || {
+                format!("version items {versions:?}, want exactly {want:?}")
+            })
+        },
+    );
+}

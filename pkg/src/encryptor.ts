@@ -41,6 +41,23 @@ export interface ItemEncryptorConfig {
    * reject with `LIMIT_EXCEEDED`. The AWS Encryption SDK's setting of the same name.
    */
   maxEncryptedDataKeys?: number;
+  /**
+   * Told which keys each operation used, once the keyring has answered: the
+   * operation, the logical table, the item's key attributes, and per key its
+   * provider id, the key (KMS key ARN, branch key id, raw key name), the
+   * branch key version and whether it came from a cache. Never key bytes or
+   * plaintext. The client-side half of what CloudTrail records for KMS, and
+   * the only record of keys served from a cache. Exceptions it throws are ignored.
+   */
+  onKeyUse?: (event: KeyUseEvent) => void;
+}
+
+/** What `onKeyUse` receives. */
+export interface KeyUseEvent {
+  operation: "encrypt" | "decrypt";
+  table: string;
+  itemKey: Item;
+  keys: { keyProviderId: string; key: string; branchKeyVersion?: string; cacheHit: boolean }[];
 }
 
 /** A shape check before the module loads: the action names are the config's type. */
@@ -106,6 +123,7 @@ function checkConfig(config: ItemEncryptorConfig): void {
   if (platform !== undefined && typeof platform !== "boolean" && (typeof platform !== "object" || platform === null)) {
     throw configError("platformCrypto must be true, false or { bulkMinBytes: a non-negative integer }");
   }
+  if (config.onKeyUse !== undefined && typeof config.onKeyUse !== "function") throw configError("onKeyUse must be a function");
   // A shape (null is not absent here); the range (1 to 255) is the core's rule.
   if (config.maxEncryptedDataKeys !== undefined && !Number.isInteger(config.maxEncryptedDataKeys)) {
     throw configError("maxEncryptedDataKeys must be an integer");

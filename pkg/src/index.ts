@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 export { FieldsealError, type ErrorCode } from "./errors.js";
-export { ItemEncryptor, type ItemEncryptorConfig, type SealedRecord } from "./encryptor.js";
+export { ItemEncryptor, type ItemEncryptorConfig, type KeyUseEvent, type SealedRecord } from "./encryptor.js";
 export {
   type Keyring,
   RawAesKeyring,

@@ -1,22 +1,38 @@
 /**
- * AWS KMS keyrings: `import { AwsKmsKeyring, ... } from "fieldseal/kms"`.
+ * AWS KMS keyrings and the branch key store behind the hierarchical keyring:
+ * `import { AwsKmsKeyring, KeyStore, AwsKmsHierarchicalKeyring, ... } from "fieldseal/kms"`.
  *
  * A separate entry point so that apps which do not use KMS never load the
- * AWS SDK: it is an optional peer dependency (`@aws-sdk/client-kms` v3).
- * fieldseal never handles credentials or signs requests: it sends commands
- * through the `KMSClient`s your `clientProvider` returns (one per region,
+ * AWS SDK: `@aws-sdk/client-kms` v3 is an optional peer dependency, and so is
+ * `@aws-sdk/client-dynamodb` v3, which only the key store needs (it is loaded
+ * on the store's first DynamoDB call). fieldseal never handles credentials or
+ * signs requests: it sends commands through the clients you give it (for
+ * KMS, the `KMSClient`s your `clientProvider` returns, one per region,
  * created on first use and cached).
  * @packageDocumentation
  */
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { FieldsealError } from "./errors.js";
 import { copyArray, readOptions } from "./hostile.js";
 import { Keyring } from "./keyrings.js";
+import { checkProvider, checkString, grantTokens, kmsCall, type KmsClientProvider } from "./kms-client.js";
 import type { Bindings } from "./wasm.js";
 import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
 
-/** Returns the KMS client for a region, e.g. `(region) => new KMSClient({ region, credentials })`. */
-export type KmsClientProvider = (region: string) => Pick<KMSClient, "send">;
+export type { KmsClientProvider } from "./kms-client.js";
+export {
+  KeyStore,
+  AwsKmsHierarchicalKeyring,
+  BranchKeyCache,
+  type KeyStoreConfig,
+  type KmsConfiguration,
+  type DynamoDbClient,
+  type CreateKeyInput,
+  type BranchKeyMaterials,
+  type BeaconKeyMaterials,
+  type AwsKmsHierarchicalKeyringOptions,
+  type BranchKeyIdSupplier,
+  type BranchKeyCacheOptions,
+} from "./keystore.js";
 
 export interface AwsKmsKeyringOptions {
   /** A key ARN or alias ARN (or a key id / alias name together with `region`). */
@@ -49,48 +65,6 @@ export interface AwsKmsMrkMultiOptions {
   kmsKeyIds?: string[];
   clientProvider: KmsClientProvider;
   grantTokens?: string[];
-}
-
-type Operation = "GenerateDataKey" | "Decrypt";
-
-const clientCaches = new WeakMap<KmsClientProvider, Map<string, Pick<KMSClient, "send">>>();
-
-/** The function the wasm layer calls: one KMS command with the cached client for `region`. */
-function kmsCall(provider: KmsClientProvider): (region: string, operation: Operation, input: object) => Promise<unknown> {
-  return async (region, operation, input) => {
-    let cache = clientCaches.get(provider);
-    if (!cache) clientCaches.set(provider, (cache = new Map()));
-    let client = cache.get(region);
-    if (!client) {
-      client = provider(region);
-      if (!client || typeof client.send !== "function") {
-        throw Object.assign(new Error(`clientProvider("${region}") did not return a KMS client`), { name: "InvalidClient" });
-      }
-      cache.set(region, client);
-    }
-    const command = operation === "GenerateDataKey" ? new GenerateDataKeyCommand(input as never) : new DecryptCommand(input as never);
-    return client.send(command as never);
-  };
-}
-
-function checkProvider(provider: unknown): KmsClientProvider {
-  if (typeof provider !== "function") {
-    throw new FieldsealError("INVALID_CONFIG", "clientProvider must be a function (region) => KMSClient");
-  }
-  return provider as KmsClientProvider;
-}
-
-/** Grant tokens as a copied array (the wasm layer checks that each is a string). */
-function grantTokens(value: unknown): unknown[] {
-  if (value === undefined) return [];
-  const tokens = copyArray(value, "grantTokens");
-  if (!tokens) throw new FieldsealError("INVALID_CONFIG", "grantTokens must be an array of strings");
-  return tokens;
-}
-
-function checkString(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.length === 0) throw new FieldsealError("INVALID_CONFIG", `${what} must be a non-empty string`);
-  return value;
 }
 
 /**

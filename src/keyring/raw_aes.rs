@@ -15,7 +15,7 @@ use crate::keyring::intermediate::ProviderWrapped;
 use crate::keyring::provider::{
     Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
 };
-use crate::materials::EncryptedDataKey;
+use crate::materials::{EncryptedDataKey, KeyUse};
 use crate::primitives;
 use crate::suite::{NONCE_LEN, TAG_LEN};
 
@@ -65,6 +65,18 @@ impl RawAesKeyring {
         let tag_bits = u32::from_be_bytes(rest[0..4].try_into().ok()?);
         let iv_len = u32::from_be_bytes(rest[4..8].try_into().ok()?);
         (tag_bits == TAG_LEN_BITS && iv_len == NONCE_LEN as u32).then(|| &rest[8..])
+    }
+}
+
+impl RawAesKeyring {
+    /// The key's name for audit events: the provider info also holds the IV.
+    fn key_use(&self) -> KeyUse {
+        KeyUse {
+            key_provider_id: self.key_namespace.clone(),
+            key: self.key_name.clone(),
+            version: None,
+            cache_hit: false,
+        }
     }
 }
 
@@ -118,7 +130,7 @@ impl KeyProvider for RawAesKeyring {
                 key_provider_info: self.provider_info(&iv),
                 wrapped_intermediate_key: wrapped,
             },
-            key_use: None,
+            key_use: Some(self.key_use()),
         })
     }
 
@@ -148,6 +160,6 @@ impl KeyProvider for RawAesKeyring {
         .map_err(|_| {
             Error::integrity("AES-GCM did not verify (wrong wrapping key or encryption context)")
         })?;
-        Ok(Unwrapped::Key(SecretBytes::new(key)))
+        Ok(Unwrapped::KeyUsed(SecretBytes::new(key), self.key_use()))
     }
 }

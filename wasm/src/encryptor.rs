@@ -27,7 +27,19 @@ export interface ItemEncryptorOptions {
   allowedUnsignedAttributes?: string[] | null; allowedUnsignedAttributePrefix?: string | null;
   algorithmSuiteId?: string | number | null;
   platformCrypto?: boolean | { bulkMinBytes?: number } | null; maxEncryptedDataKeys?: number | null;
+  onKeyUse?: ((event: KeyUseEvent) => void) | null;
   keyring?: unknown;
+}
+/** Which keys one operation used: never key bytes, never plaintext. */
+export interface KeyUseEvent {
+  operation: "encrypt" | "decrypt";
+  /** The logical table name. */
+  table: string;
+  /** The item's partition and sort key attributes (AttributeValue objects, as items). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  itemKey: { [attribute: string]: any };
+  /** On encrypt, one entry per wrapped copy of the data key; on decrypt, the key that opened it. */
+  keys: { keyProviderId: string; key: string; branchKeyVersion?: string; cacheHit: boolean }[];
 }
 "#;
 
@@ -49,6 +61,7 @@ const CONFIG_KEYS: &[&str] = &[
     "algorithmSuiteId",
     "platformCrypto",
     "maxEncryptedDataKeys",
+    "onKeyUse",
     "keyring",
 ];
 
@@ -66,6 +79,7 @@ struct ConfigOptions {
     suite: Option<AlgorithmSuiteId>,
     max_edks: Option<usize>,
     platform_min_len: Option<usize>,
+    on_key_use: Option<js_sys::Function>,
 }
 
 impl ConfigOptions {
@@ -95,6 +109,10 @@ impl ConfigOptions {
                 false => None,
             },
             platform_min_len: platform_crypto(&o.value("platformCrypto"))?,
+            on_key_use: match o.value("onKeyUse") {
+                v if v.is_undefined() || v.is_null() => None,
+                _ => Some(o.function("onKeyUse")?),
+            },
         })
     }
 
@@ -121,7 +139,45 @@ impl ConfigOptions {
         }
         // Pooled: each draw from the platform is a call into JS.
         config.crypto.random = crate::random::pooled();
+        if let Some(callback) = self.on_key_use {
+            config.on_key_use = Some(std::sync::Arc::new(JsKeyUseObserver(callback)));
+        }
         config
+    }
+}
+
+/// `onKeyUse`: the core's audit events as plain JS objects. An exception
+/// the callback throws is dropped: the key was used, and the operation's
+/// outcome should not depend on its logger.
+struct JsKeyUseObserver(js_sys::Function);
+
+impl fieldseal::encryptor::KeyUseObserver for JsKeyUseObserver {
+    fn key_used(&self, event: &fieldseal::encryptor::KeyUseEvent) {
+        let keys = Array::new();
+        for used in &event.key_uses {
+            let key = js_sys::Object::new();
+            args::define(
+                &key,
+                "keyProviderId",
+                &JsValue::from_str(&used.key_provider_id),
+            );
+            args::define(&key, "key", &JsValue::from_str(&used.key));
+            if let Some(version) = &used.version {
+                args::define(&key, "branchKeyVersion", &JsValue::from_str(version));
+            }
+            args::define(&key, "cacheHit", &JsValue::from_bool(used.cache_hit));
+            keys.push(&key);
+        }
+        let out = js_sys::Object::new();
+        args::define(
+            &out,
+            "operation",
+            &JsValue::from_str(event.operation.as_str()),
+        );
+        args::define(&out, "table", &JsValue::from_str(&event.table));
+        args::define(&out, "itemKey", &item_to_js(&event.item_key));
+        args::define(&out, "keys", &keys);
+        let _ = self.0.call1(&JsValue::UNDEFINED, &out);
     }
 }
 

@@ -24,7 +24,7 @@ pub struct WasmKeyring {
 }
 
 impl WasmKeyring {
-    fn new(keyring: impl Keyring + 'static) -> WasmKeyring {
+    pub(crate) fn new(keyring: impl Keyring + 'static) -> WasmKeyring {
         WasmKeyring {
             inner: Arc::new(keyring),
         }

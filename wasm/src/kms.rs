@@ -1,11 +1,13 @@
-//! AWS KMS for the core's KMS keyrings, through a JS function that calls the
-//! user's `@aws-sdk/client-kms` client: `kmsCall(region, operation, input)`
-//! resolves to the command's output. fieldseal never sees credentials.
+//! AWS KMS for the core's KMS keyrings and branch key store, through a JS
+//! function that calls the user's `@aws-sdk/client-kms` client:
+//! `kmsCall(region, operation, input)` resolves to the command's output.
+//! fieldseal never sees credentials.
 
 use async_trait::async_trait;
 use fieldseal::keyring::kms::{
-    DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse, KmsClient,
-    KmsError,
+    DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse,
+    GenerateDataKeyWithoutPlaintextRequest, GenerateDataKeyWithoutPlaintextResponse, KmsClient,
+    KmsError, ReEncryptRequest, ReEncryptResponse,
 };
 use fieldseal::materials::SecretBytes;
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
@@ -42,9 +44,15 @@ impl JsKmsClient {
     }
 }
 
-/// The AWS SDK's error name (`AccessDeniedException`, `TimeoutError`...), or a
-/// Node network error's code (`ECONNREFUSED`), and its message.
 fn kms_error(value: &JsValue) -> KmsError {
+    let (name, message) = sdk_error(value);
+    KmsError { name, message }
+}
+
+/// The AWS SDK's error name (`AccessDeniedException`, `TimeoutError`...), or a
+/// Node network error's code (`ECONNREFUSED`), and its message: what a KMS or
+/// DynamoDB call that threw or rejected reports.
+pub(crate) fn sdk_error(value: &JsValue) -> (String, String) {
     let text = |key: &str| {
         Reflect::get(value, &JsValue::from_str(key))
             .ok()
@@ -62,11 +70,11 @@ fn kms_error(value: &JsValue) -> KmsError {
         }
     }
     let message = text("message").unwrap_or_else(|| value.as_string().unwrap_or_default());
-    KmsError { name, message }
+    (name, message)
 }
 
 /// Encryption context keys come from item headers: defined, never assigned.
-fn object(entries: &[(&str, JsValue)]) -> Object {
+pub(crate) fn object(entries: &[(&str, JsValue)]) -> Object {
     let object = Object::new();
     for (k, v) in entries {
         define(&object, k, v);
@@ -83,7 +91,7 @@ fn context(ec: &BTreeMap<String, String>) -> JsValue {
     .into()
 }
 
-fn strings(list: &[String]) -> JsValue {
+pub(crate) fn strings(list: &[String]) -> JsValue {
     list.iter()
         .map(|s| JsValue::from_str(s))
         .collect::<Array>()
@@ -164,6 +172,67 @@ impl KmsClient for JsKmsClient {
         Ok(DecryptResponse {
             key_id: key_id(&output, op)?,
             plaintext: take_secret(&output, op)?,
+        })
+    }
+
+    /// Spec: branch-key-store.md#wrapped-branch-key-creation
+    async fn generate_data_key_without_plaintext(
+        &self,
+        request: GenerateDataKeyWithoutPlaintextRequest,
+    ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
+        let op = "GenerateDataKeyWithoutPlaintext";
+        let output = self
+            .send(
+                op,
+                object(&[
+                    ("KeyId", JsValue::from_str(&request.key_id)),
+                    ("NumberOfBytes", JsValue::from(request.number_of_bytes)),
+                    ("EncryptionContext", context(&request.encryption_context)),
+                    ("GrantTokens", strings(&request.grant_tokens)),
+                ]),
+            )
+            .await?;
+        Ok(GenerateDataKeyWithoutPlaintextResponse {
+            key_id: key_id(&output, op)?,
+            ciphertext_blob: bytes(&output, "CiphertextBlob", op)?,
+        })
+    }
+
+    /// Spec: branch-key-store.md#authenticating-a-keystore-item
+    async fn re_encrypt(&self, request: ReEncryptRequest) -> Result<ReEncryptResponse, KmsError> {
+        let op = "ReEncrypt";
+        let output = self
+            .send(
+                op,
+                object(&[
+                    (
+                        "CiphertextBlob",
+                        Uint8Array::from(request.ciphertext_blob.as_slice()).into(),
+                    ),
+                    ("SourceKeyId", JsValue::from_str(&request.source_key_id)),
+                    (
+                        "SourceEncryptionContext",
+                        context(&request.source_encryption_context),
+                    ),
+                    (
+                        "DestinationKeyId",
+                        JsValue::from_str(&request.destination_key_id),
+                    ),
+                    (
+                        "DestinationEncryptionContext",
+                        context(&request.destination_encryption_context),
+                    ),
+                    ("GrantTokens", strings(&request.grant_tokens)),
+                ]),
+            )
+            .await?;
+        let source_key_id = field(&output, "SourceKeyId", op)?
+            .as_string()
+            .ok_or_else(|| invalid(op, "SourceKeyId"))?;
+        Ok(ReEncryptResponse {
+            source_key_id,
+            key_id: key_id(&output, op)?,
+            ciphertext_blob: bytes(&output, "CiphertextBlob", op)?,
         })
     }
 }

@@ -12,11 +12,13 @@
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 mod args;
+mod clock;
 mod convert;
 mod custom;
 mod encryptor;
 mod error;
 mod keyring;
+mod keystore;
 mod kms;
 mod random;
 pub mod webcrypto;
@@ -25,4 +27,8 @@ pub use encryptor::{ItemEncryptorOptions, WasmItemEncryptor};
 pub use keyring::{
     AwsKmsMrkDiscoveryOptions, AwsKmsMrkMultiOptions, AwsKmsOptions, CustomKeyringOptions,
     RawAesOptions, RawRsaOptions, StaticBranchKeyOptions, WasmKeyring,
+};
+pub use keystore::{
+    AwsKmsHierarchicalOptions, BranchKeyCacheOptions, KeyStoreOptions, WasmBranchKeyCache,
+    WasmKeyStore,
 };

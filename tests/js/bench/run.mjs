@@ -16,7 +16,8 @@
 //   BENCH_SECONDS=2.5          measured seconds per (implementation, suite, op)
 //   BENCH_WARMUP_SECONDS       warm-up per measurement (default seconds/4, 0.3..1)
 //   BENCH_LARGE_SECONDS=0.5    measured seconds per large-field measurement (warm-up a quarter)
-//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large)
+//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy)
+//   BENCH_HIERARCHY_ITEMS=10000 items sealed and opened for the hierarchy row's call counts
 //   CHROMIUM_PATH              default /usr/bin/chromium; if missing the browser rows
 //                              are skipped with a note, or fail when CI is set
 // Exits 1 if a row failed (the others are still measured and printed).
@@ -34,6 +35,7 @@ import { fromWire, makeEncryptor, toWire } from "../browser/shared.mjs";
 import { packageSize } from "../../../pkg/scripts/size.mjs";
 import { roundTripChart } from "./chart.mjs";
 import { esdkItemEncryptor } from "./esdk-js.mjs";
+import { benchHierarchy, hierarchyLines } from "./hierarchy.mjs";
 import { LARGE_SIZES, measureLargeField, webCryptoAesGcm } from "./large.mjs";
 import { measure, measureEncryptor } from "./measure.mjs";
 import { runNative } from "./native.mjs";
@@ -49,7 +51,7 @@ const markdownPath = join(repoRoot, "BENCHMARKS.md");
 const chartPath = join(repoRoot, "docs/bench-chart.svg");
 const require = createRequire(import.meta.url);
 
-const ROWS = ["native", "node", "chromium", "esdk-js", "large"];
+const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy"];
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 
 function envNumber(name, fallback) {
@@ -83,6 +85,7 @@ const configFor = (suite) => ({ ...reference.config, algorithmSuiteId: suite });
 
 const rows = []; // { impl, runtime, suite, encrypt, decrypt }
 const large = []; // { runtime, ciphers, sizes: measureLargeField results }
+let hierarchy = null; // benchHierarchy's result
 const skipped = []; // { row, reason }
 const errors = []; // { row, error }
 /** Per ROW_NAMES entry: null once measured, else why there are no numbers. */
@@ -277,6 +280,26 @@ async function benchLargeChromium() {
   checkPage(session);
 }
 
+async function benchHierarchyRow() {
+  const items = Number(process.env.BENCH_HIERARCHY_ITEMS ?? 10000);
+  log(`hierarchy: hierarchical keyring on moto (KMS + DynamoDB), ${items} items sealed and opened, then warm items/s vs raw AES`);
+  const fieldseal = await importFieldseal();
+  const kms = await import("fieldseal/kms");
+  const { startMoto, CREDENTIALS } = await import("../helpers/moto.mjs");
+  let moto;
+  try {
+    moto = await startMoto();
+  } catch (e) {
+    skip(`moto did not start (scripts/setup.sh moto installs it): ${e.message}`);
+  }
+  try {
+    hierarchy = await benchHierarchy({ fieldseal, kms, moto: { endpoint: moto.endpoint, credentials: CREDENTIALS }, reference, item, opts, items });
+    for (const line of hierarchyLines(hierarchy)) log(`  ${line}`);
+  } finally {
+    await moto.stop();
+  }
+}
+
 /** Runs one row, recording in `status` whether it measured, was skipped or failed. */
 async function runRow(name, runner) {
   try {
@@ -301,6 +324,7 @@ const runners = {
   chromium: { chromium: benchChromium },
   "esdk-js": { "esdk-js": benchEsdkJs },
   large: { "large/node": benchLargeNode, "large/chromium": benchLargeChromium },
+  hierarchy: { hierarchy: benchHierarchyRow },
 };
 log(`reference item: ${relative(repoRoot, fixturePath)}; suites ${suites.join(", ")}; ${seconds}s per measurement after ${warmupSeconds}s warm-up`);
 try {
@@ -342,6 +366,7 @@ const results = {
   environment,
   rows,
   large,
+  hierarchy,
   packageSize: size,
   status,
 };
@@ -358,6 +383,7 @@ for (const l of large) {
   console.log(textTable(largeTable(l)));
   for (const c of crossoverLines(l)) console.log(`crossover ${c}`);
 }
+if (hierarchy) console.log(`\n${hierarchyLines(hierarchy).join("\n")}`);
 if (size) console.log(`\n${packageSizeLine(size)}`);
 console.log("\nTargets");
 console.log(textTable(targetsTable(targetList)));

@@ -1,0 +1,68 @@
+// The KMS transport shared by the KMS keyrings (kms.ts) and the branch key
+// store (keystore.ts): the function the wasm layer calls for each KMS
+// command, sent through the user's own @aws-sdk/client-kms clients. Internal:
+// not an entry point.
+import {
+  DecryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  ReEncryptCommand,
+  type KMSClient,
+} from "@aws-sdk/client-kms";
+import { FieldsealError } from "./errors.js";
+import { copyArray } from "./hostile.js";
+
+/** Returns the KMS client for a region, e.g. `(region) => new KMSClient({ region, credentials })`. */
+export type KmsClientProvider = (region: string) => Pick<KMSClient, "send">;
+
+/** The KMS commands fieldseal sends: the keyrings need the first two, the key store's createKey and versionKey the other two. */
+export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt";
+
+const COMMANDS = {
+  GenerateDataKey: GenerateDataKeyCommand,
+  Decrypt: DecryptCommand,
+  GenerateDataKeyWithoutPlaintext: GenerateDataKeyWithoutPlaintextCommand,
+  ReEncrypt: ReEncryptCommand,
+} as const;
+
+const clientCaches = new WeakMap<KmsClientProvider, Map<string, Pick<KMSClient, "send">>>();
+
+/** @internal The function the wasm layer calls: one KMS command with the cached client for `region`. */
+export function kmsCall(provider: KmsClientProvider): (region: string, operation: KmsOperation, input: object) => Promise<unknown> {
+  return async (region, operation, input) => {
+    let cache = clientCaches.get(provider);
+    if (!cache) clientCaches.set(provider, (cache = new Map()));
+    let client = cache.get(region);
+    if (!client) {
+      client = provider(region);
+      if (!client || typeof client.send !== "function") {
+        throw Object.assign(new Error(`clientProvider("${region}") did not return a KMS client`), { name: "InvalidClient" });
+      }
+      cache.set(region, client);
+    }
+    const Command = COMMANDS[operation] as new (input: never) => unknown;
+    return client.send(new Command(input as never) as never);
+  };
+}
+
+/** @internal */
+export function checkProvider(provider: unknown): KmsClientProvider {
+  if (typeof provider !== "function") {
+    throw new FieldsealError("INVALID_CONFIG", "clientProvider must be a function (region) => KMSClient");
+  }
+  return provider as KmsClientProvider;
+}
+
+/** @internal Grant tokens as a copied array (the wasm layer checks that each is a string). */
+export function grantTokens(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  const tokens = copyArray(value, "grantTokens");
+  if (!tokens) throw new FieldsealError("INVALID_CONFIG", "grantTokens must be an array of strings");
+  return tokens;
+}
+
+/** @internal */
+export function checkString(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0) throw new FieldsealError("INVALID_CONFIG", `${what} must be a non-empty string`);
+  return value;
+}

@@ -14,7 +14,6 @@
 //! stores a future, only the values and the senders that wake waiters, and
 //! never holds its lock across an `.await`.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -88,13 +87,60 @@ impl<V> Entry<V> {
     }
 }
 
+/// A map from cache id to `T`, kept as a vector sorted by id: a lookup is a
+/// binary search, an insert or a remove a move of the entries after it (only
+/// on loads and evictions, never on a hit). As a `BTreeMap`, each of the two
+/// maps below cost about 12 KB of wasm in insert, remove and rebalancing code.
+struct IdMap<T>(Vec<(CacheId, T)>);
+
+impl<T> IdMap<T> {
+    fn new() -> Self {
+        IdMap(Vec::new())
+    }
+
+    fn position(&self, id: &CacheId) -> std::result::Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.cmp(id))
+    }
+
+    fn get(&self, id: &CacheId) -> Option<&T> {
+        self.position(id).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, id: &CacheId) -> Option<&mut T> {
+        self.position(id).ok().map(|i| &mut self.0[i].1)
+    }
+
+    fn insert(&mut self, id: CacheId, value: T) {
+        match self.position(&id) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (id, value)),
+        }
+    }
+
+    fn remove(&mut self, id: &CacheId) -> Option<T> {
+        self.position(id).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&CacheId, &T)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
 /// Everything behind the lock.
 struct Inner<V> {
-    entries: BTreeMap<CacheId, Entry<V>>,
+    entries: IdMap<Entry<V>>,
     /// Ids being loaded, with the callers waiting for the result. An id may
     /// be here and in `entries` at once (a `put` during a load); the load's
     /// result then replaces the entry. Only the loader removes its id here.
-    loading: BTreeMap<CacheId, Vec<oneshot::Sender<Result<V>>>>,
+    loading: IdMap<Vec<oneshot::Sender<Result<V>>>>,
     /// Monotonic counter behind `Entry::last_use`.
     uses: u64,
 }
@@ -181,8 +227,8 @@ impl<V: Clone + MaybeSendSync> MaterialsCache<V> {
         }
         Ok(MaterialsCache {
             inner: Mutex::new(Inner {
-                entries: BTreeMap::new(),
-                loading: BTreeMap::new(),
+                entries: IdMap::new(),
+                loading: IdMap::new(),
                 uses: 0,
             }),
             capacity,

@@ -13,7 +13,14 @@ import { gzipSync } from "node:zlib";
 // constant-time RSA padding checks with implicit rejection, WebCrypto RSA-OAEP
 // (with the PKCS#8 encoding it needs), and checked reads at the JS boundary
 // (wasm/src/args.rs, pkg/src/hostile.ts).
-const BUDGET = Number(process.env.FIELDSEAL_SIZE_BUDGET ?? 320 * 1024);
+// Groundwork (issue 12) then took 14 KB off (one sort instantiation).
+// Raised from 320 to 370 KiB by the branch key store and hierarchical
+// keyring (issue 13): 311,020 -> 369,973 B, of which ~41 KB is the key store
+// and its bindings (createKeyStore, createKey, versionKey, the reads), ~11 KB
+// the cache and keyring, ~6 KB the JS of fieldseal/kms. They are cold code
+// compiled with the core at opt-level 3; a lazily loaded second module for
+// the key store's admin operations is the way to win most of it back.
+const BUDGET = Number(process.env.FIELDSEAL_SIZE_BUDGET ?? 370 * 1024);
 const dist = join(dirname(dirname(fileURLToPath(import.meta.url))), "dist");
 
 function files(dir) {

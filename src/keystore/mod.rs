@@ -532,22 +532,24 @@ impl KeyStore {
         condition: &str,
         values: Vec<(&str, Vec<u8>)>,
     ) -> ConditionalPut {
-        let mut names = BTreeMap::from([(
+        let mut names = BTreeMap::new();
+        names.insert(
             "#BranchKeyIdentifierField".to_string(),
             BRANCH_KEY_ID.to_string(),
-        )]);
+        );
         if condition.contains("#enc") {
             names.insert("#enc".into(), ENC.into());
+        }
+        let mut expression_attribute_values = crate::item::Item::new();
+        for (k, v) in values {
+            expression_attribute_values.insert(k.to_owned(), crate::item::AttributeValue::B(v));
         }
         ConditionalPut {
             table_name: self.table_name().to_owned(),
             item: record.to_item(),
             condition_expression: condition.to_owned(),
             expression_attribute_names: names,
-            expression_attribute_values: values
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), crate::item::AttributeValue::B(v)))
-                .collect(),
+            expression_attribute_values,
         }
     }
 

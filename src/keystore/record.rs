@@ -109,6 +109,11 @@ impl KeyRecord {
         create_time: &str,
         custom: &BTreeMap<String, String>,
     ) -> KeyRecord {
+        // Maps are filled by insert: a collect sorts (crate::base::sorted_order).
+        let mut extra = BTreeMap::new();
+        for (k, v) in custom {
+            extra.insert(format!("{CUSTOM_PREFIX}{k}"), v.clone());
+        }
         KeyRecord {
             branch_key_id: branch_key_id.to_owned(),
             kind,
@@ -116,10 +121,7 @@ impl KeyRecord {
             kms_arn: kms_arn.to_owned(),
             create_time: create_time.to_owned(),
             hierarchy_version: HIERARCHY_VERSION_1.to_owned(),
-            extra: custom
-                .iter()
-                .map(|(k, v)| (format!("{CUSTOM_PREFIX}{k}"), v.clone()))
-                .collect(),
+            extra,
         }
     }
 
@@ -266,10 +268,13 @@ impl KeyRecord {
     /// The custom encryption context, without its prefix.
     /// Spec: branch-key-store.md#custom-encryption-context-from-authenticated-encryption-context
     pub fn custom_encryption_context(&self) -> BTreeMap<String, String> {
-        self.extra
-            .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix(CUSTOM_PREFIX)?.to_owned(), v.clone())))
-            .collect()
+        let mut custom = BTreeMap::new();
+        for (k, v) in &self.extra {
+            if let Some(key) = k.strip_prefix(CUSTOM_PREFIX) {
+                custom.insert(key.to_owned(), v.clone());
+            }
+        }
+        custom
     }
 
     /// The encryption context KMS binds to `enc`: every attribute but `enc`,

@@ -71,7 +71,8 @@ impl std::error::Error for DynamoDbError {}
 /// the implementation may call JavaScript.
 #[async_trait(?Send)]
 pub trait KeyStoreStorage: MaybeSendSync {
-    /// GetItem with a strongly consistent read: `None` when there is no item.
+    /// GetItem: `None` when there is no item. (The reference code reads
+    /// eventually consistent; a strongly consistent read is as good.)
     async fn get_item(&self, table_name: &str, key: Item) -> Result<Option<Item>, DynamoDbError>;
 
     /// TransactWriteItems of conditional puts: all are written or none.

@@ -1,7 +1,8 @@
 // The demo's stack, as a module: the patched moto (tools/moto: a local KMS +
 // DynamoDB) on 127.0.0.1 (a free port or the one given), provisioned with a
-// multi-Region KMS key in us-east-1, its replica in eu-west-1 and the DynamoDB
-// table FieldsealDemoOrders (us-east-1); and the Vite dev server over www/,
+// multi-Region KMS key in us-east-1, its replica in eu-west-1, the DynamoDB
+// table FieldsealDemoOrders and the (empty) branch key store table
+// FieldsealDemoBranchKeys (both us-east-1); and the Vite dev server over www/,
 // which serves /demo-config.json (the ARNs, the table) and proxies /aws to
 // moto, so the page's AWS SDK clients stay same-origin (no CORS).
 //
@@ -21,17 +22,27 @@ export const DEMO_AWS = {
   replica: "eu-west-1",
   table: "FieldsealDemoOrders",
   partitionKey: "order_id",
+  keyStoreTable: "FieldsealDemoBranchKeys",
   proxyPath: "/aws",
 };
 
 /**
- * Create the multi-Region key (us-east-1 + replica in eu-west-1) and the
- * DynamoDB table on a fresh moto at `endpoint`. Returns the page's `kms` config.
+ * Create the multi-Region key (us-east-1 + replica in eu-west-1), the items'
+ * DynamoDB table and the branch key store's table on a fresh moto at
+ * `endpoint`. Returns the page's `kms` config.
+ *
+ * The key store table is made here, with fieldseal's own
+ * `KeyStore.createKeyStore()` (the official schema), and not by the page:
+ * createKeyStore first asks DescribeTable, whose 400 ResourceNotFound on a
+ * fresh moto the browser would log as a console error. The page still calls
+ * createKeyStore() (which then only checks the schema) and creates the
+ * branch key itself on first use.
  */
 export async function provisionAws(endpoint) {
   const { CreateKeyCommand, KMSClient, ReplicateKeyCommand } = await import("@aws-sdk/client-kms");
   const { CreateTableCommand, DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
-  const { home, replica, table, partitionKey, proxyPath } = DEMO_AWS;
+  const { KeyStore } = await import("fieldseal/kms");
+  const { home, replica, table, partitionKey, keyStoreTable, proxyPath } = DEMO_AWS;
   const kms = new KMSClient({ region: home, endpoint, credentials: CREDENTIALS });
   const { KeyMetadata } = await kms.send(new CreateKeyCommand({ MultiRegion: true, Description: "fieldseal demo: multi-Region key" }));
   const { ReplicaKeyMetadata } = await kms.send(new ReplicateKeyCommand({ KeyId: KeyMetadata.KeyId, ReplicaRegion: replica }));
@@ -42,6 +53,11 @@ export async function provisionAws(endpoint) {
     AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: "S" }],
     BillingMode: "PAY_PER_REQUEST",
   }));
+  // Branch keys are wrapped by the same multi-Region key (any replica's ARN is accepted on read).
+  const kmsConfiguration = { kmsMRKeyArn: KeyMetadata.Arn };
+  const keyStore = new KeyStore({ ddbTableName: keyStoreTable, logicalKeyStoreName: keyStoreTable, kmsConfiguration, ddbClient: ddb, kmsClient: kms });
+  await keyStore.createKeyStore();
+  keyStore.free();
   kms.destroy();
   ddb.destroy();
   return {
@@ -51,6 +67,7 @@ export async function provisionAws(endpoint) {
     account: KeyMetadata.AWSAccountId,
     keyArns: { [home]: KeyMetadata.Arn, [replica]: ReplicaKeyMetadata.Arn },
     table: { name: table, region: home, partitionKey },
+    keyStore: { table: keyStoreTable, logicalKeyStoreName: keyStoreTable, region: home, kmsConfiguration, ttlSeconds: 600 },
   };
 }
 

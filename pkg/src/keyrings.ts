@@ -207,8 +207,8 @@ export interface StaticBranchKeyKeyringOptions {
 
 /**
  * The hierarchical keyring's data key format under one fixed branch key, as
- * the DB-ESDK's test vectors use it. A key-store-backed hierarchical keyring
- * (branch keys fetched from DynamoDB and KMS) is not part of this release.
+ * the DB-ESDK's test vectors use it. The key-store-backed hierarchical keyring
+ * (branch keys fetched from DynamoDB and KMS) is `AwsKmsHierarchicalKeyring` in "fieldseal/kms".
  */
 export class StaticBranchKeyKeyring extends Keyring {
   readonly branchKeyId: string;

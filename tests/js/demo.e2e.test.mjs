@@ -17,6 +17,14 @@
 //   uploading again restores it;
 // - KMS mode seals with GenerateDataKey in us-east-1 and opens with Decrypt
 //   in eu-west-1 only (replica and discovery keyrings).
+// - KMS mode's hierarchical keyring creates its branch key in the store on
+//   first use (the item is in the key store table, read from Node), seals and
+//   opens through it (the stored header names the branch key), then opens
+//   again and survives Tamper with no further KMS or key store call; its
+//   throughput run of 1,000 items makes one KMS Decrypt and one key store
+//   GetItem to seal them and one of each to open them (a keyring with an
+//   empty cache), none after the first batch, as the page's own counters
+//   show; switching back to the multi-Region keyring works as before.
 // Then the throughput chart renders for both suites. Any console error, page
 // error, failed request or HTTP error fails. Screenshots go to artifacts/demo/.
 //
@@ -67,6 +75,28 @@ const INPUT = {
     actions: { amount: "ENCRYPT_AND_SIGN", created_at: "SIGN_ONLY" },
     suite: "0x6700",
   },
+  hierarchy: {
+    values: {
+      order_id: "order-e2e-hierarchy",
+      customer_name: "Þórdís Kolbrún Reykfjörð",
+      email: "thordis@example.is",
+      card_number: "3782 822463 10005",
+      address: "Laugavegur 26, 101 Reykjavík",
+      amount: "7.05",
+      created_at: "2026-11-25T17:45:00Z",
+    },
+    // Every action given, so the form's actions left by the previous test do not matter.
+    actions: {
+      order_id: "SIGN_ONLY",
+      customer_name: "ENCRYPT_AND_SIGN",
+      email: "ENCRYPT_AND_SIGN",
+      card_number: "ENCRYPT_AND_SIGN",
+      address: "ENCRYPT_AND_SIGN",
+      amount: "SIGN_ONLY",
+      created_at: "SIGN_ONLY",
+    },
+    suite: "0x6700",
+  },
 };
 const DEFAULT_ACTIONS = {
   order_id: "SIGN_ONLY",
@@ -79,8 +109,9 @@ const DEFAULT_ACTIONS = {
 };
 const actionsOf = (mode) => ({ ...DEFAULT_ACTIONS, ...INPUT[mode].actions });
 const encryptedNames = (mode) => Object.entries(actionsOf(mode)).filter(([, a]) => a === "ENCRYPT_AND_SIGN").map(([n]) => n);
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe("demo page (www/) end to end: embedded key and KMS multi-Region modes", { skip, timeout: 120_000 }, () => {
+describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierarchical keyrings", { skip, timeout: 180_000 }, () => {
   const t0 = performance.now();
   let demo;
   let cacheDir;
@@ -107,13 +138,13 @@ describe("demo page (www/) end to end: embedded key and KMS multi-Region modes",
     ddb?.destroy();
     await demo?.close();
     if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
-    console.log(`demo e2e run time: ${((performance.now() - t0) / 1000).toFixed(1)} s (both modes, startup included)`);
+    console.log(`demo e2e run time: ${((performance.now() - t0) / 1000).toFixed(1)} s (every mode, startup included)`);
   });
 
-  /** Click a button and wait for its operation to finish; returns "op:ok" or "op:error". */
-  async function act(selector) {
+  /** Click a button (or do `how`) and wait for its operation to finish; returns "op:ok" or "op:error". */
+  async function act(selector, how = () => page.click(selector)) {
     const before = await page.evaluate(() => Number(document.body.dataset.ops ?? 0));
-    await page.click(selector);
+    await how();
     await page.waitForFunction((n) => Number(document.body.dataset.ops ?? 0) > n && !document.body.dataset.busy, before, { timeout: 60_000 });
     return page.evaluate(() => document.body.dataset.last);
   }
@@ -124,6 +155,21 @@ describe("demo page (www/) end to end: embedded key and KMS multi-Region modes",
   }
 
   const errorCodes = () => page.$$eval("#error-list li", (lis) => lis.map((li) => li.dataset.code));
+  /** The page's KMS call counts: region -> operation -> count. */
+  const kmsCalls = () =>
+    page.$$eval("#kms-calls tbody tr", (rows) =>
+      Object.fromEntries(rows.map((r) => [r.dataset.region, Object.fromEntries([...r.querySelectorAll("td")].map((td) => [td.dataset.op, Number(td.textContent)]))])));
+  /** The page's key store call counts (DynamoDB operation -> count), zeros before the first. */
+  const storeCalls = () =>
+    page.$$eval("#store-calls tbody td", (tds) => Object.fromEntries(tds.map((td) => [td.dataset.op, Number(td.textContent)])))
+      .then((counts) => ({ GetItem: 0, TransactWriteItems: 0, DescribeTable: 0, CreateTable: 0, ...counts }));
+  /** `after` minus `before`, per region and operation, leaving out zeros. */
+  const kmsDelta = (before, after) =>
+    Object.fromEntries(Object.entries(after).flatMap(([region, ops]) => {
+      const changed = Object.entries(ops).map(([op, n]) => [op, n - (before[region]?.[op] ?? 0)]).filter(([, n]) => n !== 0);
+      return changed.length ? [[region, Object.fromEntries(changed)]] : [];
+    }));
+  const storeDelta = (before, after) => Object.fromEntries(Object.entries(after).map(([op, n]) => [op, n - before[op]]).filter(([, n]) => n !== 0));
   const noProblems = () => assert.deepEqual(problems, [], "console errors, page errors or failed requests");
 
   async function fillForm(mode) {
@@ -254,9 +300,7 @@ describe("demo page (www/) end to end: embedded key and KMS multi-Region modes",
     assert.equal(await page.evaluate(() => document.body.dataset.last), "provider:ok");
     const { keyArns, table } = demo.config.kms;
     assert.equal(await page.innerText("#kms-seal-arn"), keyArns["us-east-1"]);
-    const calls = () =>
-      page.$$eval("#kms-calls tbody tr", (rows) =>
-        Object.fromEntries(rows.map((r) => [r.dataset.region, Object.fromEntries([...r.querySelectorAll("td")].map((td) => [td.dataset.op, Number(td.textContent)]))])));
+    const calls = kmsCalls;
 
     await sealUploadOpen("kms");
     // Seal: one GenerateDataKey per item and per SQL row, in us-east-1; open: one Decrypt, in eu-west-1.
@@ -279,6 +323,129 @@ describe("demo page (www/) end to end: embedded key and KMS multi-Region modes",
     await tamperAndRestore("kms", readStored);
     const final = await calls();
     assert.equal(final["us-east-1"].Decrypt, 0, "opening called KMS in us-east-1");
+  });
+
+  test("KMS hierarchical keyring: branch key created on first use, seal, open, tamper; 1,000 items with flat KMS and key store calls", async () => {
+    assert.equal(await page.evaluate(() => document.body.dataset.mode), "kms");
+    const { keyArns, keyStore, table } = demo.config.kms;
+    const home = keyArns["us-east-1"];
+    const readKeyStore = async (id, type) =>
+      (await ddb.send(new GetItemCommand({ TableName: keyStore.table, Key: { "branch-key-id": { S: id }, type: { S: type } }, ConsistentRead: true }))).Item;
+
+    // First use: the page creates a branch key in the store (the table itself comes from the stack).
+    let kms0 = await kmsCalls();
+    let store0 = await storeCalls();
+    assert.equal(await act("#kms-keyring", () => page.selectOption("#kms-keyring", "hierarchy")), "keyring:ok");
+    assert.equal(await page.evaluate(() => document.body.dataset.keyring), "hierarchy");
+    assert.equal(await page.isVisible("#hierarchy-details"), true);
+    assert.equal(await page.isVisible("#mrk-details"), false);
+    const branchKeyId = await page.innerText("#branch-key-id");
+    assert.match(branchKeyId, UUID_V4);
+    assert.match(await page.innerText("#branch-key-note"), /created in the store by this page on first use/);
+    assert.equal(await page.innerText("#key-store-arn"), home);
+    assert.equal(await page.innerText("#key-store-table"), `DynamoDB ${keyStore.table} (us-east-1)`);
+    assert.match(await page.innerText("#hierarchy-details .explain"), /once per branch key version and per ttlSeconds \(here 600/);
+    // createKeyStore on the existing table: one DescribeTable; createKey: one transaction, and the official KMS calls.
+    assert.deepEqual(storeDelta(store0, await storeCalls()), { DescribeTable: 1, TransactWriteItems: 1 });
+    assert.deepEqual(kmsDelta(kms0, await kmsCalls()), { "us-east-1": { GenerateDataKeyWithoutPlaintext: 2, ReEncrypt: 1 } });
+    assert.match(await page.innerText("#timings tr:first-child"), /Branch key store: createKeyStore \+ createKey \(first use\)\s+KMS hierarchy/);
+    const active = await readKeyStore(branchKeyId, "branch:ACTIVE");
+    assert.ok(active, "no branch:ACTIVE item in the key store table");
+    assert.equal(active["kms-arn"].S, home);
+    assert.ok(await readKeyStore(branchKeyId, "beacon:ACTIVE"), "no beacon:ACTIVE item in the key store table");
+    const version = active.version.S.replace(/^branch:version:/, "");
+    assert.ok(await readKeyStore(branchKeyId, `branch:version:${version}`), "no version item in the key store table");
+
+    // Seal (item + SQL row), upload, open: one branch key load to seal (the active version), one to open (the item's version).
+    kms0 = await kmsCalls();
+    store0 = await storeCalls();
+    await sealUploadOpen("hierarchy");
+    assert.deepEqual(kmsDelta(kms0, await kmsCalls()), { "us-east-1": { Decrypt: 2 } }, "KMS calls to seal an item and a row and open the item");
+    assert.deepEqual(storeDelta(store0, await storeCalls()), { GetItem: 2 });
+    assert.match(await page.innerText("#store-answer"), new RegExp(`GetItem branch:version:${version} of branch key ${branchKeyId}`));
+    assert.match(await page.innerText("#opened"), new RegExp(`Opened: .*hierarchical keyring, branch key ${branchKeyId}`));
+    const keyUse = await page.innerText("#key-use");
+    assert.match(keyUse, new RegExp(`decrypt ${INPUT.hierarchy.values.order_id} · aws-kms-hierarchy ${branchKeyId} version ${version}`));
+
+    const readStored = async () => {
+      const { Item } = await ddb.send(new GetItemCommand({ TableName: table.name, Key: { order_id: { S: INPUT.hierarchy.values.order_id } }, ConsistentRead: true }));
+      assert.ok(Item, "the item is not in DynamoDB");
+      return storedView(Item);
+    };
+    const stored = await readStored();
+    assertNoPlaintext(stored, "hierarchy", "DynamoDB");
+    const header = Buffer.from(stored.aws_dbe_head.bytes);
+    assert.ok(header.includes(Buffer.from("aws-kms-hierarchy")), "the header names no hierarchical keyring");
+    assert.ok(header.includes(Buffer.from(branchKeyId)), "the header does not name the branch key");
+
+    // Within the TTL, opening again (and Tamper, and Upload) reads neither KMS nor the store.
+    kms0 = await kmsCalls();
+    store0 = await storeCalls();
+    assert.equal(await act("#open"), "open:ok");
+    assert.match(await page.innerText("#key-use"), /\(from the cache\)/);
+    await screenshot("hierarchy-opened");
+    await tamperAndRestore("hierarchy", readStored);
+    assert.deepEqual(kmsDelta(kms0, await kmsCalls()), {}, "KMS called within the TTL");
+    assert.deepEqual(storeDelta(store0, await storeCalls()), {}, "key store read within the TTL");
+
+    // The throughput run: raw AES, then a new hierarchical keyring (empty cache), 1,000 items each.
+    await page.fill("#bench-count", "1000");
+    assert.match(await page.innerText("#bench-hint"), /new hierarchical keyring/);
+    kms0 = await kmsCalls();
+    store0 = await storeCalls();
+    assert.equal(await act("#bench"), "bench:ok");
+    assert.equal(await page.getAttribute("#chart", "data-items"), "1000");
+    const bars = await page.$$eval("#chart svg rect[data-keyring]", (rects) => rects.map((r) => `${r.dataset.keyring} ${r.dataset.op} ${Number(r.getAttribute("width")) > 0}`));
+    assert.deepEqual(bars, ["raw-aes encrypt true", "raw-aes decrypt true", "hierarchy encrypt true", "hierarchy decrypt true"]);
+    const phases = await page.$$eval("#run-calls-table tbody tr", (rows) => rows.map((r) => {
+      const cell = (name) => r.querySelector(`td[data-count=${name}]`);
+      return {
+        phase: r.dataset.phase,
+        items: Number(cell("items").textContent.replaceAll(",", "")),
+        kms: Number(cell("kms").textContent),
+        getItem: Number(cell("getItem").textContent),
+        firstKms: Number(cell("first").dataset.kms),
+        firstGetItem: Number(cell("first").dataset.getItem),
+        cacheHits: cell("cacheHits").textContent,
+      };
+    }));
+    assert.deepEqual(phases.map((p) => p.phase), ["seal", "open"]);
+    for (const p of phases) {
+      assert.equal(p.items, 1000, `${p.phase}: items`);
+      // Flat: one branch key load in the first batch of 50, none in the 950 items after it.
+      assert.equal(p.kms, 1, `${p.phase}: KMS calls for 1,000 items`);
+      assert.equal(p.getItem, 1, `${p.phase}: key store GetItem calls for 1,000 items`);
+      assert.equal(p.firstKms, p.kms, `${p.phase}: KMS called after the first batch`);
+      assert.equal(p.firstGetItem, p.getItem, `${p.phase}: key store read after the first batch`);
+      const [hits, of] = p.cacheHits.split(" of ").map((x) => Number(x.replaceAll(",", "")));
+      assert.equal(of, 1000, `${p.phase}: onKeyUse events`);
+      assert.ok(hits >= 950, `${p.phase}: only ${hits} of 1,000 items had their branch key from the cache`);
+    }
+    // The page's totals agree: two KMS Decrypts (no GenerateDataKey) and two GetItems for 2,000 items.
+    assert.deepEqual(kmsDelta(kms0, await kmsCalls()), { "us-east-1": { Decrypt: 2 } });
+    assert.deepEqual(storeDelta(store0, await storeCalls()), { GetItem: 2 });
+    assert.deepEqual(await page.$$eval("#run-calls svg path[data-series]", (paths) => paths.map((p) => p.dataset.series)), ["kms", "getItem"]);
+    const timings = await page.$$eval("#timings tr", (rows) => rows.slice(0, 3).map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.deepEqual(timings.map(([op, provider, , calls]) => [op, provider, calls]), [
+      ["Throughput hierarchical: open 1000 items", "KMS hierarchy", "GetItem key store, Decrypt us-east-1"],
+      ["Throughput hierarchical: seal 1000 items", "KMS hierarchy", "GetItem key store, Decrypt us-east-1"],
+      ["Throughput raw AES (1000 sealed + opened)", "embedded", "none"],
+    ]);
+    await page.evaluate(() => document.querySelector("#timings-card").scrollIntoView());
+    await page.locator("#timings-card").screenshot({ path: join(artifacts, "hierarchy-timings.png") });
+    await page.locator("#bench-card").screenshot({ path: join(artifacts, "hierarchy-throughput.png") });
+    await page.locator("#provider-card").screenshot({ path: join(artifacts, "hierarchy-provider.png") });
+    assert.deepEqual([...new Set(await errorCodes())], ["INTEGRITY_FAILURE"], "errors other than Tamper's in the error panel");
+    noProblems();
+
+    // Back to the multi-Region keyring: it seals and opens as before, the key store is not read.
+    store0 = await storeCalls();
+    assert.equal(await act("#kms-keyring", () => page.selectOption("#kms-keyring", "mrk")), "keyring:ok");
+    assert.equal(await page.isVisible("#mrk-details"), true);
+    kms0 = await kmsCalls();
+    await sealUploadOpen("kms");
+    assert.deepEqual(kmsDelta(kms0, await kmsCalls()), { "us-east-1": { GenerateDataKey: 2 }, "eu-west-1": { Decrypt: 1 } });
+    assert.deepEqual(storeDelta(store0, await storeCalls()), {});
   });
 
   test("throughput chart: both suites", async () => {

@@ -2,13 +2,19 @@
 //
 // - embedded: a raw AES-256 key made in this tab with WebCrypto (never
 //   stored), items kept in this browser's IndexedDB;
-// - kms: a multi-Region KMS key on the local moto started by `make demo`:
-//   seal with the us-east-1 key (AwsKmsMrkKeyring), open "from" eu-west-1
-//   with the replica (AwsKmsMrkKeyring) or a discovery keyring
-//   (AwsKmsMrkDiscoveryKeyring); items kept in DynamoDB. The AWS SDK clients
-//   talk to `${location.origin}/aws`, which the demo's Vite server proxies to
-//   moto (same origin: no CORS), with dummy credentials (moto does not check
-//   signatures). Every KMS call goes through a counting clientProvider.
+// - kms: the local moto started by `make demo`, items kept in DynamoDB, with
+//   one of two keyrings:
+//   - the multi-Region keyring: seal with the us-east-1 key
+//     (AwsKmsMrkKeyring), open "from" eu-west-1 with the replica
+//     (AwsKmsMrkKeyring) or a discovery keyring (AwsKmsMrkDiscoveryKeyring);
+//   - the hierarchical keyring (AwsKmsHierarchicalKeyring): a branch key in
+//     the branch key store FieldsealDemoBranchKeys, wrapped by the same
+//     multi-Region key, created there on first use.
+//   The AWS SDK clients talk to `${location.origin}/aws`, which the demo's
+//   Vite server proxies to moto (same origin: no CORS), with dummy
+//   credentials (moto does not check signatures). Every KMS call goes through
+//   a counting clientProvider, every key store call through a counting
+//   middleware on the key store's own DynamoDB client.
 import { RawAesKeyring } from "fieldseal";
 import { toHex } from "./bytes.js";
 import * as idb from "./idb.js";
@@ -34,8 +40,12 @@ export function embeddedProvider() {
   };
 }
 
-/** `cfg`: demo-config.json's `kms`; `onCall({ region, op, phase, keyId? })` sees every KMS call. */
-export async function kmsProvider(cfg, onCall) {
+/**
+ * `cfg`: demo-config.json's `kms`; `onCall({ region, op, phase, keyId? })`
+ * sees every KMS call, `onKeyStoreCall({ op, phase, branchKeyId?, type? })`
+ * every DynamoDB call of the branch key store.
+ */
+export async function kmsProvider(cfg, onCall, onKeyStoreCall) {
   const [kmsSdk, ddbSdk, kms] = await Promise.all([
     import("@aws-sdk/client-kms"),
     import("@aws-sdk/client-dynamodb"),
@@ -81,11 +91,52 @@ export async function kmsProvider(cfg, onCall) {
   const ddb = new DynamoDBClient({ region: cfg.table.region, endpoint, credentials, maxAttempts: 2 });
   const TableName = cfg.table.name;
   const Key = (key) => ({ [cfg.table.partitionKey]: { S: key } });
+
+  // The key store has its own DynamoDB client, so that its calls are counted
+  // apart from the items' PutItem / GetItem. Counted with middleware, as the
+  // package's tests count them: fieldseal sends each command through `send`.
+  const keyStoreDdb = new DynamoDBClient({ region: cfg.keyStore.region, endpoint, credentials, maxAttempts: 1 });
+  keyStoreDdb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const op = context.commandName.replace(/Command$/, "");
+      const read = { branchKeyId: args.input?.Key?.["branch-key-id"]?.S, type: args.input?.Key?.type?.S };
+      onKeyStoreCall({ op, phase: "sent", ...read });
+      const out = await next(args);
+      onKeyStoreCall({ op, phase: "answered", ...read });
+      return out;
+    },
+    { step: "initialize", name: "fieldsealDemoKeyStoreCalls" },
+  );
+
+  let hierarchy = null; // a promise of the hierarchical keyring, made on first use
+  let active = null; // what it resolved to
+  let keyringKind = "mrk";
+  const hierarchical = () => {
+    hierarchy ??= hierarchicalKeyring(kms, cfg, keyStoreDdb, clientProvider).catch((e) => {
+      hierarchy = null; // a failed first use is tried again on the next
+      throw e;
+    });
+    return hierarchy;
+  };
+
   return {
     id: "kms",
     storeName: `DynamoDB table ${TableName} (${cfg.table.region})`,
-    sealKeyring: () => sealKeyring,
-    openKeyring: (how) => openers[how] ?? openers.replica,
+    /** "mrk" (the multi-Region keyring) or "hierarchy" (the hierarchical keyring). */
+    get keyringKind() {
+      return keyringKind;
+    },
+    /** Switch keyrings; the first switch to "hierarchy" creates its branch key. Resolves to the hierarchy, if chosen. */
+    async useKeyring(kind) {
+      if (kind === "hierarchy") active = await hierarchical();
+      keyringKind = kind;
+      return kind === "hierarchy" ? active : null;
+    },
+    /** { keyStore, branchKeyId, created, ttlSeconds, table, wrappingKeyArn, keyring, coldKeyring() } once set up, else null. */
+    hierarchy: () => active,
+    // The hierarchical keyring seals and opens: one keyring, one branch key cache.
+    sealKeyring: () => (keyringKind === "hierarchy" ? active.keyring : sealKeyring),
+    openKeyring: (how) => (keyringKind === "hierarchy" ? active.keyring : openers[how] ?? openers.replica),
     put: (key, item) => ddb.send(new PutItemCommand({ TableName, Item: item })),
     get: async (key) => (await ddb.send(new GetItemCommand({ TableName, Key: Key(key), ConsistentRead: true }))).Item,
     replace: (key, name, value) =>
@@ -97,5 +148,57 @@ export async function kmsProvider(cfg, onCall) {
         ExpressionAttributeNames: { "#a": name, "#k": cfg.table.partitionKey },
         ExpressionAttributeValues: { ":v": value },
       })),
+  };
+}
+
+/** Where this browser remembers the branch key it created, per store and wrapping key (a new moto has new keys). */
+const rememberedKey = (cfg) => `fieldseal-demo/branch-key/${cfg.keyStore.table}/${cfg.keyArns[cfg.home]}`;
+
+function remembered(cfg) {
+  try {
+    return localStorage.getItem(rememberedKey(cfg));
+  } catch {
+    return null; // storage blocked: a new branch key per page load
+  }
+}
+
+function remember(cfg, branchKeyId) {
+  try {
+    localStorage.setItem(rememberedKey(cfg), branchKeyId);
+  } catch {
+    // storage blocked: nothing to do
+  }
+}
+
+/**
+ * The key store (cfg.keyStore: the table www/stack.mjs provisioned) and a
+ * hierarchical keyring on one branch key: the one this browser created
+ * before for this store, else a new one, created now. createKeyStore() only
+ * checks the table's key schema when the table exists (one DescribeTable).
+ * Creating branch keys is an admin operation: a deployed page would be given
+ * a branch key id, and its identity only GetItem and kms:Decrypt.
+ */
+async function hierarchicalKeyring(kms, cfg, ddbClient, clientProvider) {
+  const { table, logicalKeyStoreName, kmsConfiguration, ttlSeconds } = cfg.keyStore;
+  const keyStore = new kms.KeyStore({ ddbTableName: table, logicalKeyStoreName, kmsConfiguration, ddbClient, clientProvider });
+  await keyStore.createKeyStore();
+  let branchKeyId = remembered(cfg);
+  const created = !branchKeyId;
+  if (created) {
+    ({ branchKeyIdentifier: branchKeyId } = await keyStore.createKey());
+    remember(cfg, branchKeyId);
+  }
+  // Without `cache`, each keyring has its own branch key cache.
+  const keyring = () => new kms.AwsKmsHierarchicalKeyring({ keyStore, branchKeyId, ttlSeconds });
+  return {
+    keyStore,
+    branchKeyId,
+    created,
+    ttlSeconds,
+    table,
+    wrappingKeyArn: kmsConfiguration.kmsMRKeyArn ?? kmsConfiguration.kmsKeyArn,
+    keyring: keyring(),
+    /** A keyring with its own, empty cache: what a new page or a new server process starts with. */
+    coldKeyring: keyring,
   };
 }

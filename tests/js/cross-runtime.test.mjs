@@ -11,6 +11,9 @@
 // - The Vite dev server loads the package with no config, both as this
 //   workspace links it and as an app that installed it (a real copy in
 //   node_modules, which Vite pre-bundles).
+// - The hierarchical keyring in a page of its own (tests/js/browser-kms/,
+//   fieldseal/kms with the AWS SDK v3 clients): its clients call moto on
+//   another origin (CORS); Node opens what the page sealed.
 // - Any console error, page error, failed request or HTTP error fails.
 //
 // Skipped with a note when Chromium is missing, unless CI is set.
@@ -424,5 +427,57 @@ describe("Vite dev server loads fieldseal with no config", { skip, timeout: 120_
     // breaks packages whose wasm URL is relative to import.meta.url).
     const metadata = JSON.parse(await readFile(join(app, "node_modules/.vite/deps/_metadata.json"), "utf8"));
     assert.ok(metadata.optimized?.fieldseal, `Vite did not pre-bundle fieldseal: ${JSON.stringify(Object.keys(metadata.optimized ?? {}))}`);
+  });
+});
+
+// The hierarchical keyring in the page, its clients talking to moto on
+// another origin (CORS), the branch key store created from Node; the item the
+// page seals opens in Node through the same store, and the other way round.
+describe("cross-runtime: the hierarchical keyring in headless Chromium over CORS", { skip, timeout: 120_000 }, () => {
+  test("a page seals and opens through a branch key store on moto, and Node opens what it sealed", async () => {
+    const [{ CreateKeyCommand, KMSClient }, { DynamoDBClient }, kms, { startMoto, CREDENTIALS }] = await Promise.all([
+      import("@aws-sdk/client-kms"),
+      import("@aws-sdk/client-dynamodb"),
+      import("fieldseal/kms"),
+      import("./helpers/moto.mjs"),
+    ]);
+    const moto = await startMoto();
+    const root = fileURLToPath(new URL("./browser-kms/", import.meta.url));
+    const built = await buildPage({ root });
+    let server;
+    let browser;
+    try {
+      const region = "us-west-2";
+      const clientConfig = { region, endpoint: moto.endpoint, credentials: CREDENTIALS };
+      const kmsClient = new KMSClient(clientConfig);
+      const ddbClient = new DynamoDBClient(clientConfig);
+      const store = { region, ddbTableName: `page-keystore-${process.pid}`, logicalKeyStoreName: "page-keystore" };
+      store.kmsKeyArn = (await kmsClient.send(new CreateKeyCommand({}))).KeyMetadata.Arn;
+      const keyStore = new kms.KeyStore({ ddbTableName: store.ddbTableName, logicalKeyStoreName: store.logicalKeyStoreName, kmsConfiguration: { kmsKeyArn: store.kmsKeyArn }, ddbClient, kmsClient });
+      await keyStore.createKeyStore();
+      const { branchKeyIdentifier } = await keyStore.createKey();
+
+      server = await servePreview(built.outDir, { root });
+      browser = await launchChromium();
+      const { page, problems } = await openHarnessPage(browser, server.url);
+      const cfg = config("0x6701");
+      const r = await callPage(page, "hierarchyRoundTrip", moto.endpoint, CREDENTIALS, store, branchKeyIdentifier, cfg, toWire(everyType));
+      assert.deepEqual(problems, [], "the page reported problems (a refused CORS request among them)");
+      assert.notEqual(new URL(r.origin).port, new URL(moto.endpoint).port, "the page and moto are different origins");
+      assert.deepEqual(fromWire(r.opened), everyType);
+
+      const node = new fieldseal.ItemEncryptor({ ...cfg, keyring: new kms.AwsKmsHierarchicalKeyring({ keyStore, branchKeyId: branchKeyIdentifier, ttlSeconds: 600 }) });
+      assert.deepEqual(await node.decryptItem(fromWire(r.sealed)), everyType);
+      const header = fromWire(r.sealed).aws_dbe_head.B;
+      assert.ok(Buffer.from(header).includes(Buffer.from("aws-kms-hierarchy")), "the page's item names the hierarchical keyring");
+      kmsClient.destroy();
+      ddbClient.destroy();
+      keyStore.free();
+    } finally {
+      await browser?.close().catch(() => {});
+      await server?.close().catch(() => {});
+      await built.cleanup();
+      await moto.stop();
+    }
   });
 });

@@ -20,7 +20,7 @@ steps=(
   "rust|format, clippy (workspace; the binding layer on wasm32), wasm32 builds, cargo tests"
   "fuzz|the cargo-fuzz targets: property unit tests, then 20 s each (scripts/fuzz.sh 20)"
   "vectors|the official DB-ESDK decrypt vectors through fieldseal-vectors"
-  "interop|the oracle against aws-db-esdk (the item matrix; the branch key store and hierarchical keyring against moto), and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
+  "interop|the oracle against aws-db-esdk (the item matrix; the branch key store and hierarchical keyring against moto, in Rust and through the npm package), and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
   "wasm|the binding layer's wasm-pack tests in Node and in headless Chromium"
   "js|npm package build and size budget, the strict TypeScript consumer, the JS tests (node --test)"
 )
@@ -102,14 +102,16 @@ step_interop() {
   # moto: python3-venv for the key store test (tests/interop/tests/keystore.rs),
   # which starts moto itself through tools/moto/launch.py.
   scripts/setup.sh moto
-  say "interop oracle against the official aws-db-esdk crate (the key store test against moto)"
+  # The npm package: the key store test opens and seals items through it in
+  # Node (tests/js/tools/open-hierarchy-items.mjs), and fails under CI without it.
+  build_package
+  say "interop oracle against the official aws-db-esdk crate (the key store test against moto, in Rust and through the npm package)"
   (cd tests/interop && cargo clippy --all-targets -- -D warnings && cargo test --release)
   have_vectors || return 0
   say "a decrypt manifest written by fieldseal opens with the official SDK"
   cargo build --release -q --bin fieldseal-vectors
   official_opens target/release/fieldseal-vectors encrypt
   say "items sealed through the npm package (WebCrypto ECDSA, AES-GCM, SHA-384) open with the official SDK"
-  build_package
   official_opens node tests/js/tools/encrypt-manifest.mjs
 }
 

@@ -8,13 +8,15 @@
 //! - [`reference`]: the benchmarks' reference item ([`reference_item`]);
 //! - [`moto`]: a local KMS + DynamoDB through the project's launcher;
 //! - [`aws_clients`]: fieldseal's `KeyStoreStorage` and `KmsClient` over the AWS SDK;
-//! - [`hierarchy`]: the hierarchical keyring and key store on both sides (`tests/keystore.rs`).
+//! - [`hierarchy`]: the hierarchical keyring and key store on both sides (`tests/keystore.rs`);
+//! - [`npm`]: the npm package through the Node tools (`tests/js/tools`), from the tests.
 
 pub mod aws_clients;
 pub mod convert;
 pub mod hierarchy;
 pub mod manifest;
 pub mod moto;
+pub mod npm;
 pub mod official;
 pub mod reference;
 pub mod shapes;

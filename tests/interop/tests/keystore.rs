@@ -22,12 +22,18 @@
 //!   new items carry the new version and open on both sides; a fieldseal
 //!   `version_key` racing an official one fails cleanly, writing nothing;
 //! - createKey on a taken id is refused by both, writing nothing; the
-//!   DynamoDB adapter maps a cancelled transaction's reasons in order.
+//!   DynamoDB adapter maps a cancelled transaction's reasons in order;
+//! - g: through the npm package in Node (`fieldseal/kms` over @aws-sdk v3
+//!   clients on this moto, run by tests/js/tools/open-hierarchy-items.mjs),
+//!   items the official keyring sealed before and after the rotations open
+//!   with the same plaintext and the same `ddbKey`, and items the package
+//!   seals name the new versions and open in the official SDK.
 //!
 //! Runs without libtest (`harness = false`), as tests/matrix.rs: one line
 //! per case, then `keystore interop: N cases passed, M failed`. Cases build
 //! on one another (one store), so a failed step fails those that need it.
-//! Without moto: a loud skip, or a failure under CI (env `CI`).
+//! Without moto, or without the npm package built (`pkg/dist`) for g: a
+//! loud skip, or a failure under CI (env `CI`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -50,11 +56,14 @@ use fieldseal_interop::convert::show;
 use fieldseal_interop::hierarchy::{
     fieldseal_key_store, fieldseal_key_store_over, fieldseal_keyring, hierarchy_edks,
     official_active, official_beacon, official_key_store, official_keyring, official_version,
-    KeyRead, StoreSpec, TenantSupplier,
+    KeyRead, StoreSpec, TenantSupplier, TTL_SECONDS,
 };
+use fieldseal_interop::manifest::{item_from_json, item_to_json};
 use fieldseal_interop::moto::{self, Moto};
+use fieldseal_interop::npm;
 use fieldseal_interop::spec::TableSpec;
 use fieldseal_interop::{canonical, ddb_equal, official};
+use serde_json::{json, Value};
 
 const REGION: &str = "us-west-2";
 const KEY_STORE_TABLE: &str = "interop-key-store";
@@ -74,6 +83,8 @@ thread_local! {
 struct Runner {
     passed: usize,
     failed: Vec<String>,
+    /// Groups of cases that could not run here, and why (outside CI only).
+    skipped: Vec<String>,
 }
 
 impl Runner {
@@ -155,6 +166,18 @@ impl Ctx {
             ..self.spec.clone()
         }
     }
+}
+
+/// One sealed item, kept to reopen after the rotations (and in Node).
+struct Sealed {
+    label: String,
+    table: usize,
+    /// Which SDK sealed it.
+    by: Origin,
+    input: Item,
+    sealed: Item,
+    /// What the sealing SDK's supplier was given (one ddbKey).
+    ddb_key: Vec<Item>,
 }
 
 /// Both SDKs' hierarchical keyrings (fresh caches), as item encryptors for
@@ -596,6 +619,265 @@ fn render_shape(s: &BTreeMap<String, String>) -> String {
         .join(", ")
 }
 
+// ------------------------------------------------------------- npm package
+
+/// The Node tool that opens and seals items through fieldseal's npm package.
+const NODE_TOOL: &str = "open-hierarchy-items.mjs";
+
+/// What the npm package's cases build on: the store after the rotations.
+struct NpmInputs<'a> {
+    tenants: &'a [Tenant],
+    tables: &'a [TableConfig],
+    /// The keyrings built after the rotations: their official side opens
+    /// what Node seals.
+    encryptors: &'a Option<Encryptors>,
+    /// Each tenant's active branch key after the rotations.
+    active: &'a BTreeMap<String, KeyRead>,
+    sealed_before: &'a [Sealed],
+}
+
+/// g: fieldseal's npm package in Node (tests/js/tools/open-hierarchy-items.mjs:
+/// its `KeyStore` and `AwsKmsHierarchicalKeyring` over @aws-sdk v3 clients
+/// pointed at this moto, with a supplier choosing the tenant's branch key
+/// from the ddbKey) opens the items the official hierarchical keyring sealed
+/// before the rotations (older versions) and after them (the new ones), and
+/// seals items that the official SDK opens. Each item is one case, checked
+/// here as the Rust-side cases are: the plaintext, the EDK's branch key and
+/// version, and the ddbKey both suppliers were given.
+fn npm_package_cases(r: &mut Runner, ctx: &Ctx, inputs: &NpmInputs) {
+    let NpmInputs {
+        tenants,
+        tables,
+        encryptors,
+        active,
+        sealed_before,
+    } = inputs;
+    if let Err(why) = npm::package_ready() {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        eprintln!("!! keystore interop: {why}");
+        eprintln!(
+            "!! The npm package's cases (g: official <-> fieldseal/kms in Node) did NOT run."
+        );
+        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        if ci {
+            r.case(
+                "g: the npm package can run here (pkg/dist built, node installed)",
+                || Err::<(), _>(why),
+            );
+        } else {
+            r.skipped
+                .push(format!("g: the npm package's cases in Node: {why}"));
+        }
+        return;
+    }
+    let new_version = |tenant: &Tenant| -> Result<String, String> {
+        need(&active.get(tenant.name), "the rotation")?
+            .version
+            .clone()
+            .ok_or_else(|| "no active version".to_string())
+    };
+
+    let Some(sealed_after) = r.case(
+        "g: setup: the official SDK seals an item per table and tenant under the new versions, for the npm package",
+        || {
+            let enc = need(encryptors, "keyring setup")?;
+            ensure(tenants.len() == 5, || {
+                format!("only {} of 5 tenants have branch keys", tenants.len())
+            })?;
+            // Drop what the d cases left in the record.
+            enc.official_supplier.take_seen();
+            let mut out = Vec::new();
+            for (t, table) in tables.iter().enumerate() {
+                for tenant in tenants.iter() {
+                    let version = new_version(tenant)?;
+                    let input = plaintext(table, tenant.name, 5);
+                    let sealed = ctx.block_on(official::encrypt(&enc.official[t], &input))?;
+                    check_edk(&sealed, &tenant.branch_key_id, &version)?;
+                    out.push(Sealed {
+                        label: format!(
+                            "{} {} sealed by the official SDK after the rotations",
+                            table.label, tenant.name
+                        ),
+                        table: t,
+                        by: Origin::Official,
+                        input,
+                        sealed,
+                        ddb_key: enc.official_supplier.take_seen(),
+                    });
+                }
+            }
+            Ok(out)
+        },
+    ) else {
+        return;
+    };
+    // (label, item): the official items sealed before the rotations, then after.
+    let to_open: Vec<(String, &Sealed)> = sealed_before
+        .iter()
+        .filter(|s| s.by == Origin::Official)
+        .map(|s| (format!("{} before the rotations", s.label), s))
+        .chain(sealed_after.iter().map(|s| (s.label.clone(), s)))
+        .collect();
+    // (label, table, tenant, plaintext)
+    let to_seal: Vec<(String, usize, &Tenant, Item)> = tables
+        .iter()
+        .enumerate()
+        .flat_map(|(t, table)| {
+            tenants.iter().map(move |tenant| {
+                (
+                    format!("{} {}", table.label, tenant.name),
+                    t,
+                    tenant,
+                    plaintext(table, tenant.name, 6),
+                )
+            })
+        })
+        .collect();
+
+    let spec = &ctx.spec;
+    let request = json!({
+        "store": {
+            "endpoint": spec.endpoint.url,
+            "region": spec.region,
+            "accessKeyId": spec.endpoint.access_key_id,
+            "secretAccessKey": spec.endpoint.secret_access_key,
+            "ddbTableName": spec.ddb_table_name,
+            "logicalKeyStoreName": spec.logical_key_store_name,
+            "kmsKeyArn": spec.kms_key_arn,
+        },
+        "supplier": {
+            "partitionKeyName": PARTITION_KEY,
+            "branchKeyIds": tenants
+                .iter()
+                .map(|t| (t.name.to_string(), json!(t.branch_key_id)))
+                .collect::<serde_json::Map<_, _>>(),
+        },
+        "ttlSeconds": TTL_SECONDS,
+        "tables": tables
+            .iter()
+            .map(|t| (t.label.to_string(), npm::encryptor_config_json(&t.spec)))
+            .collect::<serde_json::Map<_, _>>(),
+        "open": to_open
+            .iter()
+            .map(|(label, s)| json!({
+                "label": label,
+                "table": tables[s.table].label,
+                "sealed": item_to_json(&s.sealed),
+                "plaintext": item_to_json(&s.input),
+            }))
+            .collect::<Vec<_>>(),
+        "seal": to_seal
+            .iter()
+            .map(|(label, t, _, input)| json!({
+                "label": label,
+                "table": tables[*t].label,
+                "plaintext": item_to_json(input),
+            }))
+            .collect::<Vec<_>>(),
+    });
+    let run = r.case(
+        &format!(
+            "g: node tests/js/tools/{NODE_TOOL} runs against this moto: {} items to open, {} to seal",
+            to_open.len(),
+            to_seal.len()
+        ),
+        || {
+            let run = npm::run_tool(NODE_TOOL, &request)?;
+            let mut all_ok = true;
+            for (list, want) in [("opened", to_open.len()), ("sealed", to_seal.len())] {
+                let results = run.output.get(list).and_then(Value::as_array);
+                ensure(results.map(Vec::len) == Some(want), || {
+                    format!(
+                        "OUT.json has {:?} {list} results, want {want}; the tool printed:\n{}",
+                        results.map(Vec::len),
+                        run.log
+                    )
+                })?;
+                all_ok &= results
+                    .into_iter()
+                    .flatten()
+                    .all(|r| r.get("ok") == Some(&Value::Bool(true)));
+            }
+            // Its exit status is its own verdict on every item.
+            ensure(run.success == all_ok, || {
+                format!(
+                    "exit status success={} but every item ok={all_ok}; the tool printed:\n{}",
+                    run.success, run.log
+                )
+            })?;
+            Ok(run.output)
+        },
+    );
+    for (i, (label, s)) in to_open.iter().enumerate() {
+        r.case(&format!("g: the npm package (Node) opens {label}"), || {
+            let output = need(&run, "the node tool")?;
+            let (opened, ddb_keys) = node_result(output, "opened", i, label)?;
+            check_plaintext(&tables[s.table].spec, &s.input, &opened)?;
+            check_same_ddb_key(
+                "official encrypt vs npm package decrypt",
+                s.ddb_key.clone(),
+                ddb_keys,
+            )
+        });
+    }
+    for (i, (label, t, tenant, input)) in to_seal.iter().enumerate() {
+        r.case(
+            &format!("g: the npm package (Node) seals, official opens: {label}"),
+            || {
+                let output = need(&run, "the node tool")?;
+                let enc = need(encryptors, "keyring setup")?;
+                let (sealed, ddb_keys) = node_result(output, "sealed", i, label)?;
+                check_edk(&sealed, &tenant.branch_key_id, &new_version(tenant)?)?;
+                enc.official_supplier.take_seen();
+                let opened = ctx.block_on(official::decrypt(&enc.official[*t], &sealed))?;
+                check_plaintext(&tables[*t].spec, input, &opened)?;
+                check_same_ddb_key(
+                    "npm package encrypt vs official decrypt",
+                    ddb_keys,
+                    enc.official_supplier.take_seen(),
+                )
+            },
+        );
+    }
+}
+
+/// Result `index` of OUT.json's `list`, if the tool says it succeeded: its
+/// item (decrypted or sealed) and the ddbKeys its supplier was given.
+fn node_result(
+    output: &Value,
+    list: &str,
+    index: usize,
+    label: &str,
+) -> Result<(Item, Vec<Item>), String> {
+    let result = output
+        .get(list)
+        .and_then(|l| l.get(index))
+        .ok_or_else(|| format!("OUT.json has no {list}[{index}]"))?;
+    let got = result.get("label").and_then(Value::as_str);
+    ensure(got == Some(label), || {
+        format!("OUT.json's {list}[{index}] is {got:?}")
+    })?;
+    if result.get("ok") != Some(&Value::Bool(true)) {
+        return Err(format!(
+            "the npm package failed: {}",
+            result
+                .get("why")
+                .and_then(Value::as_str)
+                .unwrap_or("(no reason given)")
+        ));
+    }
+    let item = item_from_json(result.get("item").ok_or("OUT.json: no item")?)?;
+    let ddb_keys = result
+        .get("ddbKeys")
+        .and_then(Value::as_array)
+        .ok_or("OUT.json: no ddbKeys")?
+        .iter()
+        .map(item_from_json)
+        .collect::<Result<_, _>>()?;
+    Ok((item, ddb_keys))
+}
+
 // ------------------------------------------------------------------- main
 
 fn main() {
@@ -649,6 +931,7 @@ fn run() -> i32 {
     let mut r = Runner {
         passed: 0,
         failed: Vec::new(),
+        skipped: Vec::new(),
     };
     cases(&mut r, &moto);
     drop(moto);
@@ -659,10 +942,18 @@ fn run() -> i32 {
             println!("  {f}");
         }
     }
+    for skipped in &r.skipped {
+        println!("SKIPPED (not run, not counted): {skipped}");
+    }
     println!(
-        "keystore interop: {} cases passed, {} failed",
+        "keystore interop: {} cases passed, {} failed{}",
         r.passed,
-        r.failed.len()
+        r.failed.len(),
+        if r.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} group(s) SKIPPED", r.skipped.len())
+        }
     );
     i32::from(!r.failed.is_empty())
 }
@@ -1098,13 +1389,6 @@ fn cases(r: &mut Runner, moto: &Moto) {
             encryptors(ctx, &tenants, &tables)
         },
     );
-    /// One sealed item, kept to reopen after the rotations.
-    struct Sealed {
-        label: String,
-        table: usize,
-        input: Item,
-        sealed: Item,
-    }
     let mut sealed_before: Vec<Sealed> = Vec::new();
     for (t, table) in tables.iter().enumerate() {
         for tenant in &tenants {
@@ -1126,14 +1410,16 @@ fn cases(r: &mut Runner, moto: &Moto) {
                 check_plaintext(&table.spec, &input, &opened)?;
                 check_same_ddb_key(
                     "official encrypt vs fieldseal decrypt",
-                    sealed_ddb_key,
+                    sealed_ddb_key.clone(),
                     enc.fieldseal_supplier.take_seen(),
                 )?;
                 Ok(Sealed {
                     label: format!("{tag} sealed by the official SDK"),
                     table: t,
+                    by: Origin::Official,
                     input,
                     sealed,
+                    ddb_key: sealed_ddb_key,
                 })
             }) {
                 sealed_before.push(s);
@@ -1154,14 +1440,16 @@ fn cases(r: &mut Runner, moto: &Moto) {
                 check_plaintext(&table.spec, &input, &opened)?;
                 check_same_ddb_key(
                     "fieldseal encrypt vs official decrypt",
-                    sealed_ddb_key,
+                    sealed_ddb_key.clone(),
                     enc.official_supplier.take_seen(),
                 )?;
                 Ok(Sealed {
                     label: format!("{tag} sealed by fieldseal"),
                     table: t,
+                    by: Origin::Fieldseal,
                     input,
                     sealed,
+                    ddb_key: sealed_ddb_key,
                 })
             }) {
                 sealed_before.push(s);
@@ -1371,6 +1659,19 @@ fn cases(r: &mut Runner, moto: &Moto) {
             ensure(versions == want, || {
                 format!("version items {versions:?}, want exactly {want:?}")
             })
+        },
+    );
+
+    // ---------------------------------------------------------------- g
+    npm_package_cases(
+        r,
+        ctx,
+        &NpmInputs {
+            tenants: &tenants,
+            tables: &tables,
+            encryptors: &after,
+            active: &active_after,
+            sealed_before: &sealed_before,
         },
     );
 }

@@ -81,6 +81,26 @@ export function parseJson(text) {
 const b64 = (s) => new Uint8Array(Buffer.from(s, "base64"));
 
 /** A manifest item (typed DynamoDB JSON, or the shorthand: string = S, number = N) as an item. */
+/** An item as the manifests' typed DynamoDB JSON (binary as base64): the inverse of itemFromJson. */
+export function itemToJson(item) {
+  const value = (v) => {
+    const [[tag, x]] = Object.entries(v);
+    switch (tag) {
+      case "B":
+        return { B: Buffer.from(x).toString("base64") };
+      case "BS":
+        return { BS: x.map((b) => Buffer.from(b).toString("base64")) };
+      case "L":
+        return { L: x.map(value) };
+      case "M":
+        return { M: itemToJson(x) };
+      default:
+        return { [tag]: x };
+    }
+  };
+  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, value(v)]));
+}
+
 export function itemFromJson(json) {
   return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, valueFromJson(v)]));
 }

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 
-import { encryptorFor, itemFromJson, JsonNumber, loadKeys, parseJson } from "../helpers/manifest.mjs";
+import { encryptorFor, itemFromJson, itemToJson, JsonNumber, loadKeys, parseJson } from "../helpers/manifest.mjs";
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) {
@@ -44,25 +44,6 @@ function largeTests() {
   );
 }
 
-/** An item as the manifests' typed DynamoDB JSON (binary as base64). */
-function itemToJson(item) {
-  const value = (v) => {
-    const [[tag, x]] = Object.entries(v);
-    switch (tag) {
-      case "B":
-        return { B: Buffer.from(x).toString("base64") };
-      case "BS":
-        return { BS: x.map((b) => Buffer.from(b).toString("base64")) };
-      case "L":
-        return { L: x.map(value) };
-      case "M":
-        return { M: itemToJson(x) };
-      default:
-        return { [tag]: x };
-    }
-  };
-  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, value(v)]));
-}
 
 /** JSON with JsonNumbers written as their exact source text (38-digit numbers survive). */
 function stringify(value) {

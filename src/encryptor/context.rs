@@ -117,58 +117,31 @@ fn encode_terminal(t: &Terminal) -> String {
 /// Reference: aws-db-esdk 1.3.0 `ConvertContextForSelector` (the spec's
 /// ddb-encryption-branch-key-id-supplier.md is silent on version 2).
 pub fn ddb_key_from_context(ec: &EncryptionContext) -> Result<Item> {
-    let invalid = |what: &str| Error::malformed(format!("invalid encryption context: {what}"));
     let pk_name = ec
         .get(PARTITION_NAME)
-        .ok_or_else(|| invalid("missing partition name"))?;
+        .ok_or_else(|| invalid_context("missing partition name"))?;
     if !ec.contains_key(&format!("{ATTR_PREFIX}{pk_name}")) {
-        return Err(invalid("missing partition value"));
+        return Err(invalid_context("missing partition value"));
     }
     let sk_name = ec.get(SORT_NAME);
     if let Some(sk) = sk_name {
         if !ec.contains_key(&format!("{ATTR_PREFIX}{sk}")) {
-            return Err(invalid("missing sort value"));
+            return Err(invalid_context("missing sort value"));
         }
     }
-    let mut key = Item::new();
     let Some(legend) = ec.get(LEGEND) else {
+        // Version 1: the key values, as terminals.
+        let mut key = Item::new();
         for name in std::iter::once(pk_name).chain(sk_name) {
             let value = decode_terminal(&ec[&format!("{ATTR_PREFIX}{name}")])?;
             key.insert(name.clone(), value);
         }
         return Ok(key);
     };
-    let attributes: Vec<(&String, &String)> = ec
-        .iter()
-        .filter(|(k, _)| k.starts_with(ATTR_PREFIX))
-        .collect();
-    if legend.chars().count() != attributes.len() {
-        return Err(invalid(if legend.chars().count() < attributes.len() {
-            "the legend is too short"
-        } else {
-            "the legend is too long"
-        }));
-    }
-    // The context map is in UTF-8 byte order, the legend's order.
-    for ((name, value), kind) in attributes.into_iter().zip(legend.chars()) {
-        let value = match kind {
-            'S' => AttributeValue::S(value.clone()),
-            'N' => AttributeValue::N(value.clone()),
-            'L' if value == "true" => AttributeValue::Bool(true),
-            'L' if value == "false" => AttributeValue::Bool(false),
-            'L' if value == "null" => AttributeValue::Null,
-            'B' => decode_terminal(value)?,
-            other => {
-                return Err(invalid(&format!(
-                    "unexpected legend entry {other:?} for {value:?}"
-                )))
-            }
-        };
-        key.insert(name[ATTR_PREFIX.len()..].to_owned(), value);
-    }
+    let mut key = context_attributes(ec, legend)?;
     let table = ec
         .get(TABLE_NAME)
-        .ok_or_else(|| invalid("missing table name"))?;
+        .ok_or_else(|| invalid_context("missing table name"))?;
     key.insert(
         "aws_dbe_table_name".into(),
         AttributeValue::S(table.clone()),
@@ -179,6 +152,46 @@ pub fn ddb_key_from_context(ec: &EncryptionContext) -> Result<Item> {
     );
     if let Some(sk) = sk_name {
         key.insert("aws_dbe_sort_name".into(), AttributeValue::S(sk.clone()));
+    }
+    Ok(key)
+}
+
+fn invalid_context(what: &str) -> Error {
+    Error::malformed(format!("invalid encryption context: {what}"))
+}
+
+/// A version 2 context's attributes, typed by their legend entries (the
+/// inverse of [`context_value`]).
+fn context_attributes(ec: &EncryptionContext, legend: &str) -> Result<Item> {
+    let attributes: Vec<(&String, &String)> = ec
+        .iter()
+        .filter(|(k, _)| k.starts_with(ATTR_PREFIX))
+        .collect();
+    let entries = legend.chars().count();
+    if entries != attributes.len() {
+        return Err(invalid_context(if entries < attributes.len() {
+            "the legend is too short"
+        } else {
+            "the legend is too long"
+        }));
+    }
+    let mut key = Item::new();
+    // The context map is in UTF-8 byte order, the legend's order.
+    for ((name, value), kind) in attributes.into_iter().zip(legend.chars()) {
+        let value = match (kind, value.as_str()) {
+            ('S', _) => AttributeValue::S(value.clone()),
+            ('N', _) => AttributeValue::N(value.clone()),
+            ('L', "true") => AttributeValue::Bool(true),
+            ('L', "false") => AttributeValue::Bool(false),
+            ('L', "null") => AttributeValue::Null,
+            ('B', _) => decode_terminal(value)?,
+            (other, _) => {
+                return Err(invalid_context(&format!(
+                    "unexpected legend entry {other:?} for {value:?}"
+                )))
+            }
+        };
+        key.insert(name[ATTR_PREFIX.len()..].to_owned(), value);
     }
     Ok(key)
 }

@@ -129,118 +129,28 @@ impl KeyRecord {
     /// `branch_key_id`. The error names the branch key and the failed check.
     /// Spec: branch-key-store.md#record-format
     pub fn from_item(item: &Item, branch_key_id: &str, expected: &KeyKind) -> Result<KeyRecord> {
-        let bad = |what: String| {
-            Error::KeyStoreFailure(format!(
-                "the {} item of branch key {branch_key_id:?} is malformed: {what}",
-                expected.describe()
-            ))
+        let r = ItemReader {
+            item,
+            branch_key_id,
+            expected,
         };
-        let string = |name: &str| match item.get(name) {
-            Some(AttributeValue::S(s)) if !s.is_empty() => Ok(s.clone()),
-            Some(AttributeValue::S(_)) => Err(bad(format!("{name} is empty"))),
-            Some(other) => Err(bad(format!("{name} is {}, not S", other.type_name()))),
-            None => Err(bad(format!("{name} is missing"))),
-        };
-        let id = string(BRANCH_KEY_ID)?;
+        let id = r.string(BRANCH_KEY_ID)?;
         if id != branch_key_id {
-            return Err(bad(format!("its {BRANCH_KEY_ID} is {id:?}")));
+            return Err(r.bad(format!("its {BRANCH_KEY_ID} is {id:?}")));
         }
-        let type_value = string(TYPE)?;
-        let kind = match type_value.as_str() {
-            TYPE_ACTIVE => {
-                let version = string(VERSION)?;
-                let Some(v) = version
-                    .strip_prefix(VERSION_PREFIX)
-                    .filter(|v| !v.is_empty())
-                else {
-                    return Err(bad(format!(
-                        "{VERSION} does not start with {VERSION_PREFIX:?}"
-                    )));
-                };
-                if *expected != KeyKind::Active {
-                    return Err(bad(format!("its {TYPE} is {type_value:?}")));
-                }
-                KeyKind::Version(v.to_owned())
-            }
-            t if t == expected.type_value() => expected.clone(),
-            _ => return Err(bad(format!("its {TYPE} is {type_value:?}"))),
-        };
-        // The ACTIVE item's version is kept apart from its kind.
-        let (kind, active_version) = match (expected, kind) {
-            (KeyKind::Active, KeyKind::Version(v)) => (KeyKind::Active, Some(v)),
-            (_, kind) => (kind, None),
-        };
-        if kind != KeyKind::Active && item.contains_key(VERSION) {
-            return Err(bad(format!("only the ACTIVE item has a {VERSION}")));
-        }
-        let enc = match item.get(ENC) {
-            Some(AttributeValue::B(b)) if (1..=MAX_ENC_LEN).contains(&b.len()) => b.clone(),
-            Some(AttributeValue::B(b)) => {
-                return Err(bad(format!(
-                    "{ENC} is {} bytes, not 1 to {MAX_ENC_LEN}",
-                    b.len()
-                )))
-            }
-            Some(other) => return Err(bad(format!("{ENC} is {}, not B", other.type_name()))),
-            None => return Err(bad(format!("{ENC} is missing"))),
-        };
-        // The reference code checks the type only (aws-db-esdk 1.3.0,
-        // `_BranchKeyItem_q`); the value is bound into the KMS context as is.
-        let hierarchy_version = match item.get(HIERARCHY_VERSION) {
-            Some(AttributeValue::N(n)) => n.clone(),
-            Some(other) => {
-                return Err(bad(format!(
-                    "{HIERARCHY_VERSION} is {}, not N",
-                    other.type_name()
-                )));
-            }
-            None => return Err(bad(format!("{HIERARCHY_VERSION} is missing"))),
-        };
-        let mut extra = BTreeMap::new();
-        for (name, value) in item {
-            if [
-                BRANCH_KEY_ID,
-                TYPE,
-                VERSION,
-                ENC,
-                KMS_ARN,
-                CREATE_TIME,
-                HIERARCHY_VERSION,
-            ]
-            .contains(&name.as_str())
-            {
-                continue;
-            }
-            if name == TABLE_NAME_CONTEXT_KEY {
-                return Err(bad(format!("it has a {TABLE_NAME_CONTEXT_KEY} attribute")));
-            }
-            match value {
-                AttributeValue::S(s) => {
-                    extra.insert(name.clone(), s.clone());
-                }
-                other => {
-                    return Err(bad(format!(
-                        "attribute {name:?} is {}; every attribute but {ENC} is bound \
-                         into the KMS encryption context and must be S",
-                        other.type_name()
-                    )));
-                }
-            }
-        }
-        let kms_arn = string(KMS_ARN)?;
+        let (kind, active_version) = r.kind()?;
+        let kms_arn = r.string(KMS_ARN)?;
         if kms_arn.len() > MAX_KMS_ARN_LEN {
-            return Err(bad(format!(
-                "{KMS_ARN} is longer than {MAX_KMS_ARN_LEN} bytes"
-            )));
+            return Err(r.bad(format!("{KMS_ARN} is longer than {MAX_KMS_ARN_LEN} bytes")));
         }
         let mut record = KeyRecord {
             branch_key_id: id,
             kind,
-            enc,
+            enc: r.enc()?,
             kms_arn,
-            create_time: string(CREATE_TIME)?,
-            hierarchy_version,
-            extra,
+            create_time: r.string(CREATE_TIME)?,
+            hierarchy_version: r.hierarchy_version()?,
+            extra: r.extra()?,
         };
         if let Some(v) = active_version {
             record
@@ -355,6 +265,118 @@ impl KeyRecord {
     }
 }
 
+/// The checks of [`KeyRecord::from_item`], one attribute at a time.
+/// Reference: aws-db-esdk 1.3.0 `_BranchKeyItem_q` and its per-kind checks.
+struct ItemReader<'a> {
+    item: &'a Item,
+    branch_key_id: &'a str,
+    expected: &'a KeyKind,
+}
+
+impl ItemReader<'_> {
+    fn bad(&self, what: String) -> Error {
+        Error::KeyStoreFailure(format!(
+            "the {} item of branch key {:?} is malformed: {what}",
+            self.expected.describe(),
+            self.branch_key_id
+        ))
+    }
+
+    /// A non-empty S attribute.
+    fn string(&self, name: &str) -> Result<String> {
+        match self.item.get(name) {
+            Some(AttributeValue::S(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(AttributeValue::S(_)) => Err(self.bad(format!("{name} is empty"))),
+            Some(other) => Err(self.bad(format!("{name} is {}, not S", other.type_name()))),
+            None => Err(self.bad(format!("{name} is missing"))),
+        }
+    }
+
+    /// The item's kind, which must be the one asked for, and the ACTIVE
+    /// item's version (only the ACTIVE item has a `version`).
+    fn kind(&self) -> Result<(KeyKind, Option<String>)> {
+        let type_value = self.string(TYPE)?;
+        let wrong_type = || self.bad(format!("its {TYPE} is {type_value:?}"));
+        if type_value == TYPE_ACTIVE {
+            let version = self.string(VERSION)?;
+            let Some(v) = version
+                .strip_prefix(VERSION_PREFIX)
+                .filter(|v| !v.is_empty())
+            else {
+                return Err(self.bad(format!("{VERSION} does not start with {VERSION_PREFIX:?}")));
+            };
+            if *self.expected != KeyKind::Active {
+                return Err(wrong_type());
+            }
+            return Ok((KeyKind::Active, Some(v.to_owned())));
+        }
+        if type_value != self.expected.type_value() {
+            return Err(wrong_type());
+        }
+        if self.item.contains_key(VERSION) {
+            return Err(self.bad(format!("only the ACTIVE item has a {VERSION}")));
+        }
+        Ok((self.expected.clone(), None))
+    }
+
+    fn enc(&self) -> Result<Vec<u8>> {
+        match self.item.get(ENC) {
+            Some(AttributeValue::B(b)) if (1..=MAX_ENC_LEN).contains(&b.len()) => Ok(b.clone()),
+            Some(AttributeValue::B(b)) => Err(self.bad(format!(
+                "{ENC} is {} bytes, not 1 to {MAX_ENC_LEN}",
+                b.len()
+            ))),
+            Some(other) => Err(self.bad(format!("{ENC} is {}, not B", other.type_name()))),
+            None => Err(self.bad(format!("{ENC} is missing"))),
+        }
+    }
+
+    /// The reference code checks the type only; the value is bound into the
+    /// KMS context as it is stored.
+    fn hierarchy_version(&self) -> Result<String> {
+        match self.item.get(HIERARCHY_VERSION) {
+            Some(AttributeValue::N(n)) => Ok(n.clone()),
+            Some(other) => Err(self.bad(format!(
+                "{HIERARCHY_VERSION} is {}, not N",
+                other.type_name()
+            ))),
+            None => Err(self.bad(format!("{HIERARCHY_VERSION} is missing"))),
+        }
+    }
+
+    /// Every other attribute: S values only (each is bound into the KMS
+    /// context), and never `tablename` (the context's own key).
+    fn extra(&self) -> Result<BTreeMap<String, String>> {
+        const FORMAT: [&str; 7] = [
+            BRANCH_KEY_ID,
+            TYPE,
+            VERSION,
+            ENC,
+            KMS_ARN,
+            CREATE_TIME,
+            HIERARCHY_VERSION,
+        ];
+        let mut extra = BTreeMap::new();
+        for (name, value) in self.item {
+            if FORMAT.contains(&name.as_str()) {
+                continue;
+            }
+            if name == TABLE_NAME_CONTEXT_KEY {
+                return Err(self.bad(format!("it has a {TABLE_NAME_CONTEXT_KEY} attribute")));
+            }
+            let AttributeValue::S(s) = value else {
+                return Err(self.bad(format!(
+                    "attribute {name:?} is {}; every attribute but {ENC} is bound \
+                     into the KMS encryption context and must be S",
+                    value.type_name()
+                )));
+            };
+            extra.insert(name.clone(), s.clone());
+        }
+        Ok(extra)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,81 +450,52 @@ mod tests {
     fn malformed_items_are_refused_naming_the_key_and_the_check() {
         let kind = KeyKind::Version(VERSION_ID.into());
         let good = decrypt_only().to_item();
-        type Tamper = Box<dyn Fn(&mut Item)>;
-        let cases: Vec<(&str, Tamper)> = vec![
-            (
-                "enc is missing",
-                Box::new(|i| {
-                    i.remove(ENC);
-                }),
-            ),
-            (
-                "enc is S, not B",
-                Box::new(|i| {
-                    i.insert(ENC.into(), AttributeValue::S("x".into()));
-                }),
-            ),
-            (
-                "kms-arn is missing",
-                Box::new(|i| {
-                    i.remove(KMS_ARN);
-                }),
-            ),
-            (
-                "create-time is missing",
-                Box::new(|i| {
-                    i.remove(CREATE_TIME);
-                }),
-            ),
+        use AttributeValue::{B, N, S};
+        // (what the message says, the attribute, its new value or None to remove it)
+        let cases: [(&str, &str, Option<AttributeValue>); 12] = [
+            ("enc is missing", ENC, None),
+            ("enc is S, not B", ENC, Some(S("x".into()))),
+            ("enc is 0 bytes", ENC, Some(B(vec![]))),
+            ("kms-arn is missing", KMS_ARN, None),
+            ("create-time is missing", CREATE_TIME, None),
             (
                 "hierarchy-version is S, not N",
-                Box::new(|i| {
-                    i.insert(HIERARCHY_VERSION.into(), AttributeValue::S("1".into()));
-                }),
-            ),
-            (
-                "enc is 0 bytes",
-                Box::new(|i| {
-                    i.insert(ENC.into(), AttributeValue::B(vec![]));
-                }),
+                HIERARCHY_VERSION,
+                Some(S("1".into())),
             ),
             (
                 "its type is \"branch:version:other\"",
-                Box::new(|i| {
-                    i.insert(
-                        TYPE.into(),
-                        AttributeValue::S("branch:version:other".into()),
-                    );
-                }),
+                TYPE,
+                Some(S("branch:version:other".into())),
             ),
             (
                 "its branch-key-id is \"other\"",
-                Box::new(|i| {
-                    i.insert(BRANCH_KEY_ID.into(), AttributeValue::S("other".into()));
-                }),
+                BRANCH_KEY_ID,
+                Some(S("other".into())),
             ),
-            (
-                "attribute \"extra\" is N",
-                Box::new(|i| {
-                    i.insert("extra".into(), AttributeValue::N("1".into()));
-                }),
-            ),
+            ("attribute \"extra\" is N", "extra", Some(N("1".into()))),
             (
                 "only the ACTIVE item has a version",
-                Box::new(|i| {
-                    i.insert(VERSION.into(), AttributeValue::S("branch:version:x".into()));
-                }),
+                VERSION,
+                Some(S("branch:version:x".into())),
             ),
             (
                 "it has a tablename attribute",
-                Box::new(|i| {
-                    i.insert(TABLE_NAME_CONTEXT_KEY.into(), AttributeValue::S("t".into()));
-                }),
+                TABLE_NAME_CONTEXT_KEY,
+                Some(S("t".into())),
+            ),
+            (
+                "branch-key-id is empty",
+                BRANCH_KEY_ID,
+                Some(S(String::new())),
             ),
         ];
-        for (want, tamper) in cases {
+        for (want, name, value) in cases {
             let mut item = good.clone();
-            tamper(&mut item);
+            match value {
+                Some(v) => item.insert(name.into(), v),
+                None => item.remove(name),
+            };
             let err = KeyRecord::from_item(&item, "bbb9baf1", &kind).unwrap_err();
             assert_eq!(err.code(), "KEY_STORE_FAILURE", "{want}");
             let msg = err.to_string();
@@ -511,7 +504,10 @@ mod tests {
                 "{want}: {msg}"
             );
         }
-        // An ACTIVE item without a well-formed version.
+    }
+
+    #[test]
+    fn an_active_item_needs_a_prefixed_version() {
         let mut active = decrypt_only().as_active();
         active.enc = vec![1];
         let mut item = active.to_item();

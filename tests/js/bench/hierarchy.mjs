@@ -8,7 +8,7 @@
 import { performance } from "node:perf_hooks";
 
 import { makeKeyring } from "../browser/shared.mjs";
-import { measureEncryptor } from "./measure.mjs";
+import { interleaved } from "./measure.mjs";
 
 /** Counts every command sent through `client`, by command name. */
 function countCommands(client) {
@@ -31,8 +31,10 @@ function countCommands(client) {
  * @param reference the reference fixture ({ config, keyring, item wire })
  * @param item the reference item
  * @param opts measure options; items: how many items for the call counts
+ * @param chromiumPage optional: ({ endpoint, credentials, store, branchKeyId,
+ *   config, rawKeyring, slice, rounds }) => the page's { hierarchical, rawAes }
  */
-export async function benchHierarchy({ fieldseal, kms, moto, reference, item, opts, items }) {
+export async function benchHierarchy({ fieldseal, kms, moto, reference, item, opts, items, chromiumPage }) {
   const { KMSClient, CreateKeyCommand } = await import("@aws-sdk/client-kms");
   const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
   const region = "us-west-2";
@@ -74,30 +76,22 @@ export async function benchHierarchy({ fieldseal, kms, moto, reference, item, op
   for (const s of sealed) await counted.decryptItem(s);
   const openCalls = { kms: kmsCalls.total(), ddb: ddbCalls.total() };
 
-  // Warm items/s: hierarchical against raw AES, same item, interleaved in
-  // ROUNDS rounds (the order alternating), the median round of each: a
-  // shared machine moves one sequential measurement by 25% or more.
+  // Warm items/s: hierarchical against raw AES, same item, interleaved.
   const rawAes = new fieldseal.ItemEncryptor(config(makeKeyring(fieldseal, reference.keyring)));
   const slice = { seconds: opts.seconds / 2, warmupSeconds: opts.warmupSeconds / 2 };
-  const runs = { hierarchical: [], rawAes: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? ["rawAes", "hierarchical"] : ["hierarchical", "rawAes"];
-    for (const name of order) runs[name].push(await measureEncryptor(name === "rawAes" ? rawAes : encryptor, item, slice));
-  }
-  const hierarchical = medianRun(runs.hierarchical);
-  const rawAesSpeed = medianRun(runs.rawAes);
+  const { hierarchical, rawAes: rawAesSpeed } = await interleaved({ hierarchical: encryptor, rawAes }, item, slice, ROUNDS);
+  // The same in headless Chromium, its clients calling moto across origins.
+  const chromium = chromiumPage
+    ? await chromiumPage({ endpoint: moto.endpoint, credentials: moto.credentials, store: { region, ddbTableName: storeConfig.ddbTableName, logicalKeyStoreName: storeConfig.logicalKeyStoreName, kmsKeyArn: KeyMetadata.Arn }, branchKeyId: branchKeyIdentifier, config: config(undefined), rawKeyring: reference.keyring, slice, rounds: ROUNDS })
+    : null;
   kmsClient.destroy();
   ddbClient.destroy();
-  return { items, coldStartMs, sealCalls, openCalls, hierarchical, rawAes: rawAesSpeed };
+  return { items, coldStartMs, sealCalls, openCalls, hierarchical, rawAes: rawAesSpeed, chromium };
 }
 
 const roundTrip = (m) => 1 / (1 / m.encrypt.itemsPerSec + 1 / m.decrypt.itemsPerSec);
 const ROUNDS = 6;
 
-/** The run whose round trips/s is the median (the upper one of the middle two). */
-function medianRun(runs) {
-  return [...runs].sort((a, b) => roundTrip(a) - roundTrip(b))[Math.floor(runs.length / 2)];
-}
 
 /** The markdown section (and console lines) for a benchHierarchy result. */
 export function hierarchyLines(h) {
@@ -108,6 +102,9 @@ export function hierarchyLines(h) {
     `- ${h.items.toLocaleString("en-US")} items sealed: ${h.sealCalls.kms} KMS and ${h.sealCalls.ddb} DynamoDB calls (${per(h.sealCalls.kms)} KMS calls per item);`,
     `- the same ${h.items.toLocaleString("en-US")} opened: ${h.openCalls.kms} KMS and ${h.openCalls.ddb} DynamoDB calls (${per(h.openCalls.kms)} KMS calls per item);`,
     `- round trips/s, warm (median of ${ROUNDS} interleaved rounds): hierarchical ${Math.round(roundTrip(h.hierarchical)).toLocaleString("en-US")}, raw AES ${Math.round(roundTrip(h.rawAes)).toLocaleString("en-US")} (overhead ${(overhead * 100).toFixed(1)}%);`,
+    ...(h.chromium
+      ? [`- the same in headless Chromium ${h.chromium.version} (its clients calling moto across origins): hierarchical ${Math.round(roundTrip(h.chromium.hierarchical)).toLocaleString("en-US")}, raw AES ${Math.round(roundTrip(h.chromium.rawAes)).toLocaleString("en-US")} round trips/s (overhead ${((1 - roundTrip(h.chromium.hierarchical) / roundTrip(h.chromium.rawAes)) * 100).toFixed(1)}%);`]
+      : [`- headless Chromium: not measured (${h.chromiumSkipped ?? "no browser"});`]),
     `- cold start (new keyring and store handle to the first sealed item, one GetItem and one KMS Decrypt): ${h.coldStartMs.toFixed(1)} ms.`,
   ];
 }

@@ -33,3 +33,24 @@ export async function measureEncryptor(enc, item, opts) {
   const decrypt = await measure(() => enc.decryptItem(sealed), opts);
   return { encrypt, decrypt };
 }
+
+const roundTrip = (m) => 1 / (1 / m.encrypt.itemsPerSec + 1 / m.decrypt.itemsPerSec);
+
+/**
+ * Several encryptors on one item, measured in `rounds` interleaved rounds
+ * (the order rotating each round), each at the round whose round trips/s is
+ * the median: a shared machine moves one measurement after another by 25%
+ * or more, and interleaving spreads that over all of them.
+ * @returns { [name]: { encrypt, decrypt } }
+ */
+export async function interleaved(encryptors, item, opts, rounds) {
+  const names = Object.keys(encryptors);
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    for (const name of order) runs[name].push(await measureEncryptor(encryptors[name], item, opts));
+  }
+  return Object.fromEntries(
+    names.map((n) => [n, [...runs[n]].sort((a, b) => roundTrip(a) - roundTrip(b))[Math.floor(rounds / 2)]]),
+  );
+}

@@ -280,6 +280,26 @@ async function benchLargeChromium() {
   checkPage(session);
 }
 
+/** The hierarchy row's page (tests/js/browser-kms, the AWS SDK v3 in the page), built, served and run once. */
+async function hierarchyInChromium(a) {
+  const root = fileURLToPath(new URL("../browser-kms/", import.meta.url));
+  const built = await buildPage({ root });
+  let server;
+  let browser;
+  try {
+    server = await servePreview(built.outDir, { root });
+    browser = await launchChromium();
+    const { page, problems } = await openHarnessPage(browser, server.url);
+    const r = await callPage(page, "benchHierarchy", a.endpoint, a.credentials, a.store, a.branchKeyId, a.config, a.rawKeyring, wireItem, a.slice, a.rounds);
+    if (problems.length) throw new Error(`the hierarchy page reported problems:\n  ${problems.join("\n  ")}`);
+    return { ...r, version: browser.version() };
+  } finally {
+    await browser?.close().catch(() => {});
+    await server?.close().catch(() => {});
+    await built.cleanup();
+  }
+}
+
 async function benchHierarchyRow() {
   const items = Number(process.env.BENCH_HIERARCHY_ITEMS ?? 10000);
   log(`hierarchy: hierarchical keyring on moto (KMS + DynamoDB), ${items} items sealed and opened, then warm items/s vs raw AES`);
@@ -292,8 +312,11 @@ async function benchHierarchyRow() {
   } catch (e) {
     skip(`moto did not start (scripts/setup.sh moto installs it): ${e.message}`);
   }
+  if (!chromiumPath() && inCI) throw new Error("Chromium not found (CI): the hierarchy row measures it too");
+  const chromiumPage = chromiumPath() ? hierarchyInChromium : null;
   try {
-    hierarchy = await benchHierarchy({ fieldseal, kms, moto: { endpoint: moto.endpoint, credentials: CREDENTIALS }, reference, item, opts, items });
+    hierarchy = await benchHierarchy({ fieldseal, kms, moto: { endpoint: moto.endpoint, credentials: CREDENTIALS }, reference, item, opts, items, chromiumPage });
+    if (!chromiumPage) hierarchy.chromiumSkipped = `Chromium not found at ${process.env.CHROMIUM_PATH || "/usr/bin/chromium"}`;
     for (const line of hierarchyLines(hierarchy)) log(`  ${line}`);
   } finally {
     await moto.stop();

@@ -58,6 +58,9 @@ pub struct HierarchicalKeyringConfig {
 pub struct AwsKmsHierarchicalKeyring {
     config: HierarchicalKeyringConfig,
     ttl_ms: u64,
+    /// A fixed branch key's encrypt cache id, computed once (a SHA-384 per
+    /// item otherwise).
+    fixed_encrypt_id: Option<(String, CacheId)>,
 }
 
 impl std::fmt::Debug for AwsKmsHierarchicalKeyring {
@@ -92,7 +95,16 @@ impl AwsKmsHierarchicalKeyring {
             return Err(Error::InvalidConfig("partitionId must not be empty".into()));
         }
         let ttl_ms = config.ttl_seconds.saturating_mul(1000);
-        Ok(AwsKmsHierarchicalKeyring { config, ttl_ms })
+        let mut keyring = AwsKmsHierarchicalKeyring {
+            config,
+            ttl_ms,
+            fixed_encrypt_id: None,
+        };
+        if let BranchKeyIdSource::Fixed(id) = &keyring.config.branch_key_id {
+            keyring.fixed_encrypt_id =
+                Some((id.clone(), keyring.cache_id(Scope::Encrypt, id, None)));
+        }
+        Ok(keyring)
     }
 
     /// The branch key id for this operation: the configured one, or the
@@ -131,7 +143,10 @@ impl AwsKmsHierarchicalKeyring {
     /// The active branch key, from the cache or the store.
     pub async fn active_branch_key(&self, branch_key_id: &str) -> Result<(Arc<BranchKey>, KeyUse)> {
         let store = &self.config.key_store;
-        let id = self.cache_id(Scope::Encrypt, branch_key_id, None);
+        let id = match &self.fixed_encrypt_id {
+            Some((fixed, id)) if fixed == branch_key_id => *id,
+            _ => self.cache_id(Scope::Encrypt, branch_key_id, None),
+        };
         let load = || async move { checked(store.get_active_branch_key(branch_key_id).await?) };
         self.lookup(id, load).await
     }

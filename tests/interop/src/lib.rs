@@ -9,11 +9,14 @@
 //! - [`moto`]: a local KMS + DynamoDB through the project's launcher;
 //! - [`aws_clients`]: fieldseal's `KeyStoreStorage` and `KmsClient` over the AWS SDK;
 //! - [`hierarchy`]: the hierarchical keyring and key store on both sides (`tests/keystore.rs`);
-//! - [`npm`]: the npm package through the Node tools (`tests/js/tools`), from the tests.
+//! - [`npm`]: the npm package through the Node tools (`tests/js/tools`), from the tests;
+//! - [`intercept`]: the official `DbEsdkInterceptor` and the tables it shares with the
+//!   npm package's DynamoDB plug-in (`tests/plugin.rs`).
 
 pub mod aws_clients;
 pub mod convert;
 pub mod hierarchy;
+pub mod intercept;
 pub mod manifest;
 pub mod moto;
 pub mod npm;

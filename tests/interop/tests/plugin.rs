@@ -354,7 +354,12 @@ fn check_item(want: &Item, got: &Item) -> Result<(), String> {
         diffs.push(format!("unexpected attribute {k:?}"));
     }
     ensure(diffs.is_empty(), || {
-        format!("item {}: {}", key_text(got), diffs.join("; "))
+        let key: Item = want
+            .iter()
+            .filter(|(k, _)| *k == PK || *k == SK)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        format!("item {}: {}", key_text(&key), diffs.join("; "))
     })
 }
 

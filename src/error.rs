@@ -43,6 +43,11 @@ pub enum Error {
     /// carries more wrapped data keys than `max_encrypted_data_keys`.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
+    /// A DynamoDB request that client-side encryption cannot allow on a
+    /// configured table (a condition on an encrypted attribute, an update of a
+    /// signed one, PartiQL, a legacy parameter...). Refused before any network call.
+    #[error("request refused: {0}")]
+    RequestRefused(String),
     /// A bug in fieldseal, not the caller's input: report it.
     #[error("internal error in fieldseal: {0}")]
     Internal(String),
@@ -61,6 +66,7 @@ pub const ERROR_CODES: &[&str] = &[
     "KEY_STORE_FAILURE",
     "INVALID_KEY",
     "LIMIT_EXCEEDED",
+    "REQUEST_REFUSED",
     "INTERNAL_ERROR",
 ];
 
@@ -77,6 +83,7 @@ impl Error {
             Error::KeyStoreFailure(_) => "KEY_STORE_FAILURE",
             Error::InvalidKey(_) => "INVALID_KEY",
             Error::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            Error::RequestRefused(_) => "REQUEST_REFUSED",
             Error::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -109,6 +116,7 @@ mod code_list_tests {
             Error::KeyStoreFailure(String::new()),
             Error::InvalidKey(String::new()),
             Error::LimitExceeded(String::new()),
+            Error::RequestRefused(String::new()),
             Error::Internal(String::new()),
         ];
         let codes: Vec<&str> = samples.iter().map(Error::code).collect();

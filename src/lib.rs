@@ -15,7 +15,9 @@
 //!   AWS KMS) behind the hierarchical keyring, through caller-supplied DynamoDB and KMS clients;
 //! - [`format`](mod@format): structured encryption apart from items: the wire format (header,
 //!   footer, fields) and `encrypt_structure` / `decrypt_structure` over canonical fields;
-//! - [`encryptor`]: the item encryptor: DynamoDB item rules, mapped onto a structure.
+//! - [`encryptor`]: the item encryptor: DynamoDB item rules, mapped onto a structure;
+//! - [`ddb`]: the DynamoDB client integration's rules (what each API call may carry on an
+//!   encrypted table, what is sealed before it is sent and opened after), apart from any SDK.
 
 // Keyrings are shared through `Arc` so native builds can use them from many
 // threads; on wasm32 (single-threaded) they may hold JS handles, which are
@@ -25,6 +27,7 @@
 pub mod base;
 pub mod cache;
 pub mod codec;
+pub mod ddb;
 pub mod encryptor;
 pub mod error;
 pub mod format;

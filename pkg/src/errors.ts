@@ -1,3 +1,5 @@
+import type { Item } from "./types.js";
+
 /**
  * The stable error codes of fieldseal. Branch on `error.code`, never on the
  * message: messages may be reworded, codes will not change.
@@ -21,6 +23,8 @@ export type ErrorCode =
   | "INVALID_KEY"
   /** A size limit of the format or of DynamoDB is exceeded, or an item carries more wrapped data keys than `maxEncryptedDataKeys`. */
   | "LIMIT_EXCEEDED"
+  /** A DynamoDB request that client-side encryption cannot allow on a configured table (a condition on an encrypted attribute, an update of a signed one, PartiQL, a legacy parameter...). Refused before any network call. */
+  | "REQUEST_REFUSED"
   /** The WebAssembly module could not be fetched, compiled or instantiated. */
   | "WASM_LOAD_FAILED"
   /** An encryptor or keyring was used after `free()` (or after `using` disposed it). */
@@ -38,6 +42,7 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
   "KEY_STORE_FAILURE",
   "INVALID_KEY",
   "LIMIT_EXCEEDED",
+  "REQUEST_REFUSED",
   "WASM_LOAD_FAILED",
   "OBJECT_FREED",
   "INTERNAL_ERROR",
@@ -54,11 +59,17 @@ const CODES: ReadonlySet<string> = new Set<ErrorCode>([
  */
 export class FieldsealError extends Error {
   readonly code: ErrorCode;
+  /** `fieldseal/dynamodb`: the table of the item that failed to seal or open. */
+  readonly table?: string;
+  /** `fieldseal/dynamodb`: that item's key attributes (never encrypted), as AttributeValues. */
+  readonly itemKey?: Item;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; table?: string; itemKey?: Item }) {
     super(message, options);
     this.name = "FieldsealError";
     this.code = code;
+    if (options?.table !== undefined) this.table = options.table;
+    if (options?.itemKey !== undefined) this.itemKey = options.itemKey;
   }
 }
 
@@ -67,7 +78,11 @@ export function toFieldsealError(error: unknown): FieldsealError {
   if (error instanceof FieldsealError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (error instanceof Error && typeof code === "string" && CODES.has(code)) {
-    return new FieldsealError(code as ErrorCode, error.message);
+    const { table, itemKey } = error as { table?: unknown; itemKey?: unknown };
+    return new FieldsealError(code as ErrorCode, error.message, {
+      table: typeof table === "string" ? table : undefined,
+      itemKey: typeof itemKey === "object" && itemKey !== null ? (itemKey as Item) : undefined,
+    });
   }
   // wasm-bindgen's refusal of a freed handle; anything else (a trap) is a bug in fieldseal.
   if ((error as Error)?.message === "null pointer passed to rust") {

@@ -1,7 +1,7 @@
 //! `WasmItemEncryptor`: the core's item encryptor behind promises.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use fieldseal::{AlgorithmSuiteId, CryptoAction, Error, Item, ItemEncryptor, ItemEncryptorConfig};
 use js_sys::{Array, Promise};
@@ -10,7 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::args::{self, config_error, Fields, Result};
 use crate::convert::{item_from_js, item_to_js};
-use crate::error::{to_js, to_js_at};
+use crate::error::{to_js, to_js_item};
 use crate::keyring::WasmKeyring;
 use crate::webcrypto::{default_bulk_min_len, WebCrypto};
 
@@ -239,8 +239,8 @@ fn platform_crypto(value: &JsValue) -> Result<Option<usize>> {
 /// Encrypts and decrypts items under one table configuration.
 #[wasm_bindgen]
 pub struct WasmItemEncryptor {
-    // Rc: a pending operation keeps the encryptor alive even if JS frees it.
-    inner: Rc<ItemEncryptor>,
+    // Shared: a pending operation (or a DynamoDB plug-in) keeps the encryptor alive even if JS frees it.
+    inner: Arc<ItemEncryptor>,
 }
 
 /// Which way an operation goes.
@@ -262,6 +262,11 @@ async fn run(
 }
 
 impl WasmItemEncryptor {
+    /// The core encryptor, shared (the DynamoDB plug-in's tables hold it).
+    pub(crate) fn shared(&self) -> Arc<ItemEncryptor> {
+        self.inner.clone()
+    }
+
     /// The item is read now, so later changes to the JS object cannot race
     /// with the operation; errors still arrive as a rejected promise.
     fn one(&self, direction: Direction, item: &JsValue) -> Promise {
@@ -300,7 +305,7 @@ impl WasmItemEncryptor {
             for (i, item) in items.iter().enumerate() {
                 let done = run(&encryptor, direction, item)
                     .await
-                    .map_err(|e| to_js_at(e, &format!("item #{i}")))?;
+                    .map_err(|e| to_js_item(e, i))?;
                 out.set(i as u32, item_to_js(&done));
             }
             Ok(out.into())
@@ -319,7 +324,7 @@ impl WasmItemEncryptor {
         let config = ConfigOptions::read(config).map_err(to_js)?;
         let encryptor = ItemEncryptor::new(config.into_config(keyring)).map_err(to_js)?;
         Ok(WasmItemEncryptor {
-            inner: Rc::new(encryptor),
+            inner: Arc::new(encryptor),
         })
     }
 

@@ -16,7 +16,14 @@ pub fn to_js(error: fieldseal::Error) -> JsValue {
     js_error(error.code(), &error.to_string())
 }
 
-/// The same error, its message prefixed with where it happened (e.g. `item #3`).
-pub fn to_js_at(error: fieldseal::Error, at: &str) -> JsValue {
-    js_error(error.code(), &format!("{at}: {error}"))
+/// The error of item `index` of a batch: its message prefixed `item #N: `,
+/// and the index in `itemIndex` (the DynamoDB plug-in names the item's key).
+pub fn to_js_item(error: fieldseal::Error, index: usize) -> JsValue {
+    let out = js_error(error.code(), &format!("item #{index}: {error}"));
+    let _ = js_sys::Reflect::set(
+        &out,
+        &JsValue::from_str("itemIndex"),
+        &JsValue::from_f64(index as f64),
+    );
+    out
 }

@@ -15,6 +15,7 @@ mod args;
 mod clock;
 mod convert;
 mod custom;
+mod ddb;
 mod encryptor;
 mod error;
 mod keyring;
@@ -23,6 +24,7 @@ mod kms;
 mod random;
 pub mod webcrypto;
 
+pub use ddb::WasmEncryptedTables;
 pub use encryptor::{ItemEncryptorOptions, WasmItemEncryptor};
 pub use keyring::{
     AwsKmsMrkDiscoveryOptions, AwsKmsMrkMultiOptions, AwsKmsOptions, CustomKeyringOptions,

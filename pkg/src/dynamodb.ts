@@ -1,0 +1,452 @@
+/**
+ * Transparent client-side encryption for the AWS SDK for JavaScript v3's
+ * DynamoDB clients: `import { getDynamoDbEncryptionPlugin } from "fieldseal/dynamodb"`.
+ *
+ * The counterpart of the DB-ESDK's `DynamoDbEncryptionInterceptor` (Java) and
+ * `DbEsdkInterceptor` (Rust): items written to a configured table are sealed
+ * before they leave, items read from it are opened before you see them, and
+ * what client-side encryption cannot allow is refused before any network
+ * call. The stored bytes are the DB-ESDK's, so the official SDKs read and
+ * write the same table. `@aws-sdk/client-dynamodb` is an optional peer: this
+ * module never loads it, it only adds middleware to the client you have.
+ * @packageDocumentation
+ */
+import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
+import { ItemEncryptor, wasmEncryptorOf, type ItemEncryptorConfig } from "./encryptor.js";
+import { reading } from "./hostile.js";
+import type { AttributeValue, Item } from "./types.js";
+import { loadWasm } from "./wasm.js";
+import type { WasmEncryptedTables, WasmItemEncryptor } from "./wasm/fieldseal_wasm.js";
+
+/** One table's encryption: {@link ItemEncryptorConfig}, with the DB-ESDK's names. */
+export type DynamoDbTableEncryptionConfig = ItemEncryptorConfig;
+
+export interface DynamoDbEncryptionConfig {
+  /**
+   * The encrypted tables, by their physical table name (the `TableName` of
+   * your requests; `logicalTableName` is what is bound into the items, and
+   * may differ, e.g. for a restored copy). Every other table passes through
+   * untouched.
+   */
+  tableEncryptionConfigs: { [tableName: string]: DynamoDbTableEncryptionConfig };
+}
+
+/** The shape of an AWS SDK v3 middleware stack that this plug-in uses. */
+export interface MiddlewareStackLike {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  add(middleware: any, options: any): void;
+}
+
+/** An AWS SDK v3 plug-in (`Pluggable`): pass it to `client.middlewareStack.use(...)`. */
+export interface DynamoDbEncryptionPlugin {
+  applyToStack(stack: MiddlewareStackLike): void;
+  /**
+   * Load fieldseal and build every table's encryptor now, rejecting with
+   * `INVALID_CONFIG` if a table's config breaks a rule. Optional: the first
+   * request does the same (and then sends nothing).
+   */
+  ready(): Promise<void>;
+}
+
+/** The middleware's name on the stack (one per client: adding it again replaces it). */
+export const DYNAMODB_ENCRYPTION_MIDDLEWARE = "fieldsealDynamoDbEncryption";
+
+function configError(message: string): FieldsealError {
+  return new FieldsealError("INVALID_CONFIG", message);
+}
+
+/**
+ * The plug-in for a `DynamoDBClient`: add it once, and `PutItem`, `GetItem`,
+ * `Query`, `Scan`, `UpdateItem`, `DeleteItem`, their batch and transaction
+ * forms, and `DynamoDBDocumentClient.from(client)` on top, encrypt and
+ * decrypt the configured tables' items on their own.
+ *
+ * @example
+ * const client = new DynamoDBClient({ region: "us-east-1" });
+ * client.middlewareStack.use(getDynamoDbEncryptionPlugin({
+ *   tableEncryptionConfigs: {
+ *     Orders: {
+ *       logicalTableName: "Orders", partitionKeyName: "pk", sortKeyName: "sk",
+ *       attributeActionsOnEncrypt: { pk: "SIGN_ONLY", sk: "SIGN_ONLY", card: "ENCRYPT_AND_SIGN", total: "SIGN_ONLY" },
+ *       keyring,
+ *     },
+ *   },
+ * }));
+ * await client.send(new PutItemCommand({ TableName: "Orders", Item: { pk: { S: "c#1" }, sk: { S: "o#1" }, card: { S: "4111 1111 1111 1111" }, total: { N: "12" } } }));
+ */
+export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): DynamoDbEncryptionPlugin {
+  const encryptors = reading("INVALID_CONFIG", "the DynamoDB encryption config", () => {
+    if (typeof config !== "object" || config === null) throw configError("getDynamoDbEncryptionPlugin needs { tableEncryptionConfigs }");
+    for (const key of Object.keys(config)) {
+      if (key !== "tableEncryptionConfigs") throw configError(`unknown key ${JSON.stringify(key)} in the DynamoDB encryption config`);
+    }
+    const tables = config.tableEncryptionConfigs;
+    if (typeof tables !== "object" || tables === null || Array.isArray(tables)) {
+      throw configError("tableEncryptionConfigs must be an object of table name to table config");
+    }
+    const out: [string, ItemEncryptor][] = [];
+    for (const table of Object.keys(tables)) {
+      const tableConfig = tables[table] as DynamoDbTableEncryptionConfig & { search?: unknown };
+      if (typeof tableConfig === "object" && tableConfig !== null && "search" in tableConfig && tableConfig.search !== undefined) {
+        throw configError(`tableEncryptionConfigs[${JSON.stringify(table)}].search: searchable encryption (beacons) is not supported yet`);
+      }
+      try {
+        out.push([table, new ItemEncryptor(tableConfig)]);
+      } catch (error) {
+        if (error instanceof FieldsealError) {
+          throw new FieldsealError(error.code, `tableEncryptionConfigs[${JSON.stringify(table)}]: ${error.message}`);
+        }
+        throw error;
+      }
+    }
+    if (out.length === 0) throw configError("tableEncryptionConfigs names no table");
+    return out;
+  });
+
+  let building: Promise<Built> | undefined;
+  const built = (): Promise<Built> => {
+    building ??= guarded(async () => {
+      const wasm = await loadWasm();
+      const rules = new wasm.WasmEncryptedTables();
+      const tables: Tables = new Map();
+      for (const [name, encryptor] of encryptors) {
+        try {
+          const handle = await wasmEncryptorOf(encryptor);
+          rules.addTable(name, handle);
+          tables.set(name, { encryptor, wasm: handle });
+        } catch (error) {
+          const e = toFieldsealError(error);
+          throw new FieldsealError(e.code, `tableEncryptionConfigs[${JSON.stringify(name)}]: ${e.message}`);
+        }
+      }
+      return { rules, tables };
+    });
+    // A failed load (WASM_LOAD_FAILED) is retried on the next request; a config rule is final.
+    building.catch((error: FieldsealError) => {
+      if (error.code === "WASM_LOAD_FAILED") building = undefined;
+    });
+    return building;
+  };
+
+  // Serialize step, before the serializer: after lib-dynamodb's DocumentClient
+  // has marshalled plain objects (initialize step), before anything is signed
+  // or sent; and retries (finalize step) reuse what was sealed once.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const middleware = (next: any, context: { commandName?: string }) => async (args: { input: unknown }) => {
+    const operation = String(context?.commandName ?? "").replace(/Command$/, "");
+    if (!HANDLED.has(operation)) return next(args);
+    const { rules, tables } = await built();
+    const original = args.input as Obj;
+    const input = await guarded(() => beforeRequest(rules, tables, operation, original));
+    const result = await next(input === original ? args : { ...args, input });
+    const output = await guarded(() => afterResponse(rules, tables, operation, original, input, result.output));
+    return output === result.output ? result : { ...result, output };
+  };
+
+  return {
+    applyToStack(stack: MiddlewareStackLike) {
+      stack.add(middleware, {
+        step: "serialize",
+        priority: "high",
+        name: DYNAMODB_ENCRYPTION_MIDDLEWARE,
+        override: true,
+        tags: ["FIELDSEAL", "ENCRYPTION"],
+      });
+    },
+    async ready() {
+      await built();
+    },
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
+/** A configured table: its encryptor (for its config) and that encryptor's WebAssembly side. */
+type Table = { encryptor: ItemEncryptor; wasm: WasmItemEncryptor };
+type Tables = Map<string, Table>;
+type Built = { rules: WasmEncryptedTables; tables: Tables };
+
+/** The operations with rules; every other one passes through untouched, as in the reference interceptor. */
+const HANDLED: ReadonlySet<string> = new Set([
+  "PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem",
+  "TransactWriteItems", "TransactGetItems", "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction",
+]);
+
+function refused(message: string): FieldsealError {
+  return new FieldsealError("REQUEST_REFUSED", message);
+}
+
+/** Whether a parameter is set: not absent, null, or an empty list or map (the reference's test for a legacy parameter). */
+function isSet(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === "object" && !(value instanceof Uint8Array)) return Object.keys(value).length > 0;
+  return true;
+}
+
+function optionalString(part: Obj, key: string, path: string): string | undefined {
+  const value = part[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw refused(`${path}.${key} must be a string`);
+  return value;
+}
+
+function tableName(part: Obj, path: string): string {
+  const table = optionalString(part ?? {}, "TableName", path);
+  if (table === undefined) throw refused(`${path}.TableName is missing`);
+  return table;
+}
+
+/** The core's rules for one table-addressed part (the whole input, or an entry of a batch or transaction). */
+function check(rules: WasmEncryptedTables, tables: Tables, operation: string, part: Obj, table: string, path: string): void {
+  if (!tables.has(table)) return;
+  const names: string[] = [];
+  const nameMap = part.ExpressionAttributeNames;
+  if (nameMap !== undefined && nameMap !== null) {
+    for (const [key, name] of Object.entries(nameMap)) {
+      if (typeof name !== "string") throw refused(`${path}.ExpressionAttributeNames[${JSON.stringify(key)}] must be a string`);
+      names.push(key, name);
+    }
+  }
+  const toGet = part.AttributesToGet;
+  if (toGet !== undefined && toGet !== null && (!Array.isArray(toGet) || !toGet.every((a) => typeof a === "string"))) {
+    throw refused(`${path}.AttributesToGet must be an array of strings`);
+  }
+  rules.checkRequest(
+    operation,
+    table,
+    Object.keys(part).filter((key) => isSet(part[key])),
+    optionalString(part, "ConditionExpression", path),
+    optionalString(part, "UpdateExpression", path),
+    optionalString(part, "KeyConditionExpression", path),
+    optionalString(part, "FilterExpression", path),
+    optionalString(part, "ProjectionExpression", path),
+    toGet ?? undefined,
+    names,
+  );
+}
+
+/** A list from a request or response; absent is empty. */
+function entries(value: unknown, path: string): Obj[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw refused(`${path} must be an array`);
+  return value;
+}
+
+function tableMap(value: unknown, path: string): [string, unknown][] {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== "object" || Array.isArray(value)) throw refused(`${path} must be an object of table name to requests`);
+  return Object.entries(value);
+}
+
+/** A key attribute for messages: `pk=S:"a"`, numbers as they are, binary in base64. */
+function keyText(key: Item): string {
+  const parts = Object.entries(key).map(([name, value]) => {
+    if ("S" in value) return `${name}=S:${JSON.stringify(value.S)}`;
+    if ("N" in value) return `${name}=N:${value.N}`;
+    if ("B" in value) return `${name}=B:${btoa(String.fromCharCode(...(value.B as Uint8Array)))}`;
+    return `${name}=${Object.keys(value)[0]}`;
+  });
+  return parts.length ? parts.join(" ") : "(no key attributes)";
+}
+
+/** The item's partition and sort key attributes, as far as it has them. */
+function keyOf(encryptor: ItemEncryptor, item: Item): Item {
+  const key: Item = {};
+  for (const name of [encryptor.config.partitionKeyName, encryptor.config.sortKeyName]) {
+    if (name !== undefined && item && Object.prototype.hasOwnProperty.call(item, name)) key[name] = item[name]!;
+  }
+  return key;
+}
+
+/**
+ * Seal or open the items of one table in one call; a failure names the
+ * table and the failing item's key (its key attributes are never encrypted).
+ */
+async function each(tables: Tables, table: string, items: Item[], seal: boolean): Promise<Item[]> {
+  const { encryptor, wasm } = tables.get(table)!;
+  try {
+    return await (seal ? wasm.encryptItems(items) : wasm.decryptItems(items));
+  } catch (error) {
+    const e = toFieldsealError(error);
+    const index = (error as { itemIndex?: unknown }).itemIndex;
+    const item = typeof index === "number" ? items[index] : undefined;
+    if (item === undefined) throw new FieldsealError(e.code, `table ${JSON.stringify(table)}: ${e.message}`, { cause: error, table });
+    const itemKey = keyOf(encryptor, item);
+    const why = e.message.replace(/^item #\d+: /, "");
+    throw new FieldsealError(e.code, `table ${JSON.stringify(table)}, item ${keyText(itemKey)}: ${why}`, { cause: error, table, itemKey });
+  }
+}
+
+/** Check the input of `operation` and seal what it writes; the same object when nothing changes, else a copy. */
+async function beforeRequest(rules: WasmEncryptedTables, tables: Tables, operation: string, input: Obj): Promise<Obj> {
+  if (typeof input !== "object" || input === null) throw refused(`${operation} needs an input object`);
+  switch (operation) {
+    case "PutItem": {
+      const table = tableName(input, operation);
+      check(rules, tables, operation, input, table, operation);
+      if (!tables.has(table)) return input;
+      const [Item] = await each(tables, table, [input.Item], true);
+      return { ...input, Item };
+    }
+    case "GetItem":
+    case "UpdateItem":
+    case "DeleteItem":
+    case "Query":
+    case "Scan":
+      check(rules, tables, operation, input, tableName(input, operation), operation);
+      return input;
+    case "BatchWriteItem": {
+      let RequestItems: Obj | undefined;
+      for (const [table, requests] of tableMap(input.RequestItems, "BatchWriteItem.RequestItems")) {
+        if (!tables.has(table)) continue;
+        const path = `BatchWriteItem.RequestItems[${JSON.stringify(table)}]`;
+        const list = entries(requests, path);
+        const puts = list.flatMap((entry, i) => (entry?.PutRequest ? [i] : []));
+        if (puts.length === 0) continue;
+        const sealed = await each(tables, table, puts.map((i) => list[i]!.PutRequest.Item), true);
+        const copy = [...list];
+        puts.forEach((i, n) => (copy[i] = { ...list[i], PutRequest: { ...list[i]!.PutRequest, Item: sealed[n] } }));
+        (RequestItems ??= { ...input.RequestItems })[table] = copy;
+      }
+      return RequestItems ? { ...input, RequestItems } : input;
+    }
+    case "BatchGetItem":
+      for (const [table, keys] of tableMap(input.RequestItems, "BatchGetItem.RequestItems")) {
+        check(rules, tables, operation, (keys ?? {}) as Obj, table, `BatchGetItem.RequestItems[${JSON.stringify(table)}]`);
+      }
+      return input;
+    case "TransactWriteItems": {
+      const list = entries(input.TransactItems, "TransactWriteItems.TransactItems");
+      let copy: Obj[] | undefined;
+      for (const [i, entry] of list.entries()) {
+        const path = `TransactWriteItems.TransactItems[${i}]`;
+        const kinds = (["Put", "Update", "Delete", "ConditionCheck"] as const).filter((k) => entry?.[k] !== undefined && entry?.[k] !== null);
+        // Spec: ddb-sdk-integration.md#encrypt-before-transactwriteitems (a possible fifth field)
+        if (kinds.length === 0) throw refused(`${path} has none of Put, Update, Delete and ConditionCheck`);
+        for (const kind of kinds) {
+          const part = entry[kind] as Obj;
+          const table = tableName(part, `${path}.${kind}`);
+          check(rules, tables, `Transact${kind}`, part, table, `${path}.${kind}`);
+          if (kind === "Put" && tables.has(table)) {
+            const [Item] = await each(tables, table, [part.Item], true);
+            (copy ??= [...list])[i] = { ...entry, Put: { ...part, Item } };
+          }
+        }
+      }
+      return copy ? { ...input, TransactItems: copy } : input;
+    }
+    case "TransactGetItems":
+      for (const [i, entry] of entries(input.TransactItems, "TransactGetItems.TransactItems").entries()) {
+        const path = `TransactGetItems.TransactItems[${i}].Get`;
+        if (entry?.Get) check(rules, tables, "TransactGet", entry.Get, tableName(entry.Get, path), path);
+      }
+      return input;
+    case "ExecuteStatement":
+      rules.checkStatement(operation, optionalString(input, "Statement", operation) ?? "");
+      return input;
+    default: {
+      // BatchExecuteStatement, ExecuteTransaction
+      const key = operation === "ExecuteTransaction" ? "TransactStatements" : "Statements";
+      for (const [i, entry] of entries(input[key], `${operation}.${key}`).entries()) {
+        rules.checkStatement(operation, optionalString(entry ?? {}, "Statement", `${operation}.${key}[${i}]`) ?? "");
+      }
+      return input;
+    }
+  }
+}
+
+function sameKey(encryptor: ItemEncryptor, a: Item, b: Item): boolean {
+  for (const name of [encryptor.config.partitionKeyName, encryptor.config.sortKeyName]) {
+    if (name === undefined) continue;
+    const x = a?.[name] as AttributeValue | undefined;
+    const y = b?.[name] as AttributeValue | undefined;
+    if (x === undefined || y === undefined) {
+      if (x !== y) return false;
+      continue;
+    }
+    if ("S" in x || "N" in x) {
+      if (!("S" in x ? "S" in y && y.S === x.S : "N" in y && y.N === x.N)) return false;
+    } else if ("B" in x && "B" in y) {
+      const p = x.B as Uint8Array, q = y.B as Uint8Array;
+      if (p.length !== q.length || p.some((byte, k) => byte !== q[k])) return false;
+    } else return false;
+  }
+  return true;
+}
+
+/**
+ * Open what `operation` read from encrypted tables (`input` is the caller's
+ * input, `sent` what was sent); the same object when nothing changes.
+ */
+async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operation: string, input: Obj, sent: Obj, output: Obj): Promise<Obj> {
+  if (typeof output !== "object" || output === null) return output;
+  switch (operation) {
+    case "GetItem":
+    case "PutItem":
+    case "DeleteItem":
+    case "UpdateItem": {
+      const table = input.TableName as string;
+      const field = operation === "GetItem" ? "Item" : "Attributes";
+      if (!tables.has(table) || !output[field]) return output;
+      if (operation === "UpdateItem") {
+        const returnValues = input.ReturnValues;
+        if (returnValues === "UPDATED_OLD" || returnValues === "UPDATED_NEW") {
+          rules.checkUpdatedAttributes(table, Object.keys(output[field]));
+          return output;
+        }
+        if (returnValues !== "ALL_OLD" && returnValues !== "ALL_NEW") return output;
+      }
+      const [opened] = await each(tables, table, [output[field]], false);
+      return { ...output, [field]: opened };
+    }
+    case "Query":
+    case "Scan": {
+      const table = input.TableName as string;
+      if (!tables.has(table) || !Array.isArray(output.Items) || output.Items.length === 0) return output;
+      return { ...output, Items: await each(tables, table, output.Items, false) };
+    }
+    case "BatchGetItem": {
+      let Responses: Obj | undefined;
+      for (const [table, items] of tableMap(output.Responses, "BatchGetItem.Responses")) {
+        if (!tables.has(table) || !Array.isArray(items) || items.length === 0) continue;
+        (Responses ??= { ...output.Responses })[table] = await each(tables, table, items, false);
+      }
+      return Responses ? { ...output, Responses } : output;
+    }
+    case "TransactGetItems": {
+      const requested = entries(input.TransactItems, "TransactGetItems.TransactItems");
+      const responses = entries(output.Responses, "TransactGetItems.Responses");
+      let copy: Obj[] | undefined;
+      for (const [i, response] of responses.entries()) {
+        const table = requested[i]?.Get?.TableName as string;
+        if (!tables.has(table) || !response?.Item) continue;
+        const [Item] = await each(tables, table, [response.Item], false);
+        (copy ??= [...responses])[i] = { ...response, Item };
+      }
+      return copy ? { ...output, Responses: copy } : output;
+    }
+    case "BatchWriteItem": {
+      // Spec: ddb-sdk-integration.md#decrypt-after-batchwriteitem: the caller's own items, matched by key.
+      let UnprocessedItems: Obj | undefined;
+      for (const [table, requests] of tableMap(output.UnprocessedItems, "BatchWriteItem.UnprocessedItems")) {
+        if (!tables.has(table)) continue;
+        const { encryptor } = tables.get(table)!;
+        const originals = entries(input.RequestItems?.[table], "BatchWriteItem.RequestItems").filter((e) => e?.PutRequest);
+        const sealed = entries(sent.RequestItems?.[table], "BatchWriteItem.RequestItems").filter((e) => e?.PutRequest);
+        const back = entries(requests, "BatchWriteItem.UnprocessedItems").map((entry) => {
+          if (!entry?.PutRequest) return entry;
+          const index = sealed.findIndex((s) => sameKey(encryptor, s.PutRequest.Item, entry.PutRequest.Item));
+          if (index < 0) {
+            throw new FieldsealError("INTERNAL_ERROR", `table ${JSON.stringify(table)}: an item in UnprocessedItems matches no item of the request`);
+          }
+          return { ...entry, PutRequest: { ...entry.PutRequest, Item: originals[index]!.PutRequest.Item } };
+        });
+        (UnprocessedItems ??= { ...output.UnprocessedItems })[table] = back;
+      }
+      return UnprocessedItems ? { ...output, UnprocessedItems } : output;
+    }
+    default:
+      return output;
+  }
+}

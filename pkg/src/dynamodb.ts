@@ -14,6 +14,7 @@
 import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
 import { ItemEncryptor, wasmEncryptorOf, type ItemEncryptorConfig } from "./encryptor.js";
 import { reading } from "./hostile.js";
+import { marshallRecord, unmarshallItem } from "./records.js";
 import type { AttributeValue, Item } from "./types.js";
 import { loadWasm } from "./wasm.js";
 import type { WasmEncryptedTables, WasmItemEncryptor } from "./wasm/fieldseal_wasm.js";
@@ -34,7 +35,7 @@ export interface DynamoDbEncryptionConfig {
 /** The shape of an AWS SDK v3 middleware stack that this plug-in uses. */
 export interface MiddlewareStackLike {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  add(middleware: any, options: any): void;
+  addRelativeTo(middleware: any, options: any): void;
 }
 
 /** An AWS SDK v3 plug-in (`Pluggable`): pass it to `client.middlewareStack.use(...)`. */
@@ -128,9 +129,9 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
     return building;
   };
 
-  // Serialize step, before the serializer: after lib-dynamodb's DocumentClient
-  // has marshalled plain objects (initialize step), before anything is signed
-  // or sent; and retries (finalize step) reuse what was sealed once.
+  // Serialize step, right before the serializer: after lib-dynamodb's
+  // DocumentClient has marshalled plain objects, before anything is signed
+  // or sent; retries (finalize step) reuse what was sealed once.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const middleware = (next: any, context: { commandName?: string }) => async (args: { input: unknown }) => {
     const operation = String(context?.commandName ?? "").replace(/Command$/, "");
@@ -139,15 +140,21 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
     const original = args.input as Obj;
     const input = await guarded(() => beforeRequest(rules, tables, operation, original));
     const result = await next(input === original ? args : { ...args, input });
-    const output = await guarded(() => afterResponse(rules, tables, operation, original, input, result.output));
+    // lib-dynamodb's DocumentClient has unmarshalled the output already (its
+    // DocumentUnmarshall sits below any client middleware): open plain objects.
+    const document = (context as { __aws_sdk_context?: { features?: Record<string, unknown> } })?.__aws_sdk_context?.features?.DDB_MAPPER !== undefined;
+    const output = await guarded(() => afterResponse(rules, tables, operation, original, input, result.output, document));
     return output === result.output ? result : { ...result, output };
   };
 
   return {
     applyToStack(stack: MiddlewareStackLike) {
-      stack.add(middleware, {
-        step: "serialize",
-        priority: "high",
+      // Right before the serializer: inside lib-dynamodb's DocumentMarshall
+      // (also "before serializerMiddleware", and added after the client's
+      // middleware), so requests arrive as AttributeValues in both clients.
+      stack.addRelativeTo(middleware, {
+        relation: "after",
+        toMiddleware: "endpointV2Middleware",
         name: DYNAMODB_ENCRYPTION_MIDDLEWARE,
         override: true,
         tags: ["FIELDSEAL", "ENCRYPTION"],
@@ -379,8 +386,14 @@ function sameKey(encryptor: ItemEncryptor, a: Item, b: Item): boolean {
  * Open what `operation` read from encrypted tables (`input` is the caller's
  * input, `sent` what was sent); the same object when nothing changes.
  */
-async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operation: string, input: Obj, sent: Obj, output: Obj): Promise<Obj> {
+async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operation: string, input: Obj, sent: Obj, output: Obj, document: boolean): Promise<Obj> {
   if (typeof output !== "object" || output === null) return output;
+  /** Open items of one table; DocumentClient items are plain objects, and go back as such. */
+  const open = async (table: string, items: Obj[]): Promise<Obj[]> => {
+    if (!document) return each(tables, table, items as Item[], false);
+    const opened = await each(tables, table, items.map((item, i) => marshallRecord(item, `item #${i}`)), false);
+    return opened.map((item) => unmarshallItem(item));
+  };
   switch (operation) {
     case "GetItem":
     case "PutItem":
@@ -397,20 +410,20 @@ async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operati
         }
         if (returnValues !== "ALL_OLD" && returnValues !== "ALL_NEW") return output;
       }
-      const [opened] = await each(tables, table, [output[field]], false);
+      const [opened] = await open(table, [output[field]]);
       return { ...output, [field]: opened };
     }
     case "Query":
     case "Scan": {
       const table = input.TableName as string;
       if (!tables.has(table) || !Array.isArray(output.Items) || output.Items.length === 0) return output;
-      return { ...output, Items: await each(tables, table, output.Items, false) };
+      return { ...output, Items: await open(table, output.Items) };
     }
     case "BatchGetItem": {
       let Responses: Obj | undefined;
       for (const [table, items] of tableMap(output.Responses, "BatchGetItem.Responses")) {
         if (!tables.has(table) || !Array.isArray(items) || items.length === 0) continue;
-        (Responses ??= { ...output.Responses })[table] = await each(tables, table, items, false);
+        (Responses ??= { ...output.Responses })[table] = await open(table, items);
       }
       return Responses ? { ...output, Responses } : output;
     }
@@ -421,7 +434,7 @@ async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operati
       for (const [i, response] of responses.entries()) {
         const table = requested[i]?.Get?.TableName as string;
         if (!tables.has(table) || !response?.Item) continue;
-        const [Item] = await each(tables, table, [response.Item], false);
+        const [Item] = await open(table, [response.Item]);
         (copy ??= [...responses])[i] = { ...response, Item };
       }
       return copy ? { ...output, Responses: copy } : output;
@@ -436,11 +449,13 @@ async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operati
         const sealed = entries(sent.RequestItems?.[table], "BatchWriteItem.RequestItems").filter((e) => e?.PutRequest);
         const back = entries(requests, "BatchWriteItem.UnprocessedItems").map((entry) => {
           if (!entry?.PutRequest) return entry;
-          const index = sealed.findIndex((s) => sameKey(encryptor, s.PutRequest.Item, entry.PutRequest.Item));
+          const back = document ? marshallRecord(entry.PutRequest.Item) : entry.PutRequest.Item;
+          const index = sealed.findIndex((s) => sameKey(encryptor, s.PutRequest.Item, back));
           if (index < 0) {
             throw new FieldsealError("INTERNAL_ERROR", `table ${JSON.stringify(table)}: an item in UnprocessedItems matches no item of the request`);
           }
-          return { ...entry, PutRequest: { ...entry.PutRequest, Item: originals[index]!.PutRequest.Item } };
+          const mine = originals[index]!.PutRequest.Item;
+          return { ...entry, PutRequest: { ...entry.PutRequest, Item: document ? unmarshallItem(mine) : mine } };
         });
         (UnprocessedItems ??= { ...output.UnprocessedItems })[table] = back;
       }

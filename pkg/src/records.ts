@@ -80,6 +80,10 @@ export function marshallValue(value: unknown, path: string, depth = 0): Attribut
       if (bytes) return { B: bytes };
       if (Array.isArray(value)) return listOf(value, path, depth);
       if (value instanceof Set) return marshallSet(value, path);
+      // lib-dynamodb's NumberValue (its unmarshall with wrapNumbers): the number's exact text.
+      if ((value as object).constructor?.name === "NumberValue" && typeof (value as { value?: unknown }).value === "string") {
+        return { N: (value as { value: string }).value };
+      }
       if (isPlainObject(value)) {
         const m: Item = {};
         for (const [k, v] of entriesOf(value, path)) defineField(m, k, marshallValue(v, `${path}.${k}`, depth + 1));

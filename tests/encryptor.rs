@@ -640,3 +640,52 @@ thread_local! {
         (Arc::new(enc), sealed)
     };
 }
+
+/// The DB-ESDK's plaintext override, its three migration steps.
+/// Spec: ddb-table-encryption-config.md#plaintext-override
+#[test]
+fn plaintext_override_migration_steps() {
+    use fieldseal::encryptor::PlaintextOverride as P;
+    let with = |o: P| {
+        let mut c = config(AlgorithmSuiteId::default());
+        c.plaintext_override = o;
+        ItemEncryptor::new(c).unwrap()
+    };
+    let plain = item();
+    let sealed = block_on(with(P::default()).encrypt_item(&plain)).unwrap();
+
+    // Step 1: writes as given, opens both.
+    let step1 = with(P::ForcePlaintextWriteAllowPlaintextRead);
+    assert_eq!(block_on(step1.encrypt_item(&plain)).unwrap(), plain);
+    assert_eq!(block_on(step1.decrypt_item(&plain)).unwrap(), plain);
+    let opened = block_on(step1.decrypt_item(&sealed)).unwrap();
+    assert_eq!(
+        opened,
+        block_on(with(P::default()).decrypt_item(&sealed)).unwrap()
+    );
+
+    // Step 2: seals, still opens plaintext items.
+    let step2 = with(P::ForbidPlaintextWriteAllowPlaintextRead);
+    let written = block_on(step2.encrypt_item(&plain)).unwrap();
+    assert!(written.contains_key("aws_dbe_head") && written.contains_key("aws_dbe_foot"));
+    assert_eq!(block_on(step2.decrypt_item(&plain)).unwrap(), plain);
+    // An item with only one of head and foot is not plaintext: it must verify.
+    let mut half = sealed.clone();
+    half.remove("aws_dbe_foot");
+    assert!(block_on(step2.decrypt_item(&half)).is_err());
+    // A plaintext item still needs its key attributes.
+    let mut keyless = plain.clone();
+    keyless.remove("pk");
+    assert_eq!(
+        block_on(step2.decrypt_item(&keyless)).unwrap_err().code(),
+        "INVALID_ITEM"
+    );
+
+    // Step 3 (the default): plaintext items are refused.
+    assert!(block_on(with(P::default()).decrypt_item(&plain)).is_err());
+    assert_eq!(
+        P::parse("FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ").unwrap(),
+        P::ForcePlaintextWriteAllowPlaintextRead
+    );
+    assert_eq!(P::parse("nope").unwrap_err().code(), "INVALID_CONFIG");
+}

@@ -50,6 +50,15 @@ export interface ItemEncryptorConfig {
    * the only record of keys served from a cache. Exceptions it throws are ignored.
    */
   onKeyUse?: (event: KeyUseEvent) => void;
+  /**
+   * Plaintext items while a table that holds them is migrated (the DB-ESDK's
+   * `PlaintextOverride`): `"FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ"`
+   * writes items as given and opens both kinds, `"FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ"`
+   * seals what it writes and still opens plaintext items (an item with
+   * neither `aws_dbe_head` nor `aws_dbe_foot`, returned as stored, unverified), and the default
+   * `"FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ"` refuses plaintext items.
+   */
+  plaintextOverride?: "FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ";
 }
 
 /** What `onKeyUse` receives. */

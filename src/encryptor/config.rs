@@ -63,6 +63,38 @@ impl CryptoAction {
     }
 }
 
+/// Whether plaintext items may be written and read: the DB-ESDK's
+/// `PlaintextOverride`, for migrating a table that holds plaintext items.
+/// Spec: ddb-table-encryption-config.md#plaintext-override
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlaintextOverride {
+    /// Step 1 of a migration: write plaintext, read both (deploy everywhere first).
+    ForcePlaintextWriteAllowPlaintextRead,
+    /// Step 2: write sealed items, still read plaintext ones.
+    ForbidPlaintextWriteAllowPlaintextRead,
+    /// The default, and step 3 once every item is sealed: only sealed items.
+    #[default]
+    ForbidPlaintextWriteForbidPlaintextRead,
+}
+
+impl PlaintextOverride {
+    /// The DB-ESDK's names.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" => Ok(Self::ForcePlaintextWriteAllowPlaintextRead),
+            "FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" => Ok(Self::ForbidPlaintextWriteAllowPlaintextRead),
+            "FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ" => Ok(Self::ForbidPlaintextWriteForbidPlaintextRead),
+            other => Err(Error::InvalidConfig(format!(
+                "unknown plaintextOverride {other:?}: FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ, FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ or FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ"
+            ))),
+        }
+    }
+
+    pub(crate) fn allows_plaintext_read(self) -> bool {
+        self != Self::ForbidPlaintextWriteForbidPlaintextRead
+    }
+}
+
 /// Configuration of an [`crate::ItemEncryptor`], with the DB-ESDK's names.
 #[derive(Clone)]
 pub struct ItemEncryptorConfig {
@@ -86,6 +118,8 @@ pub struct ItemEncryptorConfig {
     pub max_encrypted_data_keys: usize,
     /// Told which keys each operation used ([`super::KeyUseEvent`]).
     pub on_key_use: Option<Arc<dyn super::KeyUseObserver>>,
+    /// Plaintext items during a migration; by default none are written or read.
+    pub plaintext_override: PlaintextOverride,
 }
 
 impl std::fmt::Debug for ItemEncryptorConfig {
@@ -109,6 +143,7 @@ impl std::fmt::Debug for ItemEncryptorConfig {
             .field("algorithm_suite_id", &self.algorithm_suite_id)
             .field("max_encrypted_data_keys", &self.max_encrypted_data_keys)
             .field("on_key_use", &self.on_key_use.is_some())
+            .field("plaintext_override", &self.plaintext_override)
             .finish_non_exhaustive()
     }
 }
@@ -133,6 +168,7 @@ impl ItemEncryptorConfig {
             crypto: CryptoProvider::default(),
             max_encrypted_data_keys: DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
             on_key_use: None,
+            plaintext_override: PlaintextOverride::default(),
         }
     }
 

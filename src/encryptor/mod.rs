@@ -13,7 +13,9 @@ mod context;
 
 pub use audit::{KeyUseEvent, KeyUseObserver, Operation};
 pub use branch_key_supplier::{DynamoDbBranchKeyIdSupplier, DynamoDbKeyBranchKeyIdSupplier};
-pub use config::{CryptoAction, ItemEncryptorConfig, DEFAULT_MAX_ENCRYPTED_DATA_KEYS};
+pub use config::{
+    CryptoAction, ItemEncryptorConfig, PlaintextOverride, DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
+};
 pub use context::ddb_key_from_context;
 
 use context::ContextAttribute;
@@ -63,6 +65,10 @@ impl ItemEncryptor {
         let cfg = &self.config;
         let suite = cfg.algorithm_suite_id;
         self.require_key_attributes(item)?;
+        // Spec: encrypt-item.md (plaintext override): written as given, as the reference does.
+        if cfg.plaintext_override == PlaintextOverride::ForcePlaintextWriteAllowPlaintextRead {
+            return Ok(item.clone());
+        }
         let (attrs, fields, unsigned) = self.fields_to_encrypt(item)?;
         let version = structure::header_version(fields.iter().map(|f| f.entry));
         let (ec, required_keys) = self.context_for(version, &attrs, &fields)?;
@@ -149,6 +155,14 @@ impl ItemEncryptor {
     /// wrapped keys than `max_encrypted_data_keys`, before any keyring call.
     pub async fn decrypt_item(&self, item: &Item) -> Result<Item> {
         let cfg = &self.config;
+        // Spec: decrypt-item.md (plaintext override): an item with neither header nor footer is plaintext.
+        if cfg.plaintext_override.allows_plaintext_read()
+            && !item.contains_key(HEADER_FIELD)
+            && !item.contains_key(FOOTER_FIELD)
+        {
+            self.require_key_attributes(item)?;
+            return Ok(item.clone());
+        }
         let header_bytes = binary_field(item, HEADER_FIELD)?;
         let footer_bytes = binary_field(item, FOOTER_FIELD)?;
         let header = PartialHeader::parse(header_bytes)?;

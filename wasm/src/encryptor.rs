@@ -28,6 +28,7 @@ export interface ItemEncryptorOptions {
   algorithmSuiteId?: string | number | null;
   platformCrypto?: boolean | { bulkMinBytes?: number } | null; maxEncryptedDataKeys?: number | null;
   onKeyUse?: ((event: KeyUseEvent) => void) | null;
+  plaintextOverride?: "FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ" | null;
   keyring?: unknown;
 }
 /** Which keys one operation used: never key bytes, never plaintext. */
@@ -62,6 +63,7 @@ const CONFIG_KEYS: &[&str] = &[
     "platformCrypto",
     "maxEncryptedDataKeys",
     "onKeyUse",
+    "plaintextOverride",
     "keyring",
 ];
 
@@ -80,6 +82,7 @@ struct ConfigOptions {
     max_edks: Option<usize>,
     platform_min_len: Option<usize>,
     on_key_use: Option<js_sys::Function>,
+    plaintext_override: Option<fieldseal::encryptor::PlaintextOverride>,
 }
 
 impl ConfigOptions {
@@ -109,6 +112,10 @@ impl ConfigOptions {
                 false => None,
             },
             platform_min_len: platform_crypto(&o.value("platformCrypto"))?,
+            plaintext_override: match o.optional_string("plaintextOverride")? {
+                Some(name) => Some(fieldseal::encryptor::PlaintextOverride::parse(&name)?),
+                None => None,
+            },
             on_key_use: match o.value("onKeyUse") {
                 v if v.is_undefined() || v.is_null() => None,
                 _ => Some(o.function("onKeyUse")?),
@@ -139,6 +146,9 @@ impl ConfigOptions {
         }
         // Pooled: each draw from the platform is a call into JS.
         config.crypto.random = crate::random::pooled();
+        if let Some(plaintext) = self.plaintext_override {
+            config.plaintext_override = plaintext;
+        }
         if let Some(callback) = self.on_key_use {
             config.on_key_use = Some(std::sync::Arc::new(JsKeyUseObserver(callback)));
         }

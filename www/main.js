@@ -3,6 +3,13 @@
 // hierarchical keyring), timings, KMS and key store call counts, the keys
 // each operation used (onKeyUse) and a throughput chart. Every failure is
 // shown in the page's error panel.
+//
+// Seal is a preview in this page (ItemEncryptor.encryptItem / encryptRecord).
+// In KMS mode, Upload and Load & open go through fieldseal's DynamoDB plug-in
+// (fieldseal/dynamodb) on a DynamoDBClient: the plaintext item is put, the
+// plug-in seals it, and GetItem comes back opened. The sealed view then shows
+// the stored bytes, read by a second client without the plug-in. The embedded
+// mode keeps its items in IndexedDB, sealed and opened with ItemEncryptor.
 import { FieldsealError, ItemEncryptor } from "fieldseal";
 import { base64Preview, toDynamoJson } from "./lib/bytes.js";
 import { callsChart, throughputChart } from "./lib/chart.js";
@@ -50,6 +57,7 @@ const state = {
   sealed: null, // { item, key, mode, suite } for the form as it is now
   calls: {}, // region -> op -> count (KMS)
   storeCalls: {}, // op -> count (the branch key store's DynamoDB calls)
+  itemRequests: [], // the items' DynamoDB requests, newest first: { op, via: "plugin" | "plain", given, sent, received, returned }
   lastAnswer: null,
   lastStoreRead: null,
   keyUses: { operations: 0, cacheHits: 0, last: null }, // from the encryptor's onKeyUse
@@ -257,6 +265,36 @@ function renderStoreCalls() {
     : ["No branch key read yet."]));
 }
 
+/** One request for the items (lib/providers.js watchItemRequests), shown in the KMS card. */
+function onItemRequest(request) {
+  state.itemRequests.unshift(request);
+  state.itemRequests.length = Math.min(state.itemRequests.length, 8);
+  renderItemRequests();
+}
+
+/** An item as a request carried it: "7 attributes in the clear" or "9 attributes, sealed (…)". */
+function shapeText(shape) {
+  if (!shape) return "no item";
+  if (!shape.sealed) return `${shape.attributes} attributes, in the clear`;
+  const binary = shape.binary.filter((n) => !n.startsWith("aws_dbe_"));
+  return `${shape.attributes} attributes, sealed (${binary.length ? `${binary.join(", ")} as B, ` : ""}aws_dbe_head, aws_dbe_foot)`;
+}
+
+function renderItemRequests() {
+  $("#item-requests").replaceChildren(...state.itemRequests.map((r) => {
+    const [outer, inner] = r.op === "PutItem" ? [r.given, r.sent] : [r.returned, r.received];
+    const flow = r.op === "PutItem" ? `page gave ${shapeText(outer)} → sent ${shapeText(inner)}`
+      : r.op === "GetItem" ? `received ${shapeText(inner)} → page got ${shapeText(outer)}`
+        : "sent";
+    return h("li", {
+      "data-op": r.op, "data-via": r.via,
+      "data-given-sealed": String(!!r.given?.sealed), "data-sent-sealed": String(!!r.sent?.sealed),
+      "data-received-sealed": String(!!r.received?.sealed), "data-returned-sealed": String(!!r.returned?.sealed),
+    }, h("b", {}, r.op), " ", h("span", { class: `chip ${r.via === "plugin" ? "enc" : "meta"}` },
+      r.via === "plugin" ? "fieldseal/dynamodb plug-in" : "client without the plug-in"), " ", flow);
+  }));
+}
+
 /** The encryptor's audit callback: one event per item sealed or opened, never key bytes. */
 function onKeyUse(event) {
   state.keyUses.operations += 1;
@@ -315,7 +353,11 @@ function valueCell(value) {
   return h("td", { class: "value" }, h("span", { class: "plain" }, typeof x === "string" ? x : JSON.stringify(x)), h("small", { class: "type" }, type));
 }
 
-function renderSealed(sealed, actions) {
+/**
+ * The sealed view. `source`: "preview" (sealed in this page by Seal) or
+ * "stored" (read back from the store; in KMS mode by the client without the plug-in).
+ */
+function renderSealed(sealed, actions, source = "preview") {
   const names = [...FIELDS.map((f) => f.name).filter((n) => n in sealed), "aws_dbe_head", "aws_dbe_foot"];
   const encrypted = names.filter((n) => actions[n] === "ENCRYPT_AND_SIGN").length;
   const signed = names.filter((n) => actions[n] === "ENCRYPT_AND_SIGN" || actions[n] === "SIGN_ONLY").length;
@@ -325,16 +367,25 @@ function renderSealed(sealed, actions) {
     const tag = action ? h("span", { class: `chip ${cls}` }, action) : h("span", { class: "chip meta" }, n === "aws_dbe_head" ? "header" : "footer");
     return h("tr", { "data-attr": n, class: cls }, h("th", { scope: "row" }, h("code", {}, n)), h("td", {}, tag), valueCell(sealed[n]));
   });
+  const kms = state.mode === "kms";
+  const tableName = state.kmsConfig?.table?.name ?? LOGICAL_TABLE;
+  const origin = source === "stored"
+    ? (kms ? ["As stored in DynamoDB ", h("code", {}, tableName), ": read back by a second DynamoDBClient ", h("b", {}, "without"), " the plug-in (the plug-in would have opened it)."]
+      : ["As stored in ", h("code", {}, provider().storeName), "."])
+    : (kms ? ["Preview, sealed in this page by ", h("code", {}, "encryptItem"), ". Upload sends the plaintext item through the ", h("code", {}, "fieldseal/dynamodb"), " plug-in, which seals it again (a new data key); this view then shows the stored bytes."]
+      : ["Sealed in this page by ", h("code", {}, "encryptItem"), "; Upload stores exactly this."]);
   $("#sealed").className = "";
+  $("#sealed").dataset.source = source;
   $("#sealed").replaceChildren(
+    h("p", { class: "hint source" }, ...origin),
     h("p", { class: "summary" },
       `${encrypted} of ${FIELDS.length} attributes encrypted, ${signed} signed; header ${sealed.aws_dbe_head.B.length} bytes, footer ${sealed.aws_dbe_foot.B.length} bytes; suite ${suite()}.`),
     h("div", { class: "scroll" }, h("table", { class: "sealed" },
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "attribute"), h("th", { scope: "col" }, "action"), h("th", { scope: "col" }, "stored value"))),
       h("tbody", {}, rows))),
     h("details", {},
-      h("summary", {}, "PutItem request (DynamoDB JSON; binary values in base64)"),
-      h("pre", { class: "code", id: "sealed-json" }, JSON.stringify({ TableName: state.kmsConfig?.table?.name ?? LOGICAL_TABLE, Item: toDynamoJson(sealed) }, null, 2))));
+      h("summary", {}, source === "stored" && kms ? "GetItem answer without the plug-in (DynamoDB JSON; binary values in base64)" : "The sealed item (DynamoDB JSON; binary values in base64)"),
+      h("pre", { class: "code", id: "sealed-json" }, JSON.stringify({ TableName: tableName, Item: toDynamoJson(sealed) }, null, 2))));
 }
 
 function renderSql(row, actions) {
@@ -389,33 +440,65 @@ async function seal() {
   return item;
 }
 
+/**
+ * KMS mode: PutItem of the form's plaintext item through the plug-in, which
+ * seals it with the seal keyring. Embedded mode: the item Seal made, into
+ * IndexedDB. Then the sealed view shows what is stored.
+ */
 async function upload() {
-  if (!state.sealed || state.sealed.mode !== state.mode) await seal();
-  const { item, key } = state.sealed;
-  await timed(state.mode === "kms" ? "Upload (DynamoDB PutItem)" : "Upload (IndexedDB put)", () => provider().put(key, item));
+  const key = readValues()[PARTITION_KEY];
+  if (state.mode === "kms") {
+    const tableConfig = encryptorConfig(provider().sealKeyring());
+    await timed("Upload (PutItem through the plug-in)", () => provider().upload(readItem(), tableConfig));
+  } else {
+    if (!state.sealed || state.sealed.mode !== state.mode) await seal();
+    await timed("Upload (IndexedDB put)", () => provider().put(key, state.sealed.item));
+  }
   if (state.tampered?.key === key && state.tampered.mode === state.mode) state.tampered = null;
-  setStatus(`Uploaded ${key} to ${provider().storeName}.`, "ok");
+  await showStored();
+  setStatus(state.mode === "kms"
+    ? `Uploaded ${key} through the fieldseal/dynamodb plug-in to ${provider().storeName}: the plug-in sealed it on the way.`
+    : `Uploaded ${key} to ${provider().storeName}.`, "ok");
 }
 
+/** The stored item, as anyone with access to the store sees it (KMS mode: GetItem without the plug-in). */
 async function loadStored() {
   const key = readValues()[PARTITION_KEY];
-  const stored = await timed(state.mode === "kms" ? "Load (DynamoDB GetItem)" : "Load (IndexedDB get)", () => provider().get(key));
+  const stored = await timed(state.mode === "kms" ? "Read stored bytes (GetItem, no plug-in)" : "Load (IndexedDB get)", () => provider().get(key));
   if (!stored) throw new DemoError("NOT_FOUND", `nothing stored under ${PARTITION_KEY} = ${key} in ${provider().storeName}: press Upload first`);
   return { key, stored };
 }
 
+/** Show the stored item in the sealed view. */
+async function showStored() {
+  const { stored } = await loadStored();
+  renderSealed(stored, readActions(), "stored");
+}
+
+/** KMS mode: GetItem through the plug-in, which opens the item; embedded mode: IndexedDB get, then decryptItem. */
+async function openStored(key, how) {
+  if (state.mode === "kms") {
+    const tableConfig = encryptorConfig(provider().openKeyring(how));
+    const opened = await timed("Load & open (GetItem through the plug-in)", () => provider().load(key, tableConfig));
+    if (!opened) throw new DemoError("NOT_FOUND", `nothing stored under ${PARTITION_KEY} = ${key} in ${provider().storeName}: press Upload first`);
+    return opened;
+  }
+  const { stored } = await loadStored();
+  return withEncryptor(provider().openKeyring(how), (enc) => timed("Open (decryptItem)", () => enc.decryptItem(stored)));
+}
+
 async function loadAndOpen() {
-  const { key, stored } = await loadStored();
+  const key = readValues()[PARTITION_KEY];
   const actions = readActions();
   const how = state.mode === "kms" ? $("#open-with").value : undefined;
   try {
-    const opened = await withEncryptor(provider().openKeyring(how), (enc) => timed("Open (decryptItem)", () => enc.decryptItem(stored)));
+    const opened = await openStored(key, how);
     const source = state.mode !== "kms" ? "embedded key"
-      : hierarchyMode() ? `hierarchical keyring, branch key ${provider().hierarchy().branchKeyId}`
-        : $("#open-with").selectedOptions[0].textContent;
+      : `${hierarchyMode() ? `hierarchical keyring, branch key ${provider().hierarchy().branchKeyId}` : $("#open-with").selectedOptions[0].textContent}; GetItem through the fieldseal/dynamodb plug-in`;
     renderOpened(opened, actions, source);
     setStatus(`Opened ${key}: every signed attribute verified.`, "ok");
   } catch (e) {
+    if (e instanceof DemoError) throw e; // nothing stored: nothing was opened
     const t = state.tampered;
     renderOpenFailure(e, t?.key === key && t.mode === state.mode ? t.note : undefined);
     throw e;
@@ -452,8 +535,10 @@ async function tamper() {
   const { key, stored } = await loadStored();
   const name = tamperTarget(stored, readActions());
   const { value, what } = flipped(stored[name]);
-  await timed(state.mode === "kms" ? "Tamper (DynamoDB UpdateItem)" : "Tamper (IndexedDB put)", () => provider().replace(key, name, value));
+  // Behind the plug-in's back, as anyone with write access to the table could (the plug-in refuses to change a signed attribute).
+  await timed(state.mode === "kms" ? "Tamper (UpdateItem, no plug-in)" : "Tamper (IndexedDB put)", () => provider().replace(key, name, value));
   state.tampered = { key, mode: state.mode, note: `Tamper ${what} in ${name} of the stored item ${key}. Upload again to restore it.` };
+  await showStored(); // the sealed view shows the changed byte
   $("#opened").dataset.tampered = name;
   try {
     await loadAndOpen();
@@ -474,7 +559,7 @@ async function tamper() {
 async function switchProvider(mode) {
   if (mode === state.mode) return;
   if (mode === "kms" && !state.providers.kms) {
-    state.providers.kms = await timed("Connect (load AWS SDK, fieldseal/kms)", () => kmsProvider(state.kmsConfig, onKmsCall, onKeyStoreCall), "KMS");
+    state.providers.kms = await timed("Connect (load AWS SDK, fieldseal/kms, fieldseal/dynamodb)", () => kmsProvider(state.kmsConfig, onKmsCall, onKeyStoreCall, onItemRequest), "KMS");
   }
   state.mode = mode;
   state.sealed = null;
@@ -538,7 +623,7 @@ function setupProviders(config) {
     $("#key-store-table").textContent = `DynamoDB ${keyStore.table} (${keyStore.region})`;
     for (const el of document.querySelectorAll(".ttl-seconds")) el.textContent = String(keyStore.ttlSeconds);
     $("#kms-summary").textContent = `Multi-Region keyring: seal with the ${home} key, open "from" ${replica} with its replica. `
-      + `Or the hierarchical keyring: a branch key in the store ${keyStore.table}. Items are stored in DynamoDB table ${table.name}.`;
+      + `Or the hierarchical keyring: a branch key in the store ${keyStore.table}. Items go to DynamoDB table ${table.name} through the fieldseal/dynamodb plug-in.`;
     renderCalls();
   } else {
     kmsRadio.disabled = true;

@@ -9,6 +9,13 @@
 // In each mode the test fills the form (values, actions, suite), presses
 // Seal, Upload and Load & open, and checks that:
 // - the opened values shown are the values entered;
+// - in KMS mode, Upload and Load & open went through the fieldseal/dynamodb
+//   plug-in: the page's request log (read from a recorder on the clients'
+//   middleware stacks) shows a PutItem on a client with the plug-in, given the
+//   item in the clear and sending it sealed, and a GetItem on it receiving a
+//   sealed item and handing the page an opened one; and the sealed view shows
+//   the stored bytes (those Node reads from DynamoDB), read by a client
+//   without the plug-in;
 // - the stored item (IndexedDB through page.evaluate in embedded mode, the
 //   DynamoDB API from Node in KMS mode) has aws_dbe_head/aws_dbe_foot, every
 //   ENCRYPT_AND_SIGN attribute as binary, and no plaintext of any of them;
@@ -16,7 +23,8 @@
 //   with INTEGRITY_FAILURE, shown in the page (opened panel, error panel);
 //   uploading again restores it;
 // - KMS mode seals with GenerateDataKey in us-east-1 and opens with Decrypt
-//   in eu-west-1 only (replica and discovery keyrings).
+//   in eu-west-1 only (replica and discovery keyrings); Seal's preview and
+//   the plug-in's upload each seal (one data key each).
 // - KMS mode's hierarchical keyring creates its branch key in the store on
 //   first use (the item is in the key store table, read from Node), seals and
 //   opens through it (the stored header names the branch key), then opens
@@ -209,6 +217,40 @@ describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierar
     }
   }
 
+  /** The item Node reads from DynamoDB (no plug-in), as storedView. */
+  async function readDynamo(mode) {
+    const { Item } = await ddb.send(new GetItemCommand({ TableName: demo.config.kms.table.name, Key: { order_id: { S: INPUT[mode].values.order_id } }, ConsistentRead: true }));
+    assert.ok(Item, "the item is not in DynamoDB");
+    return storedView(Item);
+  }
+
+  /**
+   * KMS mode: the last Upload and Load & open went through the plug-in (the
+   * page's request log), and the sealed view shows the bytes DynamoDB stores.
+   */
+  async function assertThroughPlugin(mode) {
+    const requests = await page.$$eval("#item-requests li", (lis) => lis.slice(0, 3).map((li) => ({ ...li.dataset })));
+    assert.deepEqual(requests.map((r) => `${r.op} ${r.via}`), ["GetItem plugin", "GetItem plain", "PutItem plugin"],
+      "Load & open (GetItem, plug-in) after Upload (PutItem, plug-in) and its read of the stored bytes (GetItem, no plug-in)");
+    const [load, storedRead, put] = requests;
+    assert.equal(put.givenSealed, "false", "the page gave PutItem a sealed item: the plug-in did not seal it");
+    assert.equal(put.sentSealed, "true", "PutItem sent an item without aws_dbe_head");
+    assert.equal(storedRead.receivedSealed, "true", "the stored item is not sealed");
+    assert.equal(storedRead.returnedSealed, "true", "the client without the plug-in opened the item");
+    assert.equal(load.receivedSealed, "true", "GetItem received an item without aws_dbe_head");
+    assert.equal(load.returnedSealed, "false", "the plug-in did not open what GetItem received");
+    assert.match(await page.innerText("#item-requests li:nth-child(3)"), /PutItem fieldseal\/dynamodb plug-in page gave 7 attributes, in the clear → sent 9 attributes, sealed/);
+
+    assert.equal(await page.getAttribute("#sealed", "data-source"), "stored");
+    assert.match(await page.innerText("#sealed .source"), /read back by a second DynamoDBClient without the plug-in/);
+    const shown = JSON.parse(await page.$eval("#sealed-json", (pre) => pre.textContent)).Item; // inside a closed <details>
+    const stored = await readDynamo(mode);
+    assert.deepEqual(Object.keys(shown).sort(), Object.keys(stored).sort());
+    for (const [name, { type, text, bytes }] of Object.entries(stored)) {
+      assert.deepEqual(shown[name], { [type]: bytes ? Buffer.from(bytes).toString("base64") : text }, `sealed view: ${name} is not the stored value`);
+    }
+  }
+
   /** Seal, check the sealed and SQL panels, upload, load & open, compare. */
   async function sealUploadOpen(mode) {
     const { values } = INPUT[mode];
@@ -226,10 +268,13 @@ describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierar
     for (const name of encryptedNames(mode)) assert.ok(!sql.includes(values[name].replaceAll("'", "''")), `SQL row shows the plaintext of ${name}`);
     assert.ok(sql.includes(`'${values.order_id}'`), "SQL row: the partition key is not readable");
 
+    assert.equal(await page.getAttribute("#sealed", "data-source"), "preview");
     assert.equal(await act("#upload"), "upload:ok");
+    assert.equal(await page.getAttribute("#sealed", "data-source"), "stored");
     assert.equal(await act("#open"), "open:ok");
     assert.equal(await page.getAttribute("#opened", "data-state"), "opened");
     assert.deepEqual(await openedValues(), values, "the opened values are not the values entered");
+    if (mode !== "embedded") await assertThroughPlugin(mode);
     noProblems();
   }
 
@@ -303,14 +348,16 @@ describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierar
     const calls = kmsCalls;
 
     await sealUploadOpen("kms");
-    // Seal: one GenerateDataKey per item and per SQL row, in us-east-1; open: one Decrypt, in eu-west-1.
-    assert.deepEqual(await calls(), { "us-east-1": { GenerateDataKey: 2, Decrypt: 0 }, "eu-west-1": { GenerateDataKey: 0, Decrypt: 1 } });
+    // Seal: one GenerateDataKey per item and per SQL row, in us-east-1; Upload: one more (the plug-in seals the
+    // plaintext item itself); open: one Decrypt, in eu-west-1.
+    assert.deepEqual(await calls(), { "us-east-1": { GenerateDataKey: 3, Decrypt: 0 }, "eu-west-1": { GenerateDataKey: 0, Decrypt: 1 } });
+    assert.match(await page.innerText("#opened"), /Opened: .*GetItem through the fieldseal\/dynamodb plug-in/);
     assert.match(await page.innerText("#kms-answer"), new RegExp(`Decrypt in eu-west-1 by ${keyArns["eu-west-1"]}`));
 
     await page.selectOption("#open-with", "discovery");
     assert.equal(await act("#open"), "open:ok");
     assert.deepEqual(await openedValues(), INPUT.kms.values);
-    assert.deepEqual(await calls(), { "us-east-1": { GenerateDataKey: 2, Decrypt: 0 }, "eu-west-1": { GenerateDataKey: 0, Decrypt: 2 } });
+    assert.deepEqual(await calls(), { "us-east-1": { GenerateDataKey: 3, Decrypt: 0 }, "eu-west-1": { GenerateDataKey: 0, Decrypt: 2 } });
     await page.selectOption("#open-with", "replica");
 
     const readStored = async () => {
@@ -444,7 +491,7 @@ describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierar
     assert.equal(await page.isVisible("#mrk-details"), true);
     kms0 = await kmsCalls();
     await sealUploadOpen("kms");
-    assert.deepEqual(kmsDelta(kms0, await kmsCalls()), { "us-east-1": { GenerateDataKey: 2 }, "eu-west-1": { Decrypt: 1 } });
+    assert.deepEqual(kmsDelta(kms0, await kmsCalls()), { "us-east-1": { GenerateDataKey: 3 }, "eu-west-1": { Decrypt: 1 } });
     assert.deepEqual(storeDelta(store0, await storeCalls()), {});
   });
 

@@ -10,11 +10,17 @@
 //   - the hierarchical keyring (AwsKmsHierarchicalKeyring): a branch key in
 //     the branch key store FieldsealDemoBranchKeys, wrapped by the same
 //     multi-Region key, created there on first use.
+//   Items are uploaded and loaded through fieldseal's DynamoDB plug-in
+//   (`fieldseal/dynamodb`) on a DynamoDBClient: the page sends the plaintext
+//   item, the plug-in seals it before the wire and opens what GetItem
+//   returns. The stored bytes (the sealed view) and Tamper use a second
+//   DynamoDBClient without the plug-in, as anyone with table access would.
 //   The AWS SDK clients talk to `${location.origin}/aws`, which the demo's
 //   Vite server proxies to moto (same origin: no CORS), with dummy
 //   credentials (moto does not check signatures). Every KMS call goes through
 //   a counting clientProvider, every key store call through a counting
-//   middleware on the key store's own DynamoDB client.
+//   middleware on the key store's own DynamoDB client, and every request for
+//   the items through a recorder on both items' clients (watchItemRequests).
 import { RawAesKeyring } from "fieldseal";
 import { toHex } from "./bytes.js";
 import * as idb from "./idb.js";
@@ -40,16 +46,60 @@ export function embeddedProvider() {
   };
 }
 
+/** What an item looks like in a request: its attribute count, whether it is sealed, and which attributes are binary. */
+function itemShape(item) {
+  if (!item || typeof item !== "object") return null;
+  const names = Object.keys(item);
+  return { attributes: names.length, sealed: "aws_dbe_head" in item, binary: names.filter((n) => item[n]?.B !== undefined) };
+}
+
+/**
+ * Record every items' request of `client` ("plugin": the client with
+ * fieldseal's plug-in, "plain": the one without), on both sides of what lies
+ * between the caller and the wire: the caller's item and the one handed back
+ * at the initialize step (before the plug-in seals, after it opens), the item
+ * sent and received at the finalizeRequest step (just before the wire). A
+ * plaintext item given and a sealed one sent is the plug-in's work.
+ */
+function watchItemRequests(client, via, onItemRequest) {
+  const wire = new WeakMap(); // handler context -> what the finalizeRequest step saw
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const op = context.commandName.replace(/Command$/, "");
+      const out = await next(args);
+      const seen = wire.get(context) ?? {};
+      onItemRequest({
+        op, via, table: args.input?.TableName,
+        given: itemShape(args.input?.Item), sent: seen.sent ?? null,
+        received: seen.received ?? null, returned: itemShape(out.output?.Item),
+      });
+      return out;
+    },
+    { step: "initialize", priority: "high", name: "fieldsealDemoItemRequests" },
+  );
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      wire.set(context, { sent: itemShape(args.input?.Item), received: itemShape(out.output?.Item) });
+      return out;
+    },
+    { step: "finalizeRequest", priority: "low", name: "fieldsealDemoItemWire" },
+  );
+  return client;
+}
+
 /**
  * `cfg`: demo-config.json's `kms`; `onCall({ region, op, phase, keyId? })`
  * sees every KMS call, `onKeyStoreCall({ op, phase, branchKeyId?, type? })`
- * every DynamoDB call of the branch key store.
+ * every DynamoDB call of the branch key store, `onItemRequest({ op, via,
+ * table, given, sent, received, returned })` every request for the items.
  */
-export async function kmsProvider(cfg, onCall, onKeyStoreCall) {
-  const [kmsSdk, ddbSdk, kms] = await Promise.all([
+export async function kmsProvider(cfg, onCall, onKeyStoreCall, onItemRequest) {
+  const [kmsSdk, ddbSdk, kms, { getDynamoDbEncryptionPlugin }] = await Promise.all([
     import("@aws-sdk/client-kms"),
     import("@aws-sdk/client-dynamodb"),
     import("fieldseal/kms"),
+    import("fieldseal/dynamodb"),
   ]);
   const { KMSClient, DecryptCommand, GenerateDataKeyCommand } = kmsSdk;
   const { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } = ddbSdk;
@@ -88,9 +138,29 @@ export async function kmsProvider(cfg, onCall, onKeyStoreCall) {
     home: new kms.AwsKmsMrkKeyring({ kmsKeyId: cfg.keyArns[home], clientProvider }),
   };
 
-  const ddb = new DynamoDBClient({ region: cfg.table.region, endpoint, credentials, maxAttempts: 2 });
   const TableName = cfg.table.name;
   const Key = (key) => ({ [cfg.table.partitionKey]: { S: key } });
+  const itemsClient = () => new DynamoDBClient({ region: cfg.table.region, endpoint, credentials, maxAttempts: 2 });
+  // Without the plug-in: the stored bytes, and Tamper (which the plug-in would refuse: it writes a signed attribute).
+  const plain = watchItemRequests(itemsClient(), "plain", onItemRequest);
+
+  /**
+   * Send `command` on a DynamoDBClient with fieldseal's plug-in for the items'
+   * table; `tableConfig` is the ItemEncryptor config (keyring included) of
+   * the form as it is now. A plug-in's table config is fixed when it is made,
+   * and the page lets the actions, the suite and the keyring change between
+   * clicks, so each Upload and Load makes its client (an app makes one).
+   */
+  const throughPlugin = async (tableConfig, command) => {
+    const client = itemsClient();
+    client.middlewareStack.use(getDynamoDbEncryptionPlugin({ tableEncryptionConfigs: { [TableName]: tableConfig } }));
+    watchItemRequests(client, "plugin", onItemRequest);
+    try {
+      return await client.send(command);
+    } finally {
+      client.destroy();
+    }
+  };
 
   // The key store has its own DynamoDB client, so that its calls are counted
   // apart from the items' PutItem / GetItem. Counted with middleware, as the
@@ -137,10 +207,15 @@ export async function kmsProvider(cfg, onCall, onKeyStoreCall) {
     // The hierarchical keyring seals and opens: one keyring, one branch key cache.
     sealKeyring: () => (keyringKind === "hierarchy" ? active.keyring : sealKeyring),
     openKeyring: (how) => (keyringKind === "hierarchy" ? active.keyring : openers[how] ?? openers.replica),
-    put: (key, item) => ddb.send(new PutItemCommand({ TableName, Item: item })),
-    get: async (key) => (await ddb.send(new GetItemCommand({ TableName, Key: Key(key), ConsistentRead: true }))).Item,
+    /** PutItem of the plaintext `item` through the plug-in, which seals it with `tableConfig`. */
+    upload: (item, tableConfig) => throughPlugin(tableConfig, new PutItemCommand({ TableName, Item: item })),
+    /** GetItem through the plug-in, which opens the item with `tableConfig` (undefined if there is none). */
+    load: async (key, tableConfig) =>
+      (await throughPlugin(tableConfig, new GetItemCommand({ TableName, Key: Key(key), ConsistentRead: true }))).Item,
+    /** The stored bytes, read without the plug-in. */
+    get: async (key) => (await plain.send(new GetItemCommand({ TableName, Key: Key(key), ConsistentRead: true }))).Item,
     replace: (key, name, value) =>
-      ddb.send(new UpdateItemCommand({
+      plain.send(new UpdateItemCommand({
         TableName,
         Key: Key(key),
         UpdateExpression: "SET #a = :v",

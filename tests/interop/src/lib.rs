@@ -11,7 +11,8 @@
 //! - [`hierarchy`]: the hierarchical keyring and key store on both sides (`tests/keystore.rs`);
 //! - [`npm`]: the npm package through the Node tools (`tests/js/tools`), from the tests;
 //! - [`intercept`]: the official `DbEsdkInterceptor` and the tables it shares with the
-//!   npm package's DynamoDB plug-in (`tests/plugin.rs`).
+//!   npm package's DynamoDB plug-in (`tests/plugin.rs`);
+//! - [`runner`]: the case runner of the moto-backed tests (`tests/keystore.rs`, `tests/plugin.rs`).
 
 pub mod aws_clients;
 pub mod convert;
@@ -22,6 +23,7 @@ pub mod moto;
 pub mod npm;
 pub mod official;
 pub mod reference;
+pub mod runner;
 pub mod shapes;
 pub mod spec;
 

@@ -35,9 +35,7 @@
 //! Without moto, or without the npm package built (`pkg/dist`) for g: a
 //! loud skip, or a failure under CI (env `CI`).
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -61,6 +59,7 @@ use fieldseal_interop::hierarchy::{
 use fieldseal_interop::manifest::{item_from_json, item_to_json};
 use fieldseal_interop::moto::{self, Moto};
 use fieldseal_interop::npm;
+use fieldseal_interop::runner::{ensure, need, run_with_moto, Runner};
 use fieldseal_interop::spec::TableSpec;
 use fieldseal_interop::{canonical, ddb_equal, official};
 use serde_json::{json, Value};
@@ -73,61 +72,6 @@ const SORT_KEY: &str = "sort_key";
 /// The custom encryption context keys both SDKs' custom branch keys get
 /// (values differ per key; the shapes must not).
 const CUSTOM_CONTEXT_KEYS: [&str; 2] = ["department", "cost-center"];
-
-thread_local! {
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-// ------------------------------------------------------------------ runner
-
-struct Runner {
-    passed: usize,
-    failed: Vec<String>,
-    /// Groups of cases that could not run here, and why (outside CI only).
-    skipped: Vec<String>,
-}
-
-impl Runner {
-    /// Runs one case; a panic is a failure, not an abort.
-    fn case<T>(&mut self, label: &str, f: impl FnOnce() -> Result<T, String>) -> Option<T> {
-        let outcome = match catch_unwind(AssertUnwindSafe(f)) {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "panicked: {}",
-                LAST_PANIC
-                    .with(|p| p.borrow_mut().take())
-                    .unwrap_or_else(|| "(no message)".into())
-            )),
-        };
-        match outcome {
-            Ok(v) => {
-                self.passed += 1;
-                println!("ok    {label}");
-                Some(v)
-            }
-            Err(e) => {
-                println!("FAIL  {label}: {e}");
-                self.failed.push(label.to_string());
-                None
-            }
-        }
-    }
-}
-
-/// A case that needs an earlier step's result.
-fn need<'a, T>(value: &'a Option<T>, what: &str) -> Result<&'a T, String> {
-    value
-        .as_ref()
-        .ok_or_else(|| format!("not run: {what} failed earlier"))
-}
-
-fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
-    if condition {
-        Ok(())
-    } else {
-        Err(message())
-    }
-}
 
 // ----------------------------------------------------------------- context
 
@@ -653,22 +597,12 @@ fn npm_package_cases(r: &mut Runner, ctx: &Ctx, inputs: &NpmInputs) {
         sealed_before,
     } = inputs;
     if let Err(why) = npm::package_ready() {
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        eprintln!("!! keystore interop: {why}");
-        eprintln!(
-            "!! The npm package's cases (g: official <-> fieldseal/kms in Node) did NOT run."
+        r.cannot_run(
+            why,
+            "The npm package's cases (g: official <-> fieldseal/kms in Node)",
+            "g: the npm package can run here (pkg/dist built, node installed)",
+            "g: the npm package's cases in Node",
         );
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        if ci {
-            r.case(
-                "g: the npm package can run here (pkg/dist built, node installed)",
-                || Err::<(), _>(why),
-            );
-        } else {
-            r.skipped
-                .push(format!("g: the npm package's cases in Node: {why}"));
-        }
         return;
     }
     let new_version = |tenant: &Tenant| -> Result<String, String> {
@@ -881,81 +815,17 @@ fn node_result(
 // ------------------------------------------------------------------- main
 
 fn main() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
-            s.to_string()
-        } else if let Some(s) = info.payload().downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "(non-string panic)".into()
-        };
-        let loc = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg}{loc}")));
-    }));
-    // `run` owns moto: it is stopped (dropped) before the exit, which skips
-    // destructors, and while unwinding from a panic outside any case.
-    let code = match catch_unwind(run) {
-        Ok(code) => code,
-        Err(_) => {
-            let message = LAST_PANIC.with(|p| p.borrow_mut().take());
-            eprintln!(
-                "keystore interop: panicked outside any case: {}",
-                message.unwrap_or_else(|| "(no message)".into())
-            );
-            101
-        }
-    };
-    std::process::exit(code);
-}
-
-fn run() -> i32 {
-    let moto = match Moto::start() {
-        Ok(m) => m,
-        Err(e) => {
-            let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            eprintln!("!! keystore interop: cannot start moto (tools/moto/launch.py):");
-            for line in e.lines() {
-                eprintln!("!!   {line}");
-            }
-            eprintln!("!! The branch key store interop test did NOT run.");
-            eprintln!("!! Install python3-venv (scripts/setup.sh moto) and retry.");
-            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            return if ci { 1 } else { 0 };
-        }
-    };
-    println!("moto at {}", moto.endpoint);
-    let mut r = Runner {
-        passed: 0,
-        failed: Vec::new(),
-        skipped: Vec::new(),
-    };
-    cases(&mut r, &moto);
-    drop(moto);
-    println!();
-    if !r.failed.is_empty() {
-        println!("failed cases:");
-        for f in &r.failed {
-            println!("  {f}");
-        }
-    }
-    for skipped in &r.skipped {
-        println!("SKIPPED (not run, not counted): {skipped}");
-    }
-    println!(
-        "keystore interop: {} cases passed, {} failed{}",
-        r.passed,
-        r.failed.len(),
-        if r.skipped.is_empty() {
-            String::new()
-        } else {
-            format!(", {} group(s) SKIPPED", r.skipped.len())
-        }
-    );
-    i32::from(!r.failed.is_empty())
+    run_with_moto(
+        "keystore interop",
+        "The branch key store interop test",
+        cases,
+        |t| {
+            format!(
+                "{} cases passed, {} failed{}",
+                t.passed, t.failed, t.skipped
+            )
+        },
+    )
 }
 
 fn cases(r: &mut Runner, moto: &Moto) {

@@ -30,10 +30,7 @@
 //! without the npm package built with the plug-in (`pkg/dist/dynamodb.js`):
 //! a loud skip, or a failure under CI (env `CI`).
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue as Ddb, ScalarAttributeType};
@@ -47,6 +44,7 @@ use fieldseal_interop::intercept::{
 use fieldseal_interop::manifest::{item_from_json, item_to_json, value_to_json};
 use fieldseal_interop::moto::{self, Moto};
 use fieldseal_interop::npm;
+use fieldseal_interop::runner::{ensure, need, run_with_moto, Runner};
 use fieldseal_interop::spec::{aes_key_bytes, TableSpec};
 use serde_json::{json, Map, Value};
 
@@ -66,65 +64,6 @@ const TYPES: [&str; 10] = ["s", "n", "b", "bool", "null", "l", "m", "ss", "ns", 
 /// The official interceptor's items, by index; the first two share a
 /// partition key on the tables with a sort key.
 const OFFICIAL_ITEMS: [u32; 3] = [1, 2, 3];
-
-thread_local! {
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-// ------------------------------------------------------------------ runner
-
-struct Runner {
-    passed: usize,
-    failed: Vec<String>,
-    /// Groups of cases that could not run here, and why (outside CI only).
-    skipped: Vec<String>,
-}
-
-impl Runner {
-    /// Runs one case; a panic is a failure, not an abort.
-    fn case<T>(&mut self, label: &str, f: impl FnOnce() -> Result<T, String>) -> Option<T> {
-        let outcome = match catch_unwind(AssertUnwindSafe(f)) {
-            Ok(r) => r,
-            Err(_) => Err(format!(
-                "panicked: {}",
-                LAST_PANIC
-                    .with(|p| p.borrow_mut().take())
-                    .unwrap_or_else(|| "(no message)".into())
-            )),
-        };
-        match outcome {
-            Ok(v) => {
-                self.passed += 1;
-                println!("ok    {label}");
-                Some(v)
-            }
-            Err(e) => {
-                println!("FAIL  {label}: {e}");
-                self.failed.push(label.to_string());
-                None
-            }
-        }
-    }
-}
-
-/// A case that needs an earlier step's result.
-fn need<'a, T>(value: &'a Option<T>, what: &str) -> Result<&'a T, String> {
-    value
-        .as_ref()
-        .ok_or_else(|| format!("not run: {what} failed earlier"))
-}
-
-fn ensure(condition: bool, message: impl FnOnce() -> String) -> Result<(), String> {
-    if condition {
-        Ok(())
-    } else {
-        Err(message())
-    }
-}
-
-fn ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
 
 // ------------------------------------------------------------------ tables
 
@@ -1003,19 +942,12 @@ fn plugin_cases(
     plain: &Item,
 ) {
     if let Err(why) = plugin_ready() {
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        eprintln!("!! plugin interop: {why}");
-        eprintln!("!! The plug-in's cases (official <-> fieldseal/dynamodb in Node) did NOT run.");
-        eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        if ci() {
-            r.case(
-                "the npm package with the plug-in can run here (pkg/dist/dynamodb.js built, node installed)",
-                || Err::<(), _>(why),
-            );
-        } else {
-            r.skipped
-                .push(format!("the plug-in's cases in Node: {why}"));
-        }
+        r.cannot_run(
+            why,
+            "The plug-in's cases (official <-> fieldseal/dynamodb in Node)",
+            "the npm package with the plug-in can run here (pkg/dist/dynamodb.js built, node installed)",
+            "the plug-in's cases in Node",
+        );
         return;
     }
     let (ops, writes) = node_operations(tables, official_items, plain);
@@ -1155,80 +1087,18 @@ fn plugin_cases(
 // ------------------------------------------------------------------- main
 
 fn main() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
-            s.to_string()
-        } else if let Some(s) = info.payload().downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "(non-string panic)".into()
-        };
-        let loc = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg}{loc}")));
-    }));
-    // `run` owns moto: it is stopped (dropped) before the exit, which skips
-    // destructors, and while unwinding from a panic outside any case.
-    let code = match catch_unwind(run) {
-        Ok(code) => code,
-        Err(_) => {
-            let message = LAST_PANIC.with(|p| p.borrow_mut().take());
-            eprintln!(
-                "plugin interop: panicked outside any case: {}",
-                message.unwrap_or_else(|| "(no message)".into())
-            );
-            101
-        }
-    };
-    std::process::exit(code);
-}
-
-fn run() -> i32 {
-    let started = Instant::now();
-    let moto = match Moto::start() {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            eprintln!("!! plugin interop: cannot start moto (tools/moto/launch.py):");
-            for line in e.lines() {
-                eprintln!("!!   {line}");
-            }
-            eprintln!("!! The DynamoDB plug-in interop test did NOT run.");
-            eprintln!("!! Install python3-venv (scripts/setup.sh moto) and retry.");
-            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            return if ci() { 1 } else { 0 };
-        }
-    };
-    println!("moto at {}", moto.endpoint);
-    let mut r = Runner {
-        passed: 0,
-        failed: Vec::new(),
-        skipped: Vec::new(),
-    };
-    cases(&mut r, &moto);
-    drop(moto);
-    println!();
-    if !r.failed.is_empty() {
-        println!("failed cases:");
-        for f in &r.failed {
-            println!("  {f}");
-        }
-    }
-    for skipped in &r.skipped {
-        println!("SKIPPED (not run, not counted): {skipped}");
-    }
-    println!(
-        "plugin interop: {} passed, {} failed{} ({:.1} s)",
-        r.passed,
-        r.failed.len(),
-        if r.skipped.is_empty() {
-            String::new()
-        } else {
-            format!(", {} group(s) SKIPPED", r.skipped.len())
+    run_with_moto(
+        "plugin interop",
+        "The DynamoDB plug-in interop test",
+        cases,
+        |t| {
+            format!(
+                "{} passed, {} failed{} ({:.1} s)",
+                t.passed,
+                t.failed,
+                t.skipped,
+                t.elapsed.as_secs_f64()
+            )
         },
-        started.elapsed().as_secs_f64()
-    );
-    i32::from(!r.failed.is_empty())
+    )
 }

@@ -8,6 +8,9 @@
 //   esdk-js    @aws-crypto/client-node, one ESDK message per ENCRYPT_AND_SIGN attribute
 //   large      MB/s of one 1 KiB..1 MiB field under each platformCrypto setting,
 //              next to the platform's AES-256-GCM, in Node and in Chromium (large.mjs)
+//   dynamodb   the fieldseal/dynamodb plug-in (dynamodb.mjs): its CPU cost per item on
+//              PutItem/GetItem/Query against an in-process stub transport, and a
+//              1,000-item Query through it against moto next to the same in plaintext
 //
 // Also measures the package size (pkg/scripts/size.mjs). Each measurement warms
 // up, then runs for a fixed wall time. Prints the tables and the issue's
@@ -16,7 +19,7 @@
 //   BENCH_SECONDS=2.5          measured seconds per (implementation, suite, op)
 //   BENCH_WARMUP_SECONDS       warm-up per measurement (default seconds/4, 0.3..1)
 //   BENCH_LARGE_SECONDS=0.5    measured seconds per large-field measurement (warm-up a quarter)
-//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy)
+//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy, dynamodb)
 //   BENCH_HIERARCHY_ITEMS=10000 items sealed and opened for the hierarchy row's call counts
 //   CHROMIUM_PATH              default /usr/bin/chromium; if missing the browser rows
 //                              are skipped with a note, or fail when CI is set
@@ -35,6 +38,7 @@ import { fromWire, makeEncryptor, toWire } from "../browser/shared.mjs";
 import { packageSize } from "../../../pkg/scripts/size.mjs";
 import { roundTripChart } from "./chart.mjs";
 import { esdkItemEncryptor } from "./esdk-js.mjs";
+import { benchDynamoDbMoto, benchDynamoDbStub, dynamodbLines, dynamodbStubTable } from "./dynamodb.mjs";
 import { benchHierarchy, hierarchyLines } from "./hierarchy.mjs";
 import { LARGE_SIZES, measureLargeField, webCryptoAesGcm } from "./large.mjs";
 import { measure, measureEncryptor } from "./measure.mjs";
@@ -51,7 +55,7 @@ const markdownPath = join(repoRoot, "BENCHMARKS.md");
 const chartPath = join(repoRoot, "docs/bench-chart.svg");
 const require = createRequire(import.meta.url);
 
-const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy"];
+const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy", "dynamodb"];
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 
 function envNumber(name, fallback) {
@@ -86,6 +90,7 @@ const configFor = (suite) => ({ ...reference.config, algorithmSuiteId: suite });
 const rows = []; // { impl, runtime, suite, encrypt, decrypt }
 const large = []; // { runtime, ciphers, sizes: measureLargeField results }
 let hierarchy = null; // benchHierarchy's result
+const dynamodb = { stub: null, moto: null }; // benchDynamoDbStub's and benchDynamoDbMoto's results
 const skipped = []; // { row, reason }
 const errors = []; // { row, error }
 /** Per ROW_NAMES entry: null once measured, else why there are no numbers. */
@@ -323,6 +328,31 @@ async function benchHierarchyRow() {
   }
 }
 
+async function benchDynamoDbStubRow() {
+  log("dynamodb/stub: fieldseal/dynamodb's CPU cost per item, a DynamoDBClient on an in-process stub transport");
+  const fieldseal = await importFieldseal();
+  dynamodb.stub = await benchDynamoDbStub({ fieldseal, dynamodb: await import("fieldseal/dynamodb"), reference, item, suites, opts });
+  log(textTable(dynamodbStubTable(dynamodb.stub)).replace(/^/gm, "  "));
+}
+
+async function benchDynamoDbMotoRow() {
+  log("dynamodb/moto: Query of 1,000 items, 100 a page, through fieldseal/dynamodb on moto, and in plaintext");
+  const fieldseal = await importFieldseal();
+  const { startMoto, CREDENTIALS } = await import("../helpers/moto.mjs");
+  let moto;
+  try {
+    moto = await startMoto();
+  } catch (e) {
+    skip(`moto did not start (scripts/setup.sh moto installs it): ${e.message}`);
+  }
+  try {
+    dynamodb.moto = await benchDynamoDbMoto({ fieldseal, dynamodb: await import("fieldseal/dynamodb"), moto: { endpoint: moto.endpoint, credentials: CREDENTIALS }, reference, item, suite: "0x6701", opts });
+    for (const line of dynamodbLines(null, dynamodb.moto)) log(`  ${line}`);
+  } finally {
+    await moto.stop();
+  }
+}
+
 /** Runs one row, recording in `status` whether it measured, was skipped or failed. */
 async function runRow(name, runner) {
   try {
@@ -348,6 +378,7 @@ const runners = {
   "esdk-js": { "esdk-js": benchEsdkJs },
   large: { "large/node": benchLargeNode, "large/chromium": benchLargeChromium },
   hierarchy: { hierarchy: benchHierarchyRow },
+  dynamodb: { "dynamodb/stub": benchDynamoDbStubRow, "dynamodb/moto": benchDynamoDbMotoRow },
 };
 log(`reference item: ${relative(repoRoot, fixturePath)}; suites ${suites.join(", ")}; ${seconds}s per measurement after ${warmupSeconds}s warm-up`);
 try {
@@ -390,6 +421,7 @@ const results = {
   rows,
   large,
   hierarchy,
+  dynamodb,
   packageSize: size,
   status,
 };
@@ -407,6 +439,8 @@ for (const l of large) {
   for (const c of crossoverLines(l)) console.log(`crossover ${c}`);
 }
 if (hierarchy) console.log(`\n${hierarchyLines(hierarchy).join("\n")}`);
+if (dynamodb.stub) console.log(`\n${dynamodbLines(dynamodb.stub, null).join("\n")}\n${textTable(dynamodbStubTable(dynamodb.stub))}`);
+if (dynamodb.moto) console.log(`\n${dynamodbLines(null, dynamodb.moto).join("\n")}`);
 if (size) console.log(`\n${packageSizeLine(size)}`);
 console.log("\nTargets");
 console.log(textTable(targetsTable(targetList)));

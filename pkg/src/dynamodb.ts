@@ -133,10 +133,11 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
   // DocumentClient has marshalled plain objects, before anything is signed
   // or sent; retries (finalize step) reuse what was sealed once.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const middleware = (next: any, context: { commandName?: string }) => async (args: { input: unknown }) => {
+  const middleware = (next: any, context: LogContext & { commandName?: string }) => async (args: { input: unknown }) => {
     const operation = String(context?.commandName ?? "").replace(/Command$/, "");
     if (!HANDLED.has(operation)) return next(args);
     const { rules, tables } = await built();
+    hidePlaintextFromLogs(context, tables, operation);
     const original = args.input as Obj;
     const input = await guarded(() => beforeRequest(rules, tables, operation, original));
     const result = await next(input === original ? args : { ...args, input });
@@ -172,6 +173,108 @@ type Obj = Record<string, any>;
 type Table = { encryptor: ItemEncryptor; wasm: WasmItemEncryptor };
 type Tables = Map<string, Table>;
 type Built = { rules: WasmEncryptedTables; tables: Tables };
+
+/** What the SDK's logger middleware logs through (it reads these after the request). */
+type LogContext = {
+  inputFilterSensitiveLog?: (input: Obj) => unknown;
+  outputFilterSensitiveLog?: (output: Obj) => unknown;
+  dynamoDbDocumentClientOptions?: { overrideInputFilterSensitiveLog?: (input: Obj) => unknown; overrideOutputFilterSensitiveLog?: (output: Obj) => unknown };
+};
+
+/** The AWS SDK's marker for a value kept out of logs. */
+const SENSITIVE = "***SensitiveInformation***";
+
+/**
+ * The SDK's logger middleware (outside this plug-in) logs each command's
+ * input and output when a logger is configured: with the plug-in, that is
+ * plaintext. Its filters are wrapped so that ENCRYPT_AND_SIGN attributes of
+ * configured tables are logged as the SDK's sensitive-value marker.
+ */
+function hidePlaintextFromLogs(context: LogContext, tables: Tables, operation: string): void {
+  if (typeof context !== "object" || context === null) return;
+  const hide = (item: unknown, table: unknown): unknown => {
+    const t = typeof table === "string" ? tables.get(table) : undefined;
+    if (!t || typeof item !== "object" || item === null) return item;
+    const out: Obj = { ...item };
+    for (const [name, action] of Object.entries(t.encryptor.config.attributeActionsOnEncrypt)) {
+      if (action === "ENCRYPT_AND_SIGN" && name in out) out[name] = SENSITIVE;
+    }
+    return out;
+  };
+  // Values an expression compares with (on a refused request: maybe an encrypted attribute's plaintext).
+  const hideValues = (part: Obj, table: unknown): Obj =>
+    tables.has(table as string) && part.ExpressionAttributeValues && typeof part.ExpressionAttributeValues === "object"
+      ? { ...part, ExpressionAttributeValues: Object.fromEntries(Object.keys(part.ExpressionAttributeValues).map((k) => [k, SENSITIVE])) }
+      : part;
+  const perTable = (map: unknown, each: (entry: unknown, table: string) => unknown): unknown =>
+    map && typeof map === "object" ? Object.fromEntries(Object.entries(map).map(([t, v]) => [t, Array.isArray(v) ? v.map((e) => each(e, t)) : v])) : map;
+  let lastInput: Obj = {};
+  const input = (v: Obj): unknown => {
+    if (typeof v !== "object" || v === null) return v;
+    lastInput = v;
+    switch (operation) {
+      case "PutItem":
+        return { ...hideValues(v, v.TableName), Item: hide(v.Item, v.TableName) };
+      case "BatchWriteItem":
+        return { ...v, RequestItems: perTable(v.RequestItems, (e, t) => (e as Obj)?.PutRequest ? { ...(e as Obj), PutRequest: { ...(e as Obj).PutRequest, Item: hide((e as Obj).PutRequest.Item, t) } } : e) };
+      case "TransactWriteItems":
+        return {
+          ...v,
+          TransactItems: Array.isArray(v.TransactItems)
+            ? v.TransactItems.map((e: Obj) =>
+                e && typeof e === "object"
+                  ? Object.fromEntries(
+                      Object.entries(e).map(([kind, part]: [string, Obj]) => {
+                        if (!part || typeof part !== "object") return [kind, part];
+                        const hidden = hideValues(part, part.TableName);
+                        return [kind, kind === "Put" ? { ...hidden, Item: hide(part.Item, part.TableName) } : hidden];
+                      }),
+                    )
+                  : e,
+              )
+            : v.TransactItems,
+        };
+      default:
+        return hideValues(v, v.TableName);
+    }
+  };
+  const output = (v: Obj): unknown => {
+    if (typeof v !== "object" || v === null) return v;
+    const table = lastInput.TableName;
+    switch (operation) {
+      case "GetItem":
+        return { ...v, Item: hide(v.Item, table) };
+      case "PutItem":
+      case "DeleteItem":
+      case "UpdateItem":
+        return { ...v, Attributes: hide(v.Attributes, table) };
+      case "Query":
+      case "Scan":
+        return { ...v, Items: Array.isArray(v.Items) ? v.Items.map((i: unknown) => hide(i, table)) : v.Items };
+      case "BatchGetItem":
+        return { ...v, Responses: perTable(v.Responses, hide) };
+      case "TransactGetItems": {
+        const asked = Array.isArray(lastInput.TransactItems) ? lastInput.TransactItems : [];
+        return { ...v, Responses: Array.isArray(v.Responses) ? v.Responses.map((r: Obj, i: number) => (r ? { ...r, Item: hide(r.Item, asked[i]?.Get?.TableName) } : r)) : v.Responses };
+      }
+      case "BatchWriteItem":
+        return { ...v, UnprocessedItems: perTable(v.UnprocessedItems, (e, t) => (e as Obj)?.PutRequest ? { ...(e as Obj), PutRequest: { ...(e as Obj).PutRequest, Item: hide((e as Obj).PutRequest.Item, t) } } : e) };
+      default:
+        return v;
+    }
+  };
+  const after = (filter: ((x: Obj) => unknown) | undefined, mine: (x: Obj) => unknown) => (x: Obj) => mine((filter ? filter(x) : x) as Obj);
+  context.inputFilterSensitiveLog = after(context.inputFilterSensitiveLog, input);
+  context.outputFilterSensitiveLog = after(context.outputFilterSensitiveLog, output);
+  const doc = context.dynamoDbDocumentClientOptions;
+  if (doc) {
+    context.dynamoDbDocumentClientOptions = {
+      ...doc,
+      overrideInputFilterSensitiveLog: doc.overrideInputFilterSensitiveLog && after(doc.overrideInputFilterSensitiveLog, input),
+      overrideOutputFilterSensitiveLog: doc.overrideOutputFilterSensitiveLog && after(doc.overrideOutputFilterSensitiveLog, output),
+    };
+  }
+}
 
 /** The operations with rules; every other one passes through untouched, as in the reference interceptor. */
 const HANDLED: ReadonlySet<string> = new Set([

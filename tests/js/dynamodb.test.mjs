@@ -633,6 +633,30 @@ test("DynamoDBDocumentClient.from(client): plain JS objects in and out, numbers 
   assert.deepEqual(c.wire, []);
 });
 
+test("a configured logger never sees an encrypted attribute's plaintext, nor expression values (bare and Document client, success and refusal)", async () => {
+  const logs = [];
+  const logger = { trace() {}, debug() {}, info: (entry) => logs.push(entry), warn() {}, error: (entry) => logs.push(entry) };
+  const client = new DynamoDBClient({ ...clientOptions(), logger });
+  client.middlewareStack.use(getDynamoDbEncryptionPlugin({ tableEncryptionConfigs: tableConfigs() }));
+  const item = order("logged", 1);
+  await client.send(new PutItemCommand({ TableName: "Orders", Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
+  await client.send(new GetItemCommand({ TableName: "Orders", Key: keyOf(item), ConsistentRead: true }));
+  await client.send(new QueryCommand({ TableName: "Orders", KeyConditionExpression: "pk = :p", ExpressionAttributeValues: { ":p": item.pk }, ConsistentRead: true }));
+  await expectFieldsealError("REQUEST_REFUSED", () =>
+    client.send(new PutItemCommand({ TableName: "Orders", Item: item, ConditionExpression: "card = :c", ExpressionAttributeValues: { ":c": item.card } })),
+  );
+  const doc = DynamoDBDocumentClient.from(client);
+  await doc.send(new PutCommand({ TableName: "Orders", Item: { pk: "logged", sk: "order#2", card: "5500-doc-card", email: "doc@example.com" } }));
+  await doc.send(new GetCommand({ TableName: "Orders", Key: { pk: "logged", sk: "order#2" }, ConsistentRead: true }));
+  const text = JSON.stringify(logs, (_, v) => (v instanceof Uint8Array ? `bytes:${Buffer.from(v).toString("hex")}` : v));
+  assert.equal(logs.length, 6, "five successes and one refusal logged");
+  for (const secret of [item.card.S, item.email.S, Buffer.from(item.photo.B).toString("hex"), "5500-doc-card", "doc@example.com"]) {
+    assert.ok(!text.includes(secret), `the logs hold ${secret}`);
+  }
+  assert.ok(text.includes("***SensitiveInformation***"));
+  assert.ok(text.includes("order#1") && text.includes(item.amount.N), "key and signed-only attributes are still logged");
+});
+
 test("the caller's inputs are not changed", async () => {
   const c = encrypting();
   const items = [1, 2].map((i) => order("mutation", i));

@@ -160,7 +160,9 @@ pub struct RequestPart {
 /// encryptor. Spec: ddb-sdk-integration.md#dynamodb-table-encryption-configs
 #[derive(Default)]
 pub struct EncryptedTables {
-    tables: BTreeMap<String, Arc<ItemEncryptor>>,
+    // A list, not a map: a client has a few tables, and a map of a new value
+    // type would add its own copy of the B-tree code to the wasm.
+    tables: Vec<(String, Arc<ItemEncryptor>)>,
 }
 
 impl EncryptedTables {
@@ -177,19 +179,22 @@ impl EncryptedTables {
                 "tableEncryptionConfigs: a table name must not be empty".into(),
             ));
         }
-        if self.tables.contains_key(&table) {
+        if self.get(&table).is_some() {
             return Err(Error::InvalidConfig(format!(
                 "tableEncryptionConfigs: table {table:?} is configured twice"
             )));
         }
-        self.tables.insert(table, encryptor);
+        self.tables.push((table, encryptor));
         Ok(())
     }
 
     /// The table's encryptor, if it is an encrypted table.
     /// Spec: ddb-sdk-integration.md#encrypted-table
     pub fn get(&self, table: &str) -> Option<&ItemEncryptor> {
-        self.tables.get(table).map(|e| &**e)
+        self.tables
+            .iter()
+            .find(|(name, _)| name == table)
+            .map(|(_, e)| &**e)
     }
 
     pub fn is_empty(&self) -> bool {

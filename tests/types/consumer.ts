@@ -117,3 +117,22 @@ new ItemEncryptor({ ...config, sortKeyName: 1 });
 new CustomKeyring({ providerId: "p", wrapKey: async ({ plaintextDataKey }) => ({ ciphertext: plaintextDataKey }), unwrapKey: async () => "key" });
 // @ts-expect-error the keyring is a fieldseal keyring, not key bytes
 new ItemEncryptor({ ...config, keyring: wrappingKey });
+
+// fieldseal/dynamodb: the plug-in for an AWS SDK v3 DynamoDB client (its
+// types need no SDK: the stack is structural).
+import { getDynamoDbEncryptionPlugin, type DynamoDbEncryptionConfig } from "fieldseal/dynamodb";
+const ddbConfig: DynamoDbEncryptionConfig = {
+  tableEncryptionConfigs: { Orders: { ...config, plaintextOverride: "FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" } },
+};
+const plugin = getDynamoDbEncryptionPlugin(ddbConfig);
+plugin.applyToStack({ addRelativeTo: () => undefined });
+void plugin.ready();
+const refused = new FieldsealError("REQUEST_REFUSED", "x");
+const refusedTable: string | undefined = refused.table;
+const refusedKey: Item | undefined = refused.itemKey;
+void refusedTable;
+void refusedKey;
+// @ts-expect-error tableEncryptionConfigs is required
+getDynamoDbEncryptionPlugin({});
+// @ts-expect-error not a plaintext override
+getDynamoDbEncryptionPlugin({ tableEncryptionConfigs: { Orders: { ...config, plaintextOverride: "ALLOW" } } });

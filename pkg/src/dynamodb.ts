@@ -140,7 +140,13 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
     hidePlaintextFromLogs(context, tables, operation);
     const original = args.input as Obj;
     const input = await guarded(() => beforeRequest(rules, tables, operation, original));
-    const result = await next(input === original ? args : { ...args, input });
+    let result;
+    try {
+      result = await next(input === original ? args : { ...args, input });
+    } catch (error) {
+      await openConditionFailure(tables, operation, original, error);
+      throw error;
+    }
     // lib-dynamodb's DocumentClient has unmarshalled the output already (its
     // DocumentUnmarshall sits below any client middleware): open plain objects.
     const document = (context as { __aws_sdk_context?: { features?: Record<string, unknown> } })?.__aws_sdk_context?.features?.DDB_MAPPER !== undefined;
@@ -463,6 +469,24 @@ async function beforeRequest(rules: WasmEncryptedTables, tables: Tables, operati
       }
       return input;
     }
+  }
+}
+
+/**
+ * `ReturnValuesOnConditionCheckFailure: "ALL_OLD"` puts the stored item in
+ * the ConditionalCheckFailedException: open it, as a successful call's
+ * `Attributes` are. (The reference interceptor leaves errors alone.) If it
+ * does not open, it stays as stored: the failed condition is the error to report.
+ */
+async function openConditionFailure(tables: Tables, operation: string, input: Obj, error: unknown): Promise<void> {
+  const failure = error as { name?: unknown; Item?: unknown } | null;
+  const table = input?.TableName;
+  if (failure?.name !== "ConditionalCheckFailedException" || typeof failure.Item !== "object" || failure.Item === null) return;
+  if (!["PutItem", "UpdateItem", "DeleteItem"].includes(operation) || !tables.has(table)) return;
+  try {
+    [failure.Item] = await each(tables, table, [failure.Item as Item], false);
+  } catch {
+    // Left sealed.
   }
 }
 

@@ -657,6 +657,20 @@ test("a configured logger never sees an encrypted attribute's plaintext, nor exp
   assert.ok(text.includes("order#1") && text.includes(item.amount.N), "key and signed-only attributes are still logged");
 });
 
+test("a failed condition with ReturnValuesOnConditionCheckFailure ALL_OLD carries the stored item opened", async () => {
+  const c = encrypting();
+  const item = order("condfail", 1);
+  await c.send(new PutItemCommand({ TableName: "Orders", Item: item }));
+  const error = await c
+    .send(new PutItemCommand({ TableName: "Orders", Item: { ...item, amount: { N: "2" } }, ConditionExpression: "attribute_not_exists(pk)", ReturnValuesOnConditionCheckFailure: "ALL_OLD" }))
+    .then(() => assert.fail("the condition should fail"), (e) => e);
+  assert.equal(error.name, "ConditionalCheckFailedException");
+  assert.ok(error.Item, "moto returned the stored item");
+  assert.deepEqual(error.Item.card, item.card);
+  assert.deepEqual(error.Item.email, item.email);
+  assert.equal(error.Item.aws_dbe_head, undefined);
+});
+
 test("the caller's inputs are not changed", async () => {
   const c = encrypting();
   const items = [1, 2].map((i) => order("mutation", i));

@@ -18,8 +18,8 @@ use fieldseal::keyring::hierarchy::stored::{BranchKeyIdSource, BranchKeyIdSuppli
 use fieldseal::keyring::hierarchy::{AwsKmsHierarchicalKeyring, HierarchicalKeyringConfig};
 use fieldseal::keyring::kms::{
     DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse,
-    GenerateDataKeyWithoutPlaintextRequest, GenerateDataKeyWithoutPlaintextResponse, KmsClient,
-    KmsError, ReEncryptRequest, ReEncryptResponse,
+    GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsError, ReEncryptRequest,
+    ReEncryptResponse,
 };
 use fieldseal::keystore::record::{ENC, KMS_ARN, TYPE};
 use fieldseal::keystore::{
@@ -253,7 +253,7 @@ impl KmsClient for Kms {
 
     async fn generate_data_key_without_plaintext(
         &self,
-        request: GenerateDataKeyWithoutPlaintextRequest,
+        request: GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
         self.check("GenerateDataKeyWithoutPlaintext", &request.key_id)?;
         let key = SystemRandom

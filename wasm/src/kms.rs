@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use fieldseal::keyring::kms::{
     DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse,
-    GenerateDataKeyWithoutPlaintextRequest, GenerateDataKeyWithoutPlaintextResponse, KmsClient,
-    KmsError, ReEncryptRequest, ReEncryptResponse,
+    GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsError, ReEncryptRequest,
+    ReEncryptResponse,
 };
 use fieldseal::materials::SecretBytes;
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
@@ -128,6 +128,16 @@ fn take_secret(output: &Object, operation: &str) -> Result<SecretBytes, KmsError
     secret.map_err(|_| invalid(operation, "Plaintext"))
 }
 
+/// The input of GenerateDataKey and of GenerateDataKeyWithoutPlaintext.
+fn data_key_input(request: &GenerateDataKeyRequest) -> Object {
+    object(&[
+        ("KeyId", JsValue::from_str(&request.key_id)),
+        ("NumberOfBytes", JsValue::from(request.number_of_bytes)),
+        ("EncryptionContext", context(&request.encryption_context)),
+        ("GrantTokens", strings(&request.grant_tokens)),
+    ])
+}
+
 #[async_trait(?Send)]
 impl KmsClient for JsKmsClient {
     async fn generate_data_key(
@@ -135,17 +145,7 @@ impl KmsClient for JsKmsClient {
         request: GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyResponse, KmsError> {
         let op = "GenerateDataKey";
-        let output = self
-            .send(
-                op,
-                object(&[
-                    ("KeyId", JsValue::from_str(&request.key_id)),
-                    ("NumberOfBytes", JsValue::from(request.number_of_bytes)),
-                    ("EncryptionContext", context(&request.encryption_context)),
-                    ("GrantTokens", strings(&request.grant_tokens)),
-                ]),
-            )
-            .await?;
+        let output = self.send(op, data_key_input(&request)).await?;
         Ok(GenerateDataKeyResponse {
             key_id: key_id(&output, op)?,
             ciphertext_blob: bytes(&output, "CiphertextBlob", op)?,
@@ -178,20 +178,10 @@ impl KmsClient for JsKmsClient {
     /// Spec: branch-key-store.md#wrapped-branch-key-creation
     async fn generate_data_key_without_plaintext(
         &self,
-        request: GenerateDataKeyWithoutPlaintextRequest,
+        request: GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
         let op = "GenerateDataKeyWithoutPlaintext";
-        let output = self
-            .send(
-                op,
-                object(&[
-                    ("KeyId", JsValue::from_str(&request.key_id)),
-                    ("NumberOfBytes", JsValue::from(request.number_of_bytes)),
-                    ("EncryptionContext", context(&request.encryption_context)),
-                    ("GrantTokens", strings(&request.grant_tokens)),
-                ]),
-            )
-            .await?;
+        let output = self.send(op, data_key_input(&request)).await?;
         Ok(GenerateDataKeyWithoutPlaintextResponse {
             key_id: key_id(&output, op)?,
             ciphertext_blob: bytes(&output, "CiphertextBlob", op)?,

@@ -15,7 +15,10 @@ use crate::base::MaybeSendSync;
 use crate::error::{Error, Result};
 use crate::materials::SecretBytes;
 
-/// GenerateDataKey. Spec: aws-kms-keyring.md#onencrypt
+/// GenerateDataKey (spec: aws-kms-keyring.md#onencrypt), and
+/// GenerateDataKeyWithoutPlaintext for a new branch or beacon key, wrapped
+/// only (spec: branch-key-store.md#wrapped-branch-key-creation): KMS takes the
+/// same input for both.
 /// `Debug` counts the grant tokens (bearer credentials) instead of printing them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct GenerateDataKeyRequest {
@@ -109,15 +112,9 @@ impl fmt::Debug for DecryptResponse {
     }
 }
 
-/// GenerateDataKeyWithoutPlaintext: a new branch or beacon key, wrapped only.
-/// Spec: branch-key-store.md#wrapped-branch-key-creation
-#[derive(Clone, PartialEq, Eq)]
-pub struct GenerateDataKeyWithoutPlaintextRequest {
-    pub key_id: String,
-    pub number_of_bytes: u32,
-    pub encryption_context: BTreeMap<String, String>,
-    pub grant_tokens: Vec<String>,
-}
+/// The key store's name for the GenerateDataKeyWithoutPlaintext request,
+/// which has GenerateDataKey's input.
+pub type GenerateDataKeyWithoutPlaintextRequest = GenerateDataKeyRequest;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct GenerateDataKeyWithoutPlaintextResponse {
@@ -143,17 +140,6 @@ pub struct ReEncryptResponse {
     pub source_key_id: String,
     pub key_id: String,
     pub ciphertext_blob: Vec<u8>,
-}
-
-impl fmt::Debug for GenerateDataKeyWithoutPlaintextRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GenerateDataKeyWithoutPlaintextRequest")
-            .field("key_id", &self.key_id)
-            .field("number_of_bytes", &self.number_of_bytes)
-            .field("encryption_context", &self.encryption_context)
-            .field("grant_tokens", &Count(self.grant_tokens.len()))
-            .finish()
-    }
 }
 
 impl fmt::Debug for GenerateDataKeyWithoutPlaintextResponse {
@@ -230,7 +216,7 @@ pub trait KmsClient: MaybeSendSync {
 
     async fn generate_data_key_without_plaintext(
         &self,
-        _request: GenerateDataKeyWithoutPlaintextRequest,
+        _request: GenerateDataKeyRequest,
     ) -> std::result::Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
         Err(KmsError::unsupported("GenerateDataKeyWithoutPlaintext"))
     }

@@ -24,8 +24,7 @@ use aws_sdk_dynamodb::types::{
 use aws_smithy_types::Blob;
 use fieldseal::keyring::kms::{
     CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
-    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextRequest,
-    GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier, KmsError,
+    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier, KmsError,
     ReEncryptRequest, ReEncryptResponse,
 };
 use fieldseal::keystore::{
@@ -381,7 +380,7 @@ impl KmsClient for SdkKms {
 
     async fn generate_data_key_without_plaintext(
         &self,
-        request: GenerateDataKeyWithoutPlaintextRequest,
+        request: GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse, KmsError> {
         let op = "GenerateDataKeyWithoutPlaintext";
         let out = self

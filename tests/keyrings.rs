@@ -1574,7 +1574,7 @@ impl KeyProvider for PadProvider {
 }
 
 fn pad_key(key: &[u8]) -> fieldseal::Result<Unwrapped> {
-    Ok(Unwrapped::Key(SecretBytes::from_slice(key)))
+    Ok(Unwrapped::Key(SecretBytes::from_slice(key), None))
 }
 
 #[test]

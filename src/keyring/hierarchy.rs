@@ -231,7 +231,7 @@ impl KeyProvider for StaticBranchKeyKeyring {
     async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
         self.branch_key
             .unwrap(request.wrapped, request.serialized_ec)
-            .map(Unwrapped::Key)
+            .map(|key| Unwrapped::Key(key, None))
     }
 }
 

@@ -71,11 +71,10 @@ pub enum Claim {
 /// A provider's answer for one EDK it claimed. An `Err` instead means the
 /// EDK is this provider's but broken (malformed, or it did not verify).
 pub enum Unwrapped {
-    /// The intermediate key.
-    Key(SecretBytes),
     /// The intermediate key, and what the provider knows of the key it used
-    /// beyond the EDK (a branch key version, a cache hit).
-    KeyUsed(SecretBytes, KeyUse),
+    /// beyond the EDK (a branch key version, a cache hit); `None`: the EDK
+    /// says it all.
+    Key(SecretBytes, Option<KeyUse>),
     /// The provider looked and declined (e.g. a custom provider's `null`); why.
     Declined(String),
     /// The provider was asked and failed (a KMS call, a JS callback); why. If
@@ -257,8 +256,7 @@ async fn open_one<P: KeyProvider + ?Sized>(
         serialized_ec,
     };
     let (key, used) = match provider.unwrap(request).await.map_err(Outcome::Broken)? {
-        Unwrapped::Key(key) => (key, None),
-        Unwrapped::KeyUsed(key, used) => (key, Some(used)),
+        Unwrapped::Key(key, used) => (key, used),
         Unwrapped::Declined(why) => return Err(Outcome::Declined(why)),
         Unwrapped::Failed(why) => return Err(Outcome::Failed(why)),
         Unwrapped::Error(e) => return Err(Outcome::FailedWith(e)),

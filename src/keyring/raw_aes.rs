@@ -160,6 +160,6 @@ impl KeyProvider for RawAesKeyring {
         .map_err(|_| {
             Error::integrity("AES-GCM did not verify (wrong wrapping key or encryption context)")
         })?;
-        Ok(Unwrapped::KeyUsed(SecretBytes::new(key), self.key_use()))
+        Ok(Unwrapped::Key(SecretBytes::new(key), Some(self.key_use())))
     }
 }

@@ -310,7 +310,7 @@ impl KeyProvider for RawRsaKeyring {
         let key = decryptor
             .unwrap_intermediate(self.padding, request.wrapped)
             .await;
-        Ok(Unwrapped::Key(key))
+        Ok(Unwrapped::Key(key, None))
     }
 }
 

@@ -199,7 +199,7 @@ fn unwrapped_from_js(returned: &JsValue) -> Unwrapped {
             key.len()
         ));
     }
-    Unwrapped::Key(key)
+    Unwrapped::Key(key, None)
 }
 
 #[async_trait(?Send)]

@@ -249,7 +249,7 @@ impl KeyProvider for AwsKmsHierarchicalKeyring {
         match self.branch_key_version(&id, &version).await {
             Ok((branch_key, used)) => branch_key
                 .unwrap(request.wrapped, request.serialized_ec)
-                .map(|key| Unwrapped::KeyUsed(key, used)),
+                .map(|key| Unwrapped::Key(key, Some(used))),
             Err(e) => Ok(Unwrapped::Error(e)),
         }
     }

@@ -400,7 +400,7 @@ impl AwsKmsKeyring {
                 response.plaintext.len()
             ));
         }
-        Unwrapped::Key(response.plaintext)
+        Unwrapped::Key(response.plaintext, None)
     }
 }
 

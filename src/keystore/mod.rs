@@ -17,8 +17,8 @@ use crate::base::SecretBytes;
 use crate::cache::Clock;
 use crate::error::{Error, Result};
 use crate::keyring::kms::{
-    mrk_match_for_decrypt, DecryptRequest, GenerateDataKeyWithoutPlaintextRequest, KmsArn,
-    KmsClient, KmsClientSupplier, KmsError, ReEncryptRequest, ResourceType,
+    mrk_match_for_decrypt, DecryptRequest, GenerateDataKeyRequest, KmsArn, KmsClient,
+    KmsClientSupplier, KmsError, ReEncryptRequest, ResourceType,
 };
 use crate::primitives::provider::SecureRandom;
 use record::{item_key, KeyKind, KeyRecord, BRANCH_KEY_ID, CUSTOM_PREFIX, ENC, TYPE};
@@ -513,7 +513,7 @@ impl KeyStore {
     async fn generate_wrapped(&self, record: &KeyRecord, configured: &KmsArn) -> Result<Vec<u8>> {
         let client = self.client(configured)?;
         let response = client
-            .generate_data_key_without_plaintext(GenerateDataKeyWithoutPlaintextRequest {
+            .generate_data_key_without_plaintext(GenerateDataKeyRequest {
                 key_id: configured.to_string(),
                 number_of_bytes: BRANCH_KEY_LEN as u32,
                 encryption_context: record.kms_encryption_context(self.logical_key_store_name()),

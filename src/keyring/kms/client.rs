@@ -112,10 +112,6 @@ impl fmt::Debug for DecryptResponse {
     }
 }
 
-/// The key store's name for the GenerateDataKeyWithoutPlaintext request,
-/// which has GenerateDataKey's input.
-pub type GenerateDataKeyWithoutPlaintextRequest = GenerateDataKeyRequest;
-
 #[derive(Clone, PartialEq, Eq)]
 pub struct GenerateDataKeyWithoutPlaintextResponse {
     pub key_id: String,

@@ -38,9 +38,8 @@ pub use arn::{
 };
 pub use client::{
     CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
-    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextRequest,
-    GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier, KmsError,
-    ReEncryptRequest, ReEncryptResponse,
+    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier,
+    KmsError, ReEncryptRequest, ReEncryptResponse,
 };
 
 use crate::error::{Error, Result};

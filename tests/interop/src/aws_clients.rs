@@ -24,8 +24,8 @@ use aws_sdk_dynamodb::types::{
 use aws_smithy_types::Blob;
 use fieldseal::keyring::kms::{
     CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
-    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier, KmsError,
-    ReEncryptRequest, ReEncryptResponse,
+    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier,
+    KmsError, ReEncryptRequest, ReEncryptResponse,
 };
 use fieldseal::keystore::{
     ConditionalPut, DynamoDbError, KeyStoreStorage, TableDescription, KEY_SCHEMA,
@@ -86,48 +86,54 @@ pub struct DynamoDbStorage {
     pub client: aws_sdk_dynamodb::Client,
 }
 
-/// An SDK error as fieldseal's [`DynamoDbError`]: the service's error code
-/// (or, for a failure before any answer, the SDK's kind of failure) and
-/// its message; `cancellation_reasons` is filled by the caller.
-fn ddb_error<E, R>(e: &SdkError<E, R>) -> DynamoDbError
+/// An SDK error's name and message, for both clients' errors: the error code
+/// of a service error, else the SDK's kind of failure (as the JS SDK names
+/// network errors by their own class); the service's message, else the SDK's.
+fn sdk_error<E, R>(e: &SdkError<E, R>) -> (String, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    DynamoDbError {
-        name: error_name(e),
-        message: e
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(e).to_string()),
-        cancellation_reasons: Vec::new(),
-    }
-}
-
-/// The error code of a service error, else the SDK's kind of failure (as the
-/// JS SDK names network errors by their own class).
-fn error_name<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
-    if let Some(code) = e.code() {
-        return code.to_owned();
-    }
-    match e {
+    let name = e.code().unwrap_or(match e {
         SdkError::ConstructionFailure(_) => "ConstructionFailure",
         SdkError::TimeoutError(_) => "TimeoutError",
         SdkError::DispatchFailure(_) => "DispatchFailure",
         SdkError::ResponseError(_) => "ResponseError",
         SdkError::ServiceError(_) => "UnknownServiceError",
         _ => "SdkError",
+    });
+    let message = e
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| DisplayErrorContext(e).to_string());
+    (name.to_owned(), message)
+}
+
+/// A [`DynamoDbError`] without cancellation reasons (the caller fills them).
+fn ddb_failure(name: impl Into<String>, message: String) -> DynamoDbError {
+    DynamoDbError {
+        name: name.into(),
+        message,
+        cancellation_reasons: Vec::new(),
     }
-    .to_owned()
+}
+
+/// An SDK error as fieldseal's [`DynamoDbError`].
+fn ddb_error<E, R>(e: &SdkError<E, R>) -> DynamoDbError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let (name, message) = sdk_error(e);
+    ddb_failure(name, message)
 }
 
 /// A response the SDK accepted but fieldseal cannot use.
 fn bad_ddb_response(operation: &str, what: &str) -> DynamoDbError {
-    DynamoDbError {
-        name: "InvalidResponse".into(),
-        message: format!("DynamoDB {operation} response: {what}"),
-        cancellation_reasons: Vec::new(),
-    }
+    ddb_failure(
+        "InvalidResponse",
+        format!("DynamoDB {operation} response: {what}"),
+    )
 }
 
 fn non_empty<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
@@ -165,11 +171,7 @@ impl KeyStoreStorage for DynamoDbStorage {
                     &put.expression_attribute_values,
                 )))
                 .build()
-                .map_err(|e| DynamoDbError {
-                    name: "ConstructionFailure".into(),
-                    message: e.to_string(),
-                    cancellation_reasons: Vec::new(),
-                })?;
+                .map_err(|e| ddb_failure("ConstructionFailure", e.to_string()))?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
         match self
@@ -241,10 +243,8 @@ impl KeyStoreStorage for DynamoDbStorage {
     }
 
     async fn create_table(&self, table_name: &str) -> Result<String, DynamoDbError> {
-        let build = |e: aws_smithy_types::error::operation::BuildError| DynamoDbError {
-            name: "ConstructionFailure".into(),
-            message: e.to_string(),
-            cancellation_reasons: Vec::new(),
+        let build = |e: aws_smithy_types::error::operation::BuildError| {
+            ddb_failure("ConstructionFailure", e.to_string())
         };
         let mut definitions = Vec::new();
         let mut schema = Vec::new();
@@ -289,18 +289,14 @@ pub struct SdkKms {
     pub client: aws_sdk_kms::Client,
 }
 
+/// An SDK error as fieldseal's [`KmsError`].
 fn kms_error<E, R>(e: &SdkError<E, R>) -> KmsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    KmsError {
-        name: error_name(e),
-        message: e
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(e).to_string()),
-    }
+    let (name, message) = sdk_error(e);
+    KmsError { name, message }
 }
 
 fn bad_kms_response(operation: &str, missing: &str) -> KmsError {

@@ -68,9 +68,6 @@ pub struct EncryptionMaterials {
     pub random: Arc<dyn SecureRandom>,
     /// One entry per EDK added, for audit events.
     pub key_uses: Vec<KeyUse>,
-    /// Whether anyone reads `key_uses`: the encryptor clears it when it has
-    /// no `on_key_use` observer, and keyrings then build no records.
-    pub record_key_uses: bool,
 }
 
 impl EncryptionMaterials {
@@ -84,7 +81,6 @@ impl EncryptionMaterials {
             symmetric_signing_keys: Vec::new(),
             random: system_random(),
             key_uses: Vec::new(),
-            record_key_uses: true,
         }
     }
 
@@ -124,8 +120,6 @@ pub struct DecryptionMaterials {
     pub symmetric_signing_key: Option<SecretBytes>,
     /// The key that opened the data key, for audit events.
     pub key_uses: Vec<KeyUse>,
-    /// As [`EncryptionMaterials::record_key_uses`].
-    pub record_key_uses: bool,
 }
 
 impl DecryptionMaterials {
@@ -137,7 +131,6 @@ impl DecryptionMaterials {
             plaintext_data_key: None,
             symmetric_signing_key: None,
             key_uses: Vec::new(),
-            record_key_uses: true,
         }
     }
 

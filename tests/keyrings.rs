@@ -540,46 +540,6 @@ fn raw_aes_tries_every_edk_until_one_opens() {
     );
 }
 
-/// Materials record key uses only when asked (the encryptor asks when it
-/// has an `on_key_use` observer); the keys themselves are the same.
-#[test]
-fn key_uses_are_recorded_only_when_asked() {
-    let ec = sample_ec();
-    let multi = MultiKeyring::new(Some(Arc::new(aes(1))), vec![Arc::new(branch(2))]).unwrap();
-    for record in [true, false] {
-        let mut m = EncryptionMaterials::new(SUITE, ec.clone());
-        m.record_key_uses = record;
-        let m = block_on(multi.on_encrypt(m)).unwrap();
-        assert_eq!(m.encrypted_data_keys.len(), 2);
-        let kinds: Vec<&str> = m
-            .key_uses
-            .iter()
-            .map(|u| u.key_provider_id.as_str())
-            .collect();
-        let expected = if record {
-            vec!["ns", "aws-kms-hierarchy"]
-        } else {
-            vec![]
-        };
-        assert_eq!(kinds, expected, "record_key_uses = {record}");
-        for (edk, keyring) in m
-            .encrypted_data_keys
-            .iter()
-            .zip([&aes(1) as &dyn Keyring, &branch(2)])
-        {
-            let mut d = DecryptionMaterials::new(SUITE, ec.clone());
-            d.record_key_uses = record;
-            let d = block_on(keyring.on_decrypt(d, std::slice::from_ref(edk))).unwrap();
-            assert_eq!(d.plaintext_data_key, m.plaintext_data_key);
-            assert_eq!(
-                d.key_uses.len(),
-                usize::from(record),
-                "record_key_uses = {record}"
-            );
-        }
-    }
-}
-
 // ------------------------------------------------------------------ raw RSA
 
 /// The raw RSA keyring, behind the default `rsa` feature: only these tests

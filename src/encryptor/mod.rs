@@ -27,7 +27,7 @@ use crate::format::structure::{self, SignedField};
 use crate::format::{FOOTER_FIELD, HEADER_FIELD, RESERVED_PREFIX};
 use crate::item::serialize::{self, Terminal};
 use crate::item::{AttributeValue, Item};
-use crate::materials::{EncryptionContext, KeyUse};
+use crate::materials::EncryptionContext;
 
 /// Encrypts and decrypts single items under one table configuration.
 pub struct ItemEncryptor {
@@ -72,11 +72,10 @@ impl ItemEncryptor {
         let (attrs, fields, unsigned) = self.fields_to_encrypt(item)?;
         let version = structure::header_version(fields.iter().map(|f| f.entry));
         let (ec, required_keys) = self.context_for(version, &attrs, &fields)?;
-        let (mut materials, signer) =
+        let (materials, signer) =
             structure::encryption_materials(&cfg.crypto, suite, ec, required_keys).await?;
-        materials.record_key_uses = cfg.on_key_use.is_some();
-        let mut materials = cfg.keyring.on_encrypt(materials).await?;
-        self.report(Operation::Encrypt, item, &mut materials.key_uses);
+        let materials = cfg.keyring.on_encrypt(materials).await?;
+        self.report(Operation::Encrypt, item, &materials.key_uses);
         // A malformed keyring answer is reported as such before its EDK count.
         structure::check_encryption_materials(&materials, suite)?;
         // As the AWS Encryption SDK does: never write an item this config would refuse to open.
@@ -174,13 +173,12 @@ impl ItemEncryptor {
         let (attrs, fields) = self.fields_to_decrypt(item, &header.legend)?;
 
         let (reproduced, _) = self.context_for(header.version, &attrs, &fields)?;
-        let mut materials = structure::decryption_materials(&header, reproduced)?;
-        materials.record_key_uses = cfg.on_key_use.is_some();
-        let mut materials = cfg
+        let materials = structure::decryption_materials(&header, reproduced)?;
+        let materials = cfg
             .keyring
             .on_decrypt(materials, &header.encrypted_data_keys)
             .await?;
-        self.report(Operation::Decrypt, item, &mut materials.key_uses);
+        self.report(Operation::Decrypt, item, &materials.key_uses);
         let opened = structure::decrypt_structure(
             &cfg.crypto,
             header_bytes,
@@ -244,9 +242,8 @@ impl ItemEncryptor {
         Ok((attrs, fields))
     }
 
-    /// Tell the observer, if any, which keys the keyring used for `item`
-    /// (the records move into the event: nothing reads them afterwards).
-    fn report(&self, operation: Operation, item: &Item, key_uses: &mut Vec<KeyUse>) {
+    /// Tell the observer, if any, which keys the keyring used for `item`.
+    fn report(&self, operation: Operation, item: &Item, key_uses: &[crate::materials::KeyUse]) {
         let cfg = &self.config;
         let Some(observer) = &cfg.on_key_use else {
             return;
@@ -261,7 +258,7 @@ impl ItemEncryptor {
             operation,
             table: cfg.logical_table_name.clone(),
             item_key,
-            key_uses: std::mem::take(key_uses),
+            key_uses: key_uses.to_vec(),
         });
     }
 

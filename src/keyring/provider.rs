@@ -28,9 +28,6 @@ pub struct WrapRequest<'a> {
     pub serialized_ec: &'a [u8],
     /// The operation's randomness (the encryptor's `CryptoProvider`).
     pub random: &'a dyn SecureRandom,
-    /// Whether the operation reports key use; if not, [`Wrapped::key_use`]
-    /// is ignored and need not be built.
-    pub record_key_use: bool,
 }
 
 impl WrapRequest<'_> {
@@ -59,9 +56,6 @@ pub struct UnwrapRequest<'a> {
     pub wrapped: &'a [u8],
     pub encryption_context: &'a EncryptionContext,
     pub serialized_ec: &'a [u8],
-    /// Whether the operation reports key use; if not, the [`KeyUse`] of
-    /// [`Unwrapped::Key`] is ignored and need not be built.
-    pub record_key_use: bool,
 }
 
 /// A provider's first look at an EDK, before anything is unwrapped.
@@ -172,7 +166,6 @@ async fn provider_on_encrypt(
             encryption_context: &materials.encryption_context,
             serialized_ec: &serialized_ec,
             random: materials.random.as_ref(),
-            record_key_use: materials.record_key_uses,
         })
         .await?;
     let data_key = materials
@@ -181,11 +174,9 @@ async fn provider_on_encrypt(
         .ok_or_else(|| Error::InvalidConfig("encryption materials have no data key yet".into()))?;
     let pending = PendingWrap::start_with(data_key, wrapped.intermediate_key, &serialized_ec)?;
     let (edk, signing_key) = pending.finish(wrapped.edk);
-    if materials.record_key_uses {
-        materials
-            .key_uses
-            .push(wrapped.key_use.unwrap_or_else(|| KeyUse::of(&edk)));
-    }
+    materials
+        .key_uses
+        .push(wrapped.key_use.unwrap_or_else(|| KeyUse::of(&edk)));
     materials.add_recipient(edk, signing_key);
     Ok(materials)
 }
@@ -223,16 +214,13 @@ async fn provider_on_decrypt(
             edk,
             &materials.encryption_context,
             &serialized_ec,
-            materials.record_key_uses,
         );
         match opened.await {
             Ok((data_key, signing_key, used)) => {
                 materials.set_keys(data_key, signing_key)?;
-                if materials.record_key_uses {
-                    materials
-                        .key_uses
-                        .push(used.unwrap_or_else(|| KeyUse::of(edk)));
-                }
+                materials
+                    .key_uses
+                    .push(used.unwrap_or_else(|| KeyUse::of(edk)));
                 return Ok(materials);
             }
             Err(outcome) => tally.record(i, outcome),
@@ -257,7 +245,6 @@ async fn open_one<P: KeyProvider + ?Sized>(
     edk: &EncryptedDataKey,
     encryption_context: &EncryptionContext,
     serialized_ec: &[u8],
-    record_key_use: bool,
 ) -> std::result::Result<(SecretBytes, SecretBytes, Option<KeyUse>), Outcome> {
     let (encrypted_pdk, wrapped) =
         intermediate::split_ciphertext(&edk.ciphertext).map_err(Outcome::Broken)?;
@@ -267,7 +254,6 @@ async fn open_one<P: KeyProvider + ?Sized>(
         wrapped,
         encryption_context,
         serialized_ec,
-        record_key_use,
     };
     let (key, used) = match provider.unwrap(request).await.map_err(Outcome::Broken)? {
         Unwrapped::Key(key, used) => (key, used),

@@ -130,7 +130,7 @@ impl KeyProvider for RawAesKeyring {
                 key_provider_info: self.provider_info(&iv),
                 wrapped_intermediate_key: wrapped,
             },
-            key_use: request.record_key_use.then(|| self.key_use()),
+            key_use: Some(self.key_use()),
         })
     }
 
@@ -160,7 +160,6 @@ impl KeyProvider for RawAesKeyring {
         .map_err(|_| {
             Error::integrity("AES-GCM did not verify (wrong wrapping key or encryption context)")
         })?;
-        let used = request.record_key_use.then(|| self.key_use());
-        Ok(Unwrapped::Key(SecretBytes::new(key), used))
+        Ok(Unwrapped::Key(SecretBytes::new(key), Some(self.key_use())))
     }
 }

@@ -140,9 +140,8 @@ impl AwsKmsHierarchicalKeyring {
         hash.finalize().into()
     }
 
-    /// The active branch key, from the cache or the store, and whether it
-    /// came from the cache.
-    pub async fn active_branch_key(&self, branch_key_id: &str) -> Result<(Arc<BranchKey>, bool)> {
+    /// The active branch key, from the cache or the store.
+    pub async fn active_branch_key(&self, branch_key_id: &str) -> Result<(Arc<BranchKey>, KeyUse)> {
         let store = &self.config.key_store;
         let id = match &self.fixed_encrypt_id {
             Some((fixed, id)) if fixed == branch_key_id => *id,
@@ -152,13 +151,12 @@ impl AwsKmsHierarchicalKeyring {
         self.lookup(id, load).await
     }
 
-    /// One version of a branch key, from the cache or the store, and
-    /// whether it came from the cache.
+    /// One version of a branch key, from the cache or the store.
     pub async fn branch_key_version(
         &self,
         branch_key_id: &str,
         version: &str,
-    ) -> Result<(Arc<BranchKey>, bool)> {
+    ) -> Result<(Arc<BranchKey>, KeyUse)> {
         let store = &self.config.key_store;
         let id = self.cache_id(Scope::Decrypt, branch_key_id, Some(version));
         let load =
@@ -166,24 +164,20 @@ impl AwsKmsHierarchicalKeyring {
         self.lookup(id, load).await
     }
 
-    async fn lookup<F, Fut>(&self, id: CacheId, load: F) -> Result<(Arc<BranchKey>, bool)>
+    async fn lookup<F, Fut>(&self, id: CacheId, load: F) -> Result<(Arc<BranchKey>, KeyUse)>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Arc<BranchKey>>>,
     {
         let (key, source) = self.config.cache.get_or_load(id, self.ttl_ms, load).await?;
-        Ok((key, !matches!(source, Source::Loaded)))
+        let used = KeyUse {
+            key_provider_id: PROVIDER_ID_HIERARCHY.to_owned(),
+            key: key.id().to_owned(),
+            version: Some(key.version().to_owned()),
+            cache_hit: !matches!(source, Source::Loaded),
+        };
+        Ok((key, used))
     }
-}
-
-/// The audit record of a branch key use, built only when someone listens.
-fn key_use(record: bool, key: &BranchKey, cache_hit: bool) -> Option<KeyUse> {
-    record.then(|| KeyUse {
-        key_provider_id: PROVIDER_ID_HIERARCHY.to_owned(),
-        key: key.id().to_owned(),
-        version: Some(key.version().to_owned()),
-        cache_hit,
-    })
 }
 
 /// The store's answer as a [`BranchKey`] (its checks: 32 bytes, a UUID version).
@@ -225,9 +219,9 @@ impl KeyProvider for AwsKmsHierarchicalKeyring {
     /// Spec: aws-kms-hierarchical-keyring.md#onencrypt
     async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
         let id = self.branch_key_id(request.encryption_context).await?;
-        let (branch_key, cache_hit) = self.active_branch_key(&id).await?;
+        let (branch_key, used) = self.active_branch_key(&id).await?;
         let mut wrapped = branch_key.wrap(&request)?;
-        wrapped.key_use = key_use(request.record_key_use, &branch_key, cache_hit);
+        wrapped.key_use = Some(used);
         Ok(wrapped)
     }
 
@@ -253,12 +247,9 @@ impl KeyProvider for AwsKmsHierarchicalKeyring {
         }
         let version = format_uuid(&edk_version(request.wrapped)?);
         match self.branch_key_version(&id, &version).await {
-            Ok((branch_key, cache_hit)) => branch_key
+            Ok((branch_key, used)) => branch_key
                 .unwrap(request.wrapped, request.serialized_ec)
-                .map(|key| {
-                    let used = key_use(request.record_key_use, &branch_key, cache_hit);
-                    Unwrapped::Key(key, used)
-                }),
+                .map(|key| Unwrapped::Key(key, Some(used))),
             Err(e) => Ok(Unwrapped::Error(e)),
         }
     }

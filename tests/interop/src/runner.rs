@@ -193,3 +193,32 @@ fn run(
     println!("{name}: {}", summary(&tally));
     i32::from(!r.failed.is_empty())
 }
+
+/// The runtime for the official SDK, and moto's endpoint for its clients;
+/// `None` (a failed setup case) if the runtime cannot start. Multi-threaded:
+/// the official SDK drives its AWS calls, and the interceptor its
+/// transforms, with `block_in_place` on the current runtime when it is
+/// multi-threaded, so its clients' connection pools live on this one runtime
+/// (on a current-thread runtime it starts a runtime per call instead).
+pub fn sdk_setup(
+    r: &mut Runner,
+    moto: &Moto,
+) -> Option<(tokio::runtime::Runtime, crate::aws_clients::Endpoint)> {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            r.case("setup: tokio runtime", || Err::<(), _>(e.to_string()));
+            return None;
+        }
+    };
+    let endpoint = crate::aws_clients::Endpoint {
+        url: moto.endpoint.clone(),
+        access_key_id: crate::moto::ACCESS_KEY_ID.into(),
+        secret_access_key: crate::moto::SECRET_ACCESS_KEY.into(),
+    };
+    Some((rt, endpoint))
+}

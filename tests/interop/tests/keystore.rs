@@ -49,7 +49,7 @@ use fieldseal::keystore::{
     BranchKeyMaterials, ConditionalPut, DynamoDbError, KeyStore, KeyStoreStorage, TableDescription,
 };
 use fieldseal::{AlgorithmSuiteId, AttributeValue as V, CryptoAction, Item, ItemEncryptor};
-use fieldseal_interop::aws_clients::{dynamodb_client, kms_client, DynamoDbStorage, Endpoint};
+use fieldseal_interop::aws_clients::{dynamodb_client, kms_client, DynamoDbStorage};
 use fieldseal_interop::convert::show;
 use fieldseal_interop::hierarchy::{
     fieldseal_key_store, fieldseal_key_store_over, fieldseal_keyring, hierarchy_edks,
@@ -57,9 +57,9 @@ use fieldseal_interop::hierarchy::{
     KeyRead, StoreSpec, TenantSupplier, TTL_SECONDS,
 };
 use fieldseal_interop::manifest::{item_from_json, item_to_json};
-use fieldseal_interop::moto::{self, Moto};
+use fieldseal_interop::moto::Moto;
 use fieldseal_interop::npm;
-use fieldseal_interop::runner::{ensure, need, run_with_moto, Runner};
+use fieldseal_interop::runner::{ensure, need, run_with_moto, sdk_setup, Runner};
 use fieldseal_interop::spec::TableSpec;
 use fieldseal_interop::{canonical, ddb_equal, official};
 use serde_json::{json, Value};
@@ -829,25 +829,8 @@ fn main() {
 }
 
 fn cases(r: &mut Runner, moto: &Moto) {
-    // Multi-threaded: the official SDK drives its AWS calls with
-    // `block_in_place` on the current runtime when it is multi-threaded,
-    // so its SDK clients' connection pools live on this one runtime (on a
-    // current-thread runtime it starts a runtime per call instead).
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            r.case("setup: tokio runtime", || Err::<(), _>(e.to_string()));
-            return;
-        }
-    };
-    let endpoint = Endpoint {
-        url: moto.endpoint.clone(),
-        access_key_id: moto::ACCESS_KEY_ID.into(),
-        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
+    let Some((rt, endpoint)) = sdk_setup(r, moto) else {
+        return;
     };
     let Some(kms_key_arn) = r.case("setup: a KMS key in moto", || {
         rt.block_on(async {

@@ -42,9 +42,9 @@ use fieldseal_interop::intercept::{
     create_table, intercepted_client, plugin_ready, PluginTable, TableKey,
 };
 use fieldseal_interop::manifest::{item_from_json, item_to_json, value_to_json};
-use fieldseal_interop::moto::{self, Moto};
+use fieldseal_interop::moto::Moto;
 use fieldseal_interop::npm;
-use fieldseal_interop::runner::{ensure, need, run_with_moto, Runner};
+use fieldseal_interop::runner::{ensure, need, run_with_moto, sdk_setup, Runner};
 use fieldseal_interop::spec::{aes_key_bytes, TableSpec};
 use serde_json::{json, Map, Value};
 
@@ -803,23 +803,8 @@ fn check_read(tables: &[PluginTable], op: &Op, result: &Value) -> Result<(), Str
 // ------------------------------------------------------------------- cases
 
 fn cases(r: &mut Runner, moto: &Moto) {
-    // Multi-threaded: the official interceptor runs its transforms (and the
-    // KMS keyring's calls) with `block_in_place` on the current runtime.
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            r.case("setup: tokio runtime", || Err::<(), _>(e.to_string()));
-            return;
-        }
-    };
-    let endpoint = Endpoint {
-        url: moto.endpoint.clone(),
-        access_key_id: moto::ACCESS_KEY_ID.into(),
-        secret_access_key: moto::SECRET_ACCESS_KEY.into(),
+    let Some((rt, endpoint)) = sdk_setup(r, moto) else {
+        return;
     };
     let ctx = Ctx {
         plain: dynamodb_client(&endpoint, REGION),

@@ -198,6 +198,19 @@ const SENSITIVE = "***SensitiveInformation***";
  */
 function hidePlaintextFromLogs(context: LogContext, tables: Tables, operation: string): void {
   if (typeof context !== "object" || context === null) return;
+  // No logger (the SDK's default NoOpLogger, found by name as lib-dynamodb
+  // finds it): the SDK would still run its filters over every item it never
+  // logs, so give it filters that do nothing.
+  const logger = (context as { logger?: { constructor?: { name?: string } } }).logger;
+  if (!logger || logger.constructor?.name === "NoOpLogger") {
+    const nothing = (): unknown => ({});
+    context.inputFilterSensitiveLog = nothing;
+    context.outputFilterSensitiveLog = nothing;
+    if (context.dynamoDbDocumentClientOptions) {
+      context.dynamoDbDocumentClientOptions = { ...context.dynamoDbDocumentClientOptions, overrideInputFilterSensitiveLog: nothing, overrideOutputFilterSensitiveLog: nothing };
+    }
+    return;
+  }
   const hide = (item: unknown, table: unknown): unknown => {
     const t = typeof table === "string" ? tables.get(table) : undefined;
     if (!t || typeof item !== "object" || item === null) return item;

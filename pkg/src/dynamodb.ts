@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
-import { ItemEncryptor, wasmEncryptorOf, type ItemEncryptorConfig } from "./encryptor.js";
+import { ItemEncryptor, type ItemEncryptorConfig } from "./encryptor.js";
 import { reading } from "./hostile.js";
 import { marshallRecord, unmarshallItem } from "./records.js";
 import type { AttributeValue, Item } from "./types.js";
@@ -112,7 +112,7 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
       const tables: Tables = new Map();
       for (const [name, encryptor] of encryptors) {
         try {
-          const handle = await wasmEncryptorOf(encryptor);
+          const handle = await ItemEncryptor.wasmOf(encryptor);
           rules.addTable(name, handle);
           tables.set(name, { encryptor, wasm: handle });
         } catch (error) {
@@ -227,6 +227,11 @@ function hidePlaintextFromLogs(context: LogContext, tables: Tables, operation: s
       : part;
   const perTable = (map: unknown, each: (entry: unknown, table: string) => unknown): unknown =>
     map && typeof map === "object" ? Object.fromEntries(Object.entries(map).map(([t, v]) => [t, Array.isArray(v) ? v.map((e) => each(e, t)) : v])) : map;
+  /** A BatchWriteItem entry with its PutRequest's item hidden. */
+  const hidePut = (e: unknown, table: string): unknown => {
+    const put = (e as Obj)?.PutRequest;
+    return put ? { ...(e as Obj), PutRequest: { ...put, Item: hide(put.Item, table) } } : e;
+  };
   let lastInput: Obj = {};
   const input = (v: Obj): unknown => {
     if (typeof v !== "object" || v === null) return v;
@@ -235,7 +240,7 @@ function hidePlaintextFromLogs(context: LogContext, tables: Tables, operation: s
       case "PutItem":
         return { ...hideValues(v, v.TableName), Item: hide(v.Item, v.TableName) };
       case "BatchWriteItem":
-        return { ...v, RequestItems: perTable(v.RequestItems, (e, t) => (e as Obj)?.PutRequest ? { ...(e as Obj), PutRequest: { ...(e as Obj).PutRequest, Item: hide((e as Obj).PutRequest.Item, t) } } : e) };
+        return { ...v, RequestItems: perTable(v.RequestItems, hidePut) };
       case "TransactWriteItems":
         return {
           ...v,
@@ -277,7 +282,7 @@ function hidePlaintextFromLogs(context: LogContext, tables: Tables, operation: s
         return { ...v, Responses: Array.isArray(v.Responses) ? v.Responses.map((r: Obj, i: number) => (r ? { ...r, Item: hide(r.Item, asked[i]?.Get?.TableName) } : r)) : v.Responses };
       }
       case "BatchWriteItem":
-        return { ...v, UnprocessedItems: perTable(v.UnprocessedItems, (e, t) => (e as Obj)?.PutRequest ? { ...(e as Obj), PutRequest: { ...(e as Obj).PutRequest, Item: hide((e as Obj).PutRequest.Item, t) } } : e) };
+        return { ...v, UnprocessedItems: perTable(v.UnprocessedItems, hidePut) };
       default:
         return v;
     }

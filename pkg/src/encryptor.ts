@@ -298,7 +298,7 @@ export class ItemEncryptor {
     return guarded(async () => (await this.decryptItems(recordItems(records))).map((item) => unmarshallItem(item)));
   }
 
-  /** @internal See {@link wasmEncryptorOf}. */
+  /** @internal The encryptor's WebAssembly side, built on first use (the DynamoDB plug-in shares it). */
   static wasmOf(encryptor: ItemEncryptor): Promise<WasmItemEncryptor> {
     return guarded(() => encryptor.#encryptor());
   }
@@ -316,11 +316,6 @@ export class ItemEncryptor {
   }
 }
 Object.defineProperty(ItemEncryptor.prototype, disposeSymbol, { value: ItemEncryptor.prototype.free });
-
-/** @internal The encryptor's WebAssembly side, built on first use (the DynamoDB plug-in shares it). */
-export function wasmEncryptorOf(encryptor: ItemEncryptor): Promise<WasmItemEncryptor> {
-  return ItemEncryptor.wasmOf(encryptor);
-}
 
 /** A sealed record: encrypted fields and `aws_dbe_head`/`aws_dbe_foot` are bytes. */
 export type SealedRecord = { [name: string]: RecordValue };

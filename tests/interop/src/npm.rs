@@ -104,6 +104,36 @@ fn run_in(dir: &Path, tool: &str, input: &Value) -> Result<ToolRun, String> {
     })
 }
 
+/// Entry `index` of a tool's OUT.json list `list`, if it is the case
+/// `label` and the tool says it succeeded (`ok`); else why not, naming
+/// `who` (the plug-in, the npm package) as what failed.
+pub fn tool_result<'a>(
+    output: &'a Value,
+    list: &str,
+    index: usize,
+    label: &str,
+    who: &str,
+) -> Result<&'a Value, String> {
+    let result = output
+        .get(list)
+        .and_then(|l| l.get(index))
+        .ok_or_else(|| format!("OUT.json has no {list}[{index}]"))?;
+    let got = result.get("label").and_then(Value::as_str);
+    if got != Some(label) {
+        return Err(format!("OUT.json's {list}[{index}] is {got:?}"));
+    }
+    if result.get("ok") != Some(&Value::Bool(true)) {
+        return Err(format!(
+            "{who} failed: {}",
+            result
+                .get("why")
+                .and_then(Value::as_str)
+                .unwrap_or("(no reason given)")
+        ));
+    }
+    Ok(result)
+}
+
 /// `table` as the npm package's `ItemEncryptor` config (the DB-ESDK's names,
 /// as a manifest's `config` has them), without the keyring.
 pub fn encryptor_config_json(table: &TableSpec) -> Value {

@@ -784,23 +784,7 @@ fn node_result(
     index: usize,
     label: &str,
 ) -> Result<(Item, Vec<Item>), String> {
-    let result = output
-        .get(list)
-        .and_then(|l| l.get(index))
-        .ok_or_else(|| format!("OUT.json has no {list}[{index}]"))?;
-    let got = result.get("label").and_then(Value::as_str);
-    ensure(got == Some(label), || {
-        format!("OUT.json's {list}[{index}] is {got:?}")
-    })?;
-    if result.get("ok") != Some(&Value::Bool(true)) {
-        return Err(format!(
-            "the npm package failed: {}",
-            result
-                .get("why")
-                .and_then(Value::as_str)
-                .unwrap_or("(no reason given)")
-        ));
-    }
+    let result = npm::tool_result(output, list, index, label, "the npm package")?;
     let item = item_from_json(result.get("item").ok_or("OUT.json: no item")?)?;
     let ddb_keys = result
         .get("ddbKeys")

@@ -675,24 +675,7 @@ fn plain_spec() -> TableSpec {
 
 /// Result `index` of OUT.json, if the tool says it succeeded.
 fn node_result<'a>(output: &'a Value, index: usize, label: &str) -> Result<&'a Value, String> {
-    let result = output
-        .get("results")
-        .and_then(|l| l.get(index))
-        .ok_or_else(|| format!("OUT.json has no results[{index}]"))?;
-    let got = result.get("label").and_then(Value::as_str);
-    ensure(got == Some(label), || {
-        format!("OUT.json's results[{index}] is {got:?}")
-    })?;
-    if result.get("ok") != Some(&Value::Bool(true)) {
-        return Err(format!(
-            "the plug-in failed: {}",
-            result
-                .get("why")
-                .and_then(Value::as_str)
-                .unwrap_or("(no reason given)")
-        ));
-    }
-    Ok(result)
+    npm::tool_result(output, "results", index, label, "the plug-in")
 }
 
 fn json_items(v: Option<&Value>) -> Result<Vec<Item>, String> {

@@ -671,6 +671,43 @@ test("a failed condition with ReturnValuesOnConditionCheckFailure ALL_OLD carrie
   assert.equal(error.Item.aws_dbe_head, undefined);
 });
 
+test("a TransactWriteItems entry with none of Put, Update, Delete and ConditionCheck is refused, nothing sent", async () => {
+  const c = encrypting();
+  c.wire.length = 0;
+  const e = await expectFieldsealError("REQUEST_REFUSED", () =>
+    c.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: "Orders", Item: order("fifth", 1) } }, {}] })),
+  );
+  assert.ok(e.message.includes("TransactItems[1]"), e.message);
+  assert.deepEqual(c.wire, []);
+});
+
+test("plaintextOverride through the plug-in: the three migration steps on a table holding a plaintext item", async () => {
+  const withOverride = (plaintextOverride) => {
+    const configs = tableConfigs();
+    if (plaintextOverride) configs.Orders.plaintextOverride = plaintextOverride;
+    return encrypting({ tableEncryptionConfigs: configs });
+  };
+  const old = { pk: { S: "migrating" }, sk: { S: "order#old" }, card: { S: "4111-old" }, amount: { N: "3" } };
+  await admin.send(new PutItemCommand({ TableName: "Orders", Item: old }));
+  const key = keyOf(old);
+  // Step 1: written as given, both kinds read.
+  const step1 = withOverride("FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ");
+  const fresh = { ...old, sk: { S: "order#step1" }, card: { S: "4111-step1" } };
+  await step1.send(new PutItemCommand({ TableName: "Orders", Item: fresh }));
+  assert.deepEqual(await stored("Orders", keyOf(fresh)), fresh);
+  assert.deepEqual((await step1.send(new GetItemCommand({ TableName: "Orders", Key: key, ConsistentRead: true }))).Item, old);
+  // Step 2: sealed on write, plaintext still read.
+  const step2 = withOverride("FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ");
+  const sealedNew = { ...old, sk: { S: "order#step2" }, card: { S: "4111-step2" } };
+  await step2.send(new PutItemCommand({ TableName: "Orders", Item: sealedNew }));
+  assertSealed(await stored("Orders", keyOf(sealedNew)), sealedNew, ["card"]);
+  assert.deepEqual((await step2.send(new GetItemCommand({ TableName: "Orders", Key: key, ConsistentRead: true }))).Item, old);
+  assert.deepEqual((await step1.send(new GetItemCommand({ TableName: "Orders", Key: keyOf(sealedNew), ConsistentRead: true }))).Item, sealedNew);
+  // Step 3 (the default): a plaintext item no longer opens.
+  const e = await expectFieldsealError("INVALID_ITEM", () => withOverride(undefined).send(new GetItemCommand({ TableName: "Orders", Key: key, ConsistentRead: true })));
+  assert.ok(e.message.includes(`"Orders"`), e.message);
+});
+
 test("the caller's inputs are not changed", async () => {
   const c = encrypting();
   const items = [1, 2].map((i) => order("mutation", i));

@@ -16,6 +16,8 @@
 //! - [`format`](mod@format): structured encryption apart from items: the wire format (header,
 //!   footer, fields) and `encrypt_structure` / `decrypt_structure` over canonical fields;
 //! - [`encryptor`]: the item encryptor: DynamoDB item rules, mapped onto a structure;
+//! - [`beacon`]: searchable encryption: beacons (truncated HMACs of plaintext) and the
+//!   rewriting of queries to them;
 //! - [`ddb`]: the DynamoDB client integration's rules (what each API call may carry on an
 //!   encrypted table, what is sealed before it is sent and opened after), apart from any SDK.
 
@@ -25,6 +27,7 @@
 #![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 pub mod base;
+pub mod beacon;
 pub mod cache;
 pub mod codec;
 pub mod ddb;

@@ -1,6 +1,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::beacon::{SearchConfig, SearchInfo};
 use crate::error::{Error, Result};
 use crate::format::header::Version;
 use crate::format::RESERVED_PREFIX;
@@ -120,6 +121,11 @@ pub struct ItemEncryptorConfig {
     pub on_key_use: Option<Arc<dyn super::KeyUseObserver>>,
     /// Plaintext items during a migration; by default none are written or read.
     pub plaintext_override: PlaintextOverride,
+    /// Searchable encryption: with it, sealing adds the item's beacons and
+    /// opening removes them. Built by [`crate::beacon::SearchInfo::new`] from
+    /// this config (before the signed beacons' SIGN_ONLY actions, which
+    /// [`crate::ItemEncryptor::new`] adds). `None` by default.
+    pub search: Option<Arc<SearchInfo>>,
 }
 
 impl std::fmt::Debug for ItemEncryptorConfig {
@@ -144,6 +150,7 @@ impl std::fmt::Debug for ItemEncryptorConfig {
             .field("max_encrypted_data_keys", &self.max_encrypted_data_keys)
             .field("on_key_use", &self.on_key_use.is_some())
             .field("plaintext_override", &self.plaintext_override)
+            .field("search", &self.search)
             .finish_non_exhaustive()
     }
 }
@@ -169,7 +176,15 @@ impl ItemEncryptorConfig {
             max_encrypted_data_keys: DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
             on_key_use: None,
             plaintext_override: PlaintextOverride::default(),
+            search: None,
         }
+    }
+
+    /// This config with searchable encryption: `search` validated against
+    /// it ([`SearchInfo::new`]).
+    pub fn with_search(mut self, search: SearchConfig) -> Result<Self> {
+        self.search = Some(Arc::new(SearchInfo::new(search, &self)?));
+        Ok(self)
     }
 
     /// Refuse `count` wrapped data keys over the configured maximum;

@@ -198,6 +198,11 @@ impl KeyStore {
         &self.config.logical_key_store_name
     }
 
+    /// The platform clock it was given: beacon key caches read time from it.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.config.clock.clone()
+    }
+
     pub fn kms_configuration(&self) -> &KmsConfiguration {
         &self.config.kms_configuration
     }

@@ -107,6 +107,12 @@ impl Fields {
         Fields::read_at(value, what, String::new(), known)
     }
 
+    /// An object inside a config, named in errors by its path (e.g.
+    /// `search.versions[0].standardBeacons[1]`), its keys by `path.key`.
+    pub fn read_path(value: &JsValue, path: &str, known: &[&'static str]) -> Result<Fields> {
+        Fields::read_at(value, path, format!("{path}."), known)
+    }
+
     fn read_at(
         value: &JsValue,
         what: &str,
@@ -182,6 +188,85 @@ impl Fields {
         }
         let name = self.name(key);
         Fields::read_at(&self.value(key), &name, format!("{name}."), known).map(Some)
+    }
+
+    /// The name of `key` in errors: the object's path and the key.
+    pub fn path(&self, key: &str) -> String {
+        self.name(key)
+    }
+
+    /// An array, each element with its path (`key[i]`); absent is empty.
+    pub fn list(&self, key: &str) -> Result<Vec<(String, JsValue)>> {
+        let name = self.name(key);
+        let value = self.value(key);
+        if value.is_undefined() || value.is_null() {
+            return Ok(Vec::new());
+        }
+        let bad = |why: &str| config_error(format!("{name} must be an array ({why})"));
+        let list = List::of(&value)
+            .map_err(bad)?
+            .ok_or_else(|| bad("not an array"))?;
+        list.items()
+            .enumerate()
+            .map(|(i, v)| Ok((format!("{name}[{i}]"), v.map_err(bad)?)))
+            .collect()
+    }
+
+    /// A whole number from 0 to 2^32 - 1.
+    pub fn u32(&self, key: &str) -> Result<u32> {
+        match self.value(key).as_f64() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => Ok(n as u32),
+            _ => Err(config_error(format!(
+                "{} must be a whole number from 0 to 4294967295",
+                self.name(key)
+            ))),
+        }
+    }
+
+    pub fn optional_u32(&self, key: &str) -> Result<Option<u32>> {
+        match self.has(key) {
+            true => self.u32(key).map(Some),
+            false => Ok(None),
+        }
+    }
+
+    /// A whole number from -2^31 to 2^31 - 1.
+    pub fn i32(&self, key: &str) -> Result<i32> {
+        match self.value(key).as_f64() {
+            Some(n)
+                if n.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&n) =>
+            {
+                Ok(n as i32)
+            }
+            _ => Err(config_error(format!(
+                "{} must be a whole number from -2147483648 to 2147483647",
+                self.name(key)
+            ))),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> Result<bool> {
+        self.value(key)
+            .as_bool()
+            .ok_or_else(|| config_error(format!("{} must be true or false", self.name(key))))
+    }
+
+    /// A union given as an object with exactly one of the `known` keys (the
+    /// DB-ESDK's unions, e.g. `{ single: {...} }`): that key and its value.
+    pub fn one_of(
+        value: &JsValue,
+        path: &str,
+        known: &[&'static str],
+    ) -> Result<(&'static str, JsValue)> {
+        let o = Fields::read_path(value, path, known)?;
+        let mut given = known.iter().filter(|k| o.has(k));
+        match (given.next(), given.next()) {
+            (Some(&key), None) => Ok((key, o.value(key))),
+            _ => Err(config_error(format!(
+                "{path} must have exactly one of {}",
+                known.join(", ")
+            ))),
+        }
     }
 
     /// An object used as a map (e.g. attribute name to action): its own

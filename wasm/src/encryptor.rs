@@ -12,6 +12,7 @@ use crate::args::{self, config_error, Fields, Result};
 use crate::convert::{item_from_js, item_to_js};
 use crate::error::{to_js, to_js_item};
 use crate::keyring::WasmKeyring;
+use crate::search::SearchOptions;
 use crate::webcrypto::{default_bulk_min_len, WebCrypto};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -29,6 +30,8 @@ export interface ItemEncryptorOptions {
   platformCrypto?: boolean | { bulkMinBytes?: number } | null; maxEncryptedDataKeys?: number | null;
   onKeyUse?: ((event: KeyUseEvent) => void) | null;
   plaintextOverride?: "FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ" | null;
+  /** The DB-ESDK's SearchConfig in camelCase (see wasm/src/search.rs); each version's keyStore a WasmKeyStore the encryptor takes. */
+  search?: unknown;
   keyring?: unknown;
 }
 /** Which keys one operation used: never key bytes, never plaintext. */
@@ -64,6 +67,7 @@ const CONFIG_KEYS: &[&str] = &[
     "maxEncryptedDataKeys",
     "onKeyUse",
     "plaintextOverride",
+    "search",
     "keyring",
 ];
 
@@ -83,6 +87,7 @@ struct ConfigOptions {
     platform_min_len: Option<usize>,
     on_key_use: Option<js_sys::Function>,
     plaintext_override: Option<fieldseal::encryptor::PlaintextOverride>,
+    search: Option<SearchOptions>,
 }
 
 impl ConfigOptions {
@@ -120,10 +125,14 @@ impl ConfigOptions {
                 v if v.is_undefined() || v.is_null() => None,
                 _ => Some(o.function("onKeyUse")?),
             },
+            search: match o.has("search") {
+                true => Some(SearchOptions::read(&o.value("search"))?),
+                false => None,
+            },
         })
     }
 
-    fn into_config(self, keyring: &WasmKeyring) -> ItemEncryptorConfig {
+    fn into_config(self, keyring: &WasmKeyring) -> Result<ItemEncryptorConfig> {
         let mut config = ItemEncryptorConfig::new(
             self.table,
             self.partition_key,
@@ -152,7 +161,11 @@ impl ConfigOptions {
         if let Some(callback) = self.on_key_use {
             config.on_key_use = Some(std::sync::Arc::new(JsKeyUseObserver(callback)));
         }
-        config
+        // Last: the search config is checked against the rest of the config.
+        match self.search {
+            Some(search) => config.with_search(search.into_config()?),
+            None => Ok(config),
+        }
     }
 }
 
@@ -332,7 +345,10 @@ impl WasmItemEncryptor {
         keyring: &WasmKeyring,
     ) -> std::result::Result<WasmItemEncryptor, JsValue> {
         let config = ConfigOptions::read(config).map_err(to_js)?;
-        let encryptor = ItemEncryptor::new(config.into_config(keyring)).map_err(to_js)?;
+        let encryptor = config
+            .into_config(keyring)
+            .and_then(ItemEncryptor::new)
+            .map_err(to_js)?;
         Ok(WasmItemEncryptor {
             inner: Arc::new(encryptor),
         })

@@ -420,8 +420,23 @@ fn branch_key_identifier(input: &JsValue, what: &str) -> Result<String> {
     Fields::read(input, what, &["branchKeyIdentifier"])?.string("branchKeyIdentifier")
 }
 
+impl WasmKeyStore {
+    /// The core store, shared (a table's beacon versions hold it).
+    pub(crate) fn store(&self) -> Arc<KeyStore> {
+        self.inner.clone()
+    }
+}
+
 #[wasm_bindgen]
 impl WasmKeyStore {
+    /// Another handle to the same store, for an owner that takes it (an
+    /// item encryptor's search config); this one stays usable.
+    pub fn share(&self) -> WasmKeyStore {
+        WasmKeyStore {
+            inner: self.inner.clone(),
+        }
+    }
+
     /// Checks the configuration (names, the KMS key ARN, grant tokens); no call is made.
     #[wasm_bindgen(constructor)]
     pub fn new(options: &KeyStoreOptions) -> std::result::Result<WasmKeyStore, JsValue> {

@@ -22,6 +22,7 @@ mod keyring;
 mod keystore;
 mod kms;
 mod random;
+mod search;
 pub mod webcrypto;
 
 pub use ddb::WasmEncryptedTables;

@@ -45,7 +45,8 @@ impl Outer<'_> {
 
     /// IsSigned: the location's attribute is configured and not DO_NOTHING.
     fn is_signed(&self, loc: &TermLoc) -> bool {
-        self.action(loc.key()).is_some_and(|a| a != CryptoAction::DoNothing)
+        self.action(loc.key())
+            .is_some_and(|a| a != CryptoAction::DoNothing)
     }
 
     /// IsSignOnly: SIGN_ONLY or SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT.
@@ -138,7 +139,11 @@ impl SearchInfo {
                 config.write_version
             )));
         }
-        if !config.versions.iter().any(|v| v.version == config.write_version) {
+        if !config
+            .versions
+            .iter()
+            .any(|v| v.version == config.write_version)
+        {
             return Err(invalid(format!(
                 "search config: writeVersion {} is not one of the configured versions",
                 config.write_version
@@ -299,16 +304,12 @@ fn convert_version(
         default_partitions,
     )?;
     let global_signed = get_signed_parts(outer, &config.signed_parts, "the global parts list")?;
-    let global_encrypted = get_encrypted_parts(&config.encrypted_parts, &std, "the global parts list")?;
+    let global_encrypted =
+        get_encrypted_parts(&config.encrypted_parts, &std, "the global parts list")?;
     let mut beacons = std;
     for cb in &config.compound_beacons {
-        let new_beacon = create_compound_beacon(
-            outer,
-            cb,
-            &beacons,
-            &global_signed,
-            &global_encrypted,
-        )?;
+        let new_beacon =
+            create_compound_beacon(outer, cb, &beacons, &global_signed, &global_encrypted)?;
         beacons.insert(cb.name.clone(), Beacon::Compound(new_beacon));
     }
     check_beacons(&beacons)?;
@@ -353,7 +354,10 @@ fn convert_version(
 }
 
 /// AddVirtualFields. Spec: virtual.md#virtual-field-initialization
-fn add_virtual_fields(outer: &Outer<'_>, configs: &[VirtualFieldConfig]) -> Result<VirtualFieldMap> {
+fn add_virtual_fields(
+    outer: &Outer<'_>,
+    configs: &[VirtualFieldConfig],
+) -> Result<VirtualFieldMap> {
     let mut converted = VirtualFieldMap::new();
     for vf in configs {
         if converted.contains_key(&vf.name) {
@@ -525,7 +529,11 @@ impl PartSet {
 }
 
 /// GetSignedParts. Spec: beacons.md#signed-part-initialization
-fn get_signed_parts(outer: &Outer<'_>, parts: &[SignedPartConfig], context: &str) -> Result<PartSet> {
+fn get_signed_parts(
+    outer: &Outer<'_>,
+    parts: &[SignedPartConfig],
+    context: &str,
+) -> Result<PartSet> {
     let mut set = PartSet::default();
     for p in parts {
         check_prefix(&p.prefix, &p.name, context)?;
@@ -602,7 +610,11 @@ fn check_prefix(prefix: &str, part: &str, context: &str) -> Result<()> {
 /// GetGlobalParts: the global parts (signed or encrypted) that the
 /// constructors name, in order of first mention; a global part named twice
 /// is refused, as the reference's PartSet.add does.
-fn get_global_parts(cons: &[ConstructorConfig], globals: &PartSet, signed: bool) -> Result<PartSet> {
+fn get_global_parts(
+    cons: &[ConstructorConfig],
+    globals: &PartSet,
+    signed: bool,
+) -> Result<PartSet> {
     let mut set = PartSet::default();
     for c in cons {
         for cp in &c.parts {

@@ -11,9 +11,7 @@ use std::sync::Arc;
 
 use super::config::PartitionSelector;
 use super::keys::{BeaconKeys, KeySource, MaybeKeyId, MaybeKeyMap};
-use super::virtual_field::{
-    virt_to_attr, virt_to_bytes, virt_to_string, TermLoc, VirtualFieldMap,
-};
+use super::virtual_field::{virt_to_attr, virt_to_bytes, virt_to_string, TermLoc, VirtualFieldMap};
 use crate::error::{Error, Result};
 use crate::item::serialize;
 use crate::item::{AttributeValue, Item};
@@ -114,7 +112,10 @@ impl std::fmt::Debug for BeaconVersion {
             .field("version", &self.version)
             .field("key_source", &self.key_source)
             .field("beacon_names", &self.beacon_names)
-            .field("virtual_fields", &self.virtual_fields.keys().collect::<Vec<_>>())
+            .field(
+                "virtual_fields",
+                &self.virtual_fields.keys().collect::<Vec<_>>(),
+            )
             .field("num_partitions", &self.num_partitions)
             .finish_non_exhaustive()
     }
@@ -179,13 +180,23 @@ impl BeaconVersion {
 
     /// Every beacon with plaintext values (for the post-query filter).
     pub fn generate_plain_beacons(&self, item: &Item, partition: u32) -> Result<Item> {
-        self.generate_beacons(item, &MaybeKeyMap::DontUseKeys, BeaconType::AnyBeacon, partition)
+        self.generate_beacons(
+            item,
+            &MaybeKeyMap::DontUseKeys,
+            BeaconType::AnyBeacon,
+            partition,
+        )
     }
 
     /// The signed beacons of `item`, stored under their own names.
     /// Spec: ddb-support.md#addsignedbeacons
     pub fn generate_signed_beacons(&self, item: &Item, partition: u32) -> Result<Item> {
-        self.generate_beacons(item, &MaybeKeyMap::DontUseKeys, BeaconType::SignedBeacon, partition)
+        self.generate_beacons(
+            item,
+            &MaybeKeyMap::DontUseKeys,
+            BeaconType::SignedBeacon,
+            partition,
+        )
     }
 
     /// The encrypted beacons of `item` (`aws_dbe_b_<name>`) under the beacon
@@ -281,9 +292,9 @@ impl Beacon {
                 let key = std_key(std, keys, "no beacon key id was found")?;
                 std.get_hash(item, vf, key, partition)
             }
-            Beacon::Compound(cmp) => Ok(cmp
-                .hash(item, vf, keys, partition)?
-                .map(AttributeValue::S)),
+            Beacon::Compound(cmp) => {
+                Ok(cmp.hash(item, vf, keys, partition)?.map(AttributeValue::S))
+            }
         }
     }
 
@@ -356,7 +367,9 @@ impl Beacon {
                 let key = std_key(std, keys, "the query has no beacon key id")?;
                 std.get_beacon_value(value, key, for_contains, partition)
             }
-            (_, Beacon::Compound(cmp)) => cmp.get_beacon_value(value, keys, for_equality, partition),
+            (_, Beacon::Compound(cmp)) => {
+                cmp.get_beacon_value(value, keys, for_equality, partition)
+            }
         }
     }
 }
@@ -364,9 +377,9 @@ impl Beacon {
 /// The HMAC key of a standard beacon (its `other`'s when shared).
 fn std_key<'k>(std: &StandardBeacon, keys: &'k MaybeKeyMap, why: &str) -> Result<&'k [u8]> {
     match keys {
-        MaybeKeyMap::Keys(k) => k.hmac_key(std.key_name()).ok_or_else(|| {
-            Error::Internal(format!("beacon {:?} has no HMAC key", std.key_name()))
-        }),
+        MaybeKeyMap::Keys(k) => k
+            .hmac_key(std.key_name())
+            .ok_or_else(|| Error::Internal(format!("beacon {:?} has no HMAC key", std.key_name()))),
         _ => Err(Error::RequestRefused(format!(
             "beacon {:?} needs a beacon key, but {why}",
             std.key_name()
@@ -420,7 +433,12 @@ impl StandardBeacon {
     /// basicHash of `val` plus the partition byte.
     /// Spec: beacons.md#value-for-a-non-set-standard-beacon
     pub fn hash(&self, val: &[u8], key: &[u8], partition: u32) -> Result<String> {
-        Ok(basic_hash(key, self.length, val, self.constrained_partition(partition)))
+        Ok(basic_hash(
+            key,
+            self.length,
+            val,
+            self.constrained_partition(partition),
+        ))
     }
 
     /// The name of the HMAC key: `other` when shared. Spec: beacons.md#shared-initialization
@@ -439,7 +457,12 @@ impl StandardBeacon {
 
     /// A set value as a set of beacons (duplicates dropped, first kept).
     /// Spec: beacons.md#value-for-a-set-standard-beacon
-    pub fn value_to_set(&self, value: &AttributeValue, key: &[u8], partition: u32) -> Result<AttributeValue> {
+    pub fn value_to_set(
+        &self,
+        value: &AttributeValue,
+        key: &[u8],
+        partition: u32,
+    ) -> Result<AttributeValue> {
         let terms: Vec<AttributeValue> = match value {
             AttributeValue::Ss(v) => v.iter().cloned().map(AttributeValue::S).collect(),
             AttributeValue::Ns(v) => v.iter().cloned().map(AttributeValue::N).collect(),
@@ -602,9 +625,16 @@ pub fn standard_beacon_value(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BeaconPart {
     /// A standard beacon's hash, after a prefix.
-    Encrypted { prefix: String, beacon: StandardBeacon },
+    Encrypted {
+        prefix: String,
+        beacon: StandardBeacon,
+    },
     /// A SIGN_ONLY value in plaintext, after a prefix.
-    Signed { prefix: String, name: String, loc: TermLoc },
+    Signed {
+        prefix: String,
+        name: String,
+        loc: TermLoc,
+    },
 }
 
 impl BeaconPart {
@@ -675,7 +705,11 @@ impl Constructor {
             .filter(|p| p.required)
             .map(|p| &p.part)
             .collect();
-        v.sort_by(|a, b| a.get_name().cmp(b.get_name()).then(a.get_prefix().cmp(b.get_prefix())));
+        v.sort_by(|a, b| {
+            a.get_name()
+                .cmp(b.get_name())
+                .then(a.get_prefix().cmp(b.get_prefix()))
+        });
         v.dedup();
         v
     }
@@ -813,7 +847,12 @@ impl CompoundBeacon {
     }
 
     /// FindAndCalcPart: the part value of one query piece.
-    pub fn find_and_calc_part(&self, value: &str, keys: &MaybeKeyMap, partition: u32) -> Result<String> {
+    pub fn find_and_calc_part(
+        &self,
+        value: &str,
+        keys: &MaybeKeyMap,
+        partition: u32,
+    ) -> Result<String> {
         let part = self.get_part_from_prefix(value)?;
         self.part_value_calc(&value[part.get_prefix().len()..], keys, part, partition)
     }
@@ -975,13 +1014,21 @@ impl CompoundBeacon {
 
     /// The unhashed value (prefixes and plaintext), for filtering and
     /// `resolve_attributes`.
-    pub fn get_naked(&self, item: &Item, vf: &VirtualFieldMap, partition: u32) -> Result<Option<String>> {
+    pub fn get_naked(
+        &self,
+        item: &Item,
+        vf: &VirtualFieldMap,
+        partition: u32,
+    ) -> Result<Option<String>> {
         self.try_constructors(item, vf, &MaybeKeyMap::DontUseKeys, partition)
     }
 
     /// findPart: the one part whose prefix starts `val`.
     pub fn find_part(&self, val: &str) -> Result<&BeaconPart> {
-        let mut found = self.parts.iter().filter(|p| val.starts_with(p.get_prefix()));
+        let mut found = self
+            .parts
+            .iter()
+            .filter(|p| val.starts_with(p.get_prefix()));
         match (found.next(), found.next()) {
             (Some(p), None) => Ok(p),
             (None, _) => Err(Error::RequestRefused(format!(
@@ -1038,7 +1085,10 @@ impl CompoundBeacon {
                         beacon.base.name
                     )));
                 };
-                Ok(format!("{prefix}{}", beacon.hash_str(data, keys, partition)?))
+                Ok(format!(
+                    "{prefix}{}",
+                    beacon.hash_str(data, keys, partition)?
+                ))
             }
             BeaconPart::Signed { prefix, .. } => Ok(format!("{prefix}{data}")),
         }

@@ -155,11 +155,15 @@ impl std::fmt::Debug for KeySource {
 
 impl KeySource {
     /// The keys for `key_id`, as Dafny's `KeySource.getKeyMap`.
-    pub async fn get_key_map(&self, std_names: &[String], key_id: &MaybeKeyId) -> Result<MaybeKeyMap> {
+    pub async fn get_key_map(
+        &self,
+        std_names: &[String],
+        key_id: &MaybeKeyId,
+    ) -> Result<MaybeKeyMap> {
         match (&self.key_loc, key_id) {
-            (KeyLocation::SingleLoc { key_id }, MaybeKeyId::DontUseKeyId) => {
-                Ok(MaybeKeyMap::Keys(self.get_keys_cache(std_names, key_id).await?))
-            }
+            (KeyLocation::SingleLoc { key_id }, MaybeKeyId::DontUseKeyId) => Ok(MaybeKeyMap::Keys(
+                self.get_keys_cache(std_names, key_id).await?,
+            )),
             (KeyLocation::SingleLoc { .. }, _) => Err(Error::RequestRefused(
                 "a beacon key id must not be supplied with a single key store".into(),
             )),

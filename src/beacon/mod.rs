@@ -23,8 +23,8 @@ pub mod virtual_field;
 
 pub use config::{
     BeaconKeySourceConfig, BeaconStyle, BeaconVersionConfig, CompoundBeaconConfig,
-    ConstructorConfig, ConstructorPartConfig, EncryptedPartConfig, PartitionSelector,
-    SearchConfig, SignedPartConfig, StandardBeaconConfig, VirtualFieldConfig, VirtualPartConfig,
+    ConstructorConfig, ConstructorPartConfig, EncryptedPartConfig, PartitionSelector, SearchConfig,
+    SignedPartConfig, StandardBeaconConfig, VirtualFieldConfig, VirtualPartConfig,
     VirtualTransform,
 };
 pub use info::{

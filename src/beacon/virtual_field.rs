@@ -234,9 +234,8 @@ pub type VirtualFieldMap = BTreeMap<String, VirtualField>;
 impl VirtualField {
     /// ParseVirtualFieldConfig, plus the one-character split the model requires.
     pub fn parse(config: &VirtualFieldConfig) -> Result<VirtualField> {
-        let bad = |what: String| {
-            Error::InvalidConfig(format!("virtual field {:?}: {what}", config.name))
-        };
+        let bad =
+            |what: String| Error::InvalidConfig(format!("virtual field {:?}: {what}", config.name));
         if config.parts.is_empty() {
             return Err(bad("needs at least one part".into()));
         }

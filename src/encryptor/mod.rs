@@ -20,6 +20,9 @@ pub use context::ddb_key_from_context;
 
 use context::ContextAttribute;
 
+use crate::beacon::info::VERSION_TAG;
+use crate::beacon::keys::KeyLocation;
+use crate::beacon::{Beacon, MaybeKeyId, SearchInfo};
 use crate::error::{Error, Result};
 use crate::format::header::{LegendEntry, PartialHeader, Version};
 use crate::format::path::canonical_path;
@@ -27,7 +30,9 @@ use crate::format::structure::{self, SignedField};
 use crate::format::{FOOTER_FIELD, HEADER_FIELD, RESERVED_PREFIX};
 use crate::item::serialize::{self, Terminal};
 use crate::item::{AttributeValue, Item};
-use crate::materials::EncryptionContext;
+use crate::keyring::hierarchy::PROVIDER_ID_HIERARCHY;
+use crate::materials::{EncryptedDataKey, EncryptionContext};
+use std::collections::BTreeMap;
 
 /// Encrypts and decrypts single items under one table configuration.
 pub struct ItemEncryptor {
@@ -50,7 +55,14 @@ struct ItemAttribute<'a> {
 
 impl ItemEncryptor {
     /// Validates the configuration (key attributes signed, no reserved names, ...).
-    pub fn new(config: ItemEncryptorConfig) -> Result<Self> {
+    ///
+    /// With `search`, every signed beacon (a compound beacon of signed parts
+    /// only, stored under its own name) becomes a SIGN_ONLY attribute; it
+    /// must not be configured otherwise. Spec: beacons.md#signed-beacons
+    pub fn new(mut config: ItemEncryptorConfig) -> Result<Self> {
+        if let Some(search) = config.search.clone() {
+            add_signed_beacon_actions(&mut config, &search)?;
+        }
         config.validate()?;
         Ok(ItemEncryptor { config })
     }
@@ -60,16 +72,67 @@ impl ItemEncryptor {
     }
 
     /// Seal `item`: encrypt its ENCRYPT_AND_SIGN attributes, sign every signed
-    /// attribute, and add `aws_dbe_head` and `aws_dbe_foot`.
+    /// attribute, and add `aws_dbe_head` and `aws_dbe_foot`. With `search`,
+    /// also its beacons (see [`Self::encrypt_item_with_beacons`]).
     pub async fn encrypt_item(&self, item: &Item) -> Result<Item> {
+        match &self.config.search {
+            None => Ok(self.seal(item, false).await?.0),
+            Some(search) => self.encrypt_item_with_beacons(search, item).await,
+        }
+    }
+
+    /// PutItemTransform.dfy's order: refuse `aws_dbe_` names, pick the
+    /// partition, AddSignedBeacons (signed beacons, the version tag, the
+    /// multi key store's unsigned key field dropped), encrypt, read the
+    /// beacon key id from the header (multi key store), then add the
+    /// encrypted beacons `aws_dbe_b_<name>` of the plaintext item.
+    /// Spec: ddb-support.md#addsignedbeacons, #getencryptedbeacons
+    async fn encrypt_item_with_beacons(&self, search: &SearchInfo, item: &Item) -> Result<Item> {
+        let cfg = &self.config;
+        // Spec: encrypt-item.md (plaintext override): written as given, no beacons (IsPlainWrite).
+        if cfg.plaintext_override == PlaintextOverride::ForcePlaintextWriteAllowPlaintextRead {
+            self.require_key_attributes(item)?;
+            return Ok(item.clone());
+        }
+        // Spec: ddb-support.md#writable
+        if let Some(name) = item.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
+            return Err(Error::InvalidItem(format!(
+                "attribute {name:?} uses the reserved prefix {RESERVED_PREFIX:?}"
+            )));
+        }
+        let partition = search.choose_partition(item)?;
+        let with_signed = add_signed_beacons(search, item, partition)?;
+        let (sealed, edks) = self.seal(&with_signed, true).await?;
+        let key_id = key_id_from_header(search, edks.as_deref())?;
+        let beacons = search
+            .curr()
+            .generate_encrypted_beacons(item, &key_id, partition)
+            .await?;
+        let mut out = sealed;
+        out.extend(beacons);
+        Ok(out)
+    }
+
+    /// The sealed item and the header's wrapped keys (`None` when written as
+    /// plaintext). `from_beacons`: the item comes from AddSignedBeacons, and
+    /// its `aws_dbe_` attributes (the version tag) are handled as the
+    /// reference's item encryptor does: outside the signature scope
+    /// (DO_NOTHING), and left out of the sealed item (its
+    /// DynamoToStruct.StructuredToItemEncrypt skips reserved names of the
+    /// input, aws-db-esdk 1.3.0), so the stored item has no version tag.
+    async fn seal(
+        &self,
+        item: &Item,
+        from_beacons: bool,
+    ) -> Result<(Item, Option<Vec<EncryptedDataKey>>)> {
         let cfg = &self.config;
         let suite = cfg.algorithm_suite_id;
         self.require_key_attributes(item)?;
         // Spec: encrypt-item.md (plaintext override): written as given, as the reference does.
         if cfg.plaintext_override == PlaintextOverride::ForcePlaintextWriteAllowPlaintextRead {
-            return Ok(item.clone());
+            return Ok((item.clone(), None));
         }
-        let (attrs, fields, unsigned) = self.fields_to_encrypt(item)?;
+        let (attrs, fields, unsigned) = self.fields_to_encrypt(item, from_beacons)?;
         let version = structure::header_version(fields.iter().map(|f| f.entry));
         let (ec, required_keys) = self.context_for(version, &attrs, &fields)?;
         let (materials, signer) =
@@ -110,15 +173,19 @@ impl ItemEncryptor {
         }
         out.insert(HEADER_FIELD.into(), AttributeValue::B(sealed.header));
         out.insert(FOOTER_FIELD.into(), AttributeValue::B(sealed.footer));
-        Ok(out)
+        Ok((out, Some(materials.encrypted_data_keys)))
     }
 
     /// The item's signed attributes with their fields, and its unsigned ones.
     /// Spec: encrypt-item.md#behavior — every attribute needs an action.
-    fn fields_to_encrypt<'a>(&self, item: &'a Item) -> Result<SplitItem<'a>> {
+    /// `skip_reserved`: `aws_dbe_` attributes are dropped, not refused.
+    fn fields_to_encrypt<'a>(&self, item: &'a Item, skip_reserved: bool) -> Result<SplitItem<'a>> {
         let cfg = &self.config;
         let (mut attrs, mut fields, mut unsigned) = (Vec::new(), Vec::new(), Vec::new());
         for (name, value) in item {
+            if skip_reserved && name.starts_with(RESERVED_PREFIX) {
+                continue;
+            }
             if name.starts_with(RESERVED_PREFIX) {
                 return Err(Error::InvalidItem(format!(
                     "attribute {name:?} uses the reserved prefix {RESERVED_PREFIX:?}"
@@ -161,7 +228,12 @@ impl ItemEncryptor {
             && !item.contains_key(FOOTER_FIELD)
         {
             self.require_key_attributes(item)?;
-            return Ok(item.clone());
+            let mut out = item.clone();
+            // Spec: ddb-support.md#removebeacons (after every read with search)
+            if cfg.search.is_some() {
+                out.retain(|name, _| !name.starts_with(RESERVED_PREFIX));
+            }
+            return Ok(out);
         }
         let header_bytes = binary_field(item, HEADER_FIELD)?;
         let footer_bytes = binary_field(item, FOOTER_FIELD)?;
@@ -205,6 +277,45 @@ impl ItemEncryptor {
             }
         }
         Ok(out)
+    }
+
+    /// The virtual fields and compound beacon strings (plaintext, not
+    /// HMACs) of `item`, for debugging a search configuration: the
+    /// DB-ESDK's `ResolveAttributes` (AttributeResolver.dfy). Both maps are
+    /// empty without `search`. `version`, if given, must be 1.
+    /// Spec: ddb-support.md (GetVirtualFields, GetCompoundBeacons)
+    pub fn resolve_attributes(
+        &self,
+        item: &Item,
+        version: Option<u32>,
+    ) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+        let Some(search) = &self.config.search else {
+            return Ok((BTreeMap::new(), BTreeMap::new()));
+        };
+        let partition = search.choose_partition(item)?;
+        if let Some(v) = version {
+            if v != 1 {
+                return Err(Error::RequestRefused(format!(
+                    "beacon version number must be 1, not {v}"
+                )));
+            }
+        }
+        let bv = search.curr();
+        let mut virtual_fields = BTreeMap::new();
+        for (name, field) in &bv.virtual_fields {
+            if let Some(value) = field.get_value(item)? {
+                virtual_fields.insert(name.clone(), value);
+            }
+        }
+        let mut compound = BTreeMap::new();
+        for (name, beacon) in &bv.beacons {
+            if let Beacon::Compound(cmp) = beacon {
+                if let Some(value) = cmp.get_naked(item, &bv.virtual_fields, partition)? {
+                    compound.insert(name.clone(), value);
+                }
+            }
+        }
+        Ok((virtual_fields, compound))
     }
 
     /// The item's signed attributes (all but the allowed-unsigned ones), in
@@ -309,6 +420,98 @@ impl ItemEncryptor {
         }
         let required = ec.keys().cloned().collect();
         Ok((ec, required))
+    }
+}
+
+/// Index.dfy: the signed beacons' names must not be configured (actions,
+/// unsigned attributes or prefix); they become SIGN_ONLY.
+/// Spec: beacons.md#signed-beacons
+fn add_signed_beacon_actions(config: &mut ItemEncryptorConfig, search: &SearchInfo) -> Result<()> {
+    let signed = search.signed_beacon_names();
+    let bad: Vec<&String> = signed
+        .iter()
+        .filter(|s| {
+            config.attribute_actions_on_encrypt.contains_key(*s)
+                || config.allowed_unsigned_attributes.contains(s)
+                || config
+                    .allowed_unsigned_attribute_prefix
+                    .as_deref()
+                    .is_some_and(|p| s.starts_with(p))
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Err(Error::InvalidConfig(format!(
+            "signed beacons cannot be configured with crypto actions or as unauthenticated: {bad:?}"
+        )));
+    }
+    for name in signed {
+        config
+            .attribute_actions_on_encrypt
+            .insert(name, CryptoAction::SignOnly);
+    }
+    Ok(())
+}
+
+/// AddSignedBeacons: `item` with its signed beacons (any already in the
+/// item must match), the version tag, and without the multi key store's
+/// key field when that field is not signed.
+/// Spec: ddb-support.md#addsignedbeacons, search-config.md#versioning
+fn add_signed_beacons(search: &SearchInfo, item: &Item, partition: u32) -> Result<Item> {
+    let bv = search.curr();
+    let new_attrs = bv.generate_signed_beacons(item, partition)?;
+    let bad: Vec<&String> = new_attrs
+        .iter()
+        .filter(|(k, v)| item.get(*k).is_some_and(|old| old != *v))
+        .map(|(k, _)| k)
+        .collect();
+    if !bad.is_empty() {
+        return Err(Error::InvalidItem(format!(
+            "supplied beacons do not match the calculated beacons: {bad:?}"
+        )));
+    }
+    let mut out = item.clone();
+    if let KeyLocation::MultiLoc {
+        key_name,
+        delete_key: true,
+    } = &bv.key_source.key_loc
+    {
+        out.remove(key_name);
+    }
+    out.extend(new_attrs);
+    out.insert(VERSION_TAG.to_owned(), AttributeValue::S(" ".to_owned()));
+    Ok(out)
+}
+
+/// GetKeyIdFromHeader: with a multi key store, the beacon key id is the
+/// branch key id of the item's one hierarchical-keyring data key.
+/// Spec: ddb-support.md#getencryptedbeacons (DynamoDbMiddlewareSupport.dfy)
+fn key_id_from_header(
+    search: &SearchInfo,
+    edks: Option<&[EncryptedDataKey]>,
+) -> Result<MaybeKeyId> {
+    if !matches!(
+        search.curr().key_source.key_loc,
+        KeyLocation::MultiLoc { .. }
+    ) {
+        return Ok(MaybeKeyId::DontUseKeyId);
+    }
+    let bad = |why: &str| {
+        Err(Error::InvalidConfig(format!(
+            "with a multi key store (multi-tenant beacons), {why}"
+        )))
+    };
+    let Some(edks) = edks else {
+        return bad("the item must be encrypted (its header names the beacon key)");
+    };
+    let [edk] = edks else {
+        return bad("the item's header must have exactly one encrypted data key");
+    };
+    if edk.key_provider_id != PROVIDER_ID_HIERARCHY {
+        return bad("the keyring must be the hierarchical keyring (provider aws-kms-hierarchy)");
+    }
+    match String::from_utf8(edk.key_provider_info.clone()) {
+        Ok(id) => Ok(MaybeKeyId::KeyId(id)),
+        Err(_) => bad("the data key's branch key id must be UTF-8"),
     }
 }
 

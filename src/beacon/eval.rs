@@ -119,11 +119,9 @@ impl Parser<'_, '_> {
 
     fn unexpected(&self, t: Option<&Token>) -> Error {
         match t {
-            Some(t) => Error::RequestRefused(format!(
-                "{}: unexpected token '{}'",
-                self.what,
-                t.text()
-            )),
+            Some(t) => {
+                Error::RequestRefused(format!("{}: unexpected token '{}'", self.what, t.text()))
+            }
             None => Error::RequestRefused(format!("{}: unexpected end of expression", self.what)),
         }
     }

@@ -11,6 +11,7 @@
 //! wrong or failing answer back; each such rule says so where it is.
 
 pub mod expr;
+pub mod search;
 pub mod statement;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::format::{FOOTER_FIELD, HEADER_FIELD};
 
 pub use expr::ExpressionNames;
+pub use search::{sealed_under_key_id, QueryParts};
 
 /// The DynamoDB operations the rules know. Any other operation passes
 /// through unchanged, as in the reference interceptor (which only touches
@@ -258,24 +260,19 @@ impl EncryptedTables {
                 }
             }
         }
-        if matches!(operation, Operation::Query | Operation::Scan) {
-            // Stricter than the reference, which sends these and gets no
-            // match back: DynamoDB compares the ciphertext. Searchable
-            // encryption (beacons) is what makes such a query possible.
-            for (what, text) in [
-                ("KeyConditionExpression", &part.key_condition_expression),
-                ("FilterExpression", &part.filter_expression),
-            ] {
-                let Some(text) = text else { continue };
-                let encrypted =
-                    encrypted_attributes(actions, expr::condition_attributes(text, names, what)?);
-                if !encrypted.is_empty() {
-                    return Err(refuse(format!(
-                        "{what} reads encrypted attributes ({}): DynamoDB only sees their ciphertext, so nothing would match",
-                        encrypted.join(", ")
-                    )));
-                }
-            }
+        // With beacons, [`EncryptedTables::rewrite_query`] decides what a
+        // Query or Scan may read (Dafny's Beaconize).
+        if matches!(operation, Operation::Query | Operation::Scan)
+            && encryptor.config().search.is_none()
+        {
+            check_query_without_beacons(
+                operation,
+                &part.table,
+                actions,
+                part.key_condition_expression.as_deref(),
+                part.filter_expression.as_deref(),
+                names,
+            )?;
         }
         if operation.reads_items() {
             self.check_projection(encryptor, part, &refuse)?;
@@ -351,6 +348,38 @@ impl EncryptedTables {
         }
         Ok(())
     }
+}
+
+/// A Query or Scan on a table without beacons reads no encrypted attribute
+/// (the reference's TestBeaconize). Stricter than the reference, which
+/// sends these and gets no match back: DynamoDB compares the ciphertext.
+/// Searchable encryption (beacons) is what makes such a query possible.
+/// Like the reference's ExtractAttributes, the operand of attribute_exists,
+/// attribute_not_exists and size is not read (its existence is the same).
+fn check_query_without_beacons(
+    operation: Operation,
+    table: &str,
+    actions: &BTreeMap<String, CryptoAction>,
+    key_condition_expression: Option<&str>,
+    filter_expression: Option<&str>,
+    names: &ExpressionNames,
+) -> Result<()> {
+    for (what, text) in [
+        ("KeyConditionExpression", key_condition_expression),
+        ("FilterExpression", filter_expression),
+    ] {
+        let Some(text) = text else { continue };
+        let encrypted =
+            encrypted_attributes(actions, expr::condition_attributes(text, names, what)?);
+        if !encrypted.is_empty() {
+            return Err(Error::RequestRefused(format!(
+                "{} on encrypted table {table:?}: {what} reads encrypted attributes ({}): DynamoDB only sees their ciphertext, so nothing would match",
+                operation.api(),
+                encrypted.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The attributes of `names` that are ENCRYPT_AND_SIGN, each once.

@@ -12,7 +12,10 @@
 //! - [`npm`]: the npm package through the Node tools (`tests/js/tools`), from the tests;
 //! - [`intercept`]: the official `DbEsdkInterceptor` and the tables it shares with the
 //!   npm package's DynamoDB plug-in (`tests/plugin.rs`);
-//! - [`runner`]: the case runner of the moto-backed tests (`tests/keystore.rs`, `tests/plugin.rs`).
+//! - [`search`]: searchable encryption (beacons) configured alike on both sides, and the
+//!   official side's Query/Scan loops (`tests/search.rs`);
+//! - [`runner`]: the case runner of the moto-backed tests (`tests/keystore.rs`, `tests/plugin.rs`,
+//!   `tests/search.rs`).
 
 pub mod aws_clients;
 pub mod convert;
@@ -24,6 +27,7 @@ pub mod npm;
 pub mod official;
 pub mod reference;
 pub mod runner;
+pub mod search;
 pub mod shapes;
 pub mod spec;
 

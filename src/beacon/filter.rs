@@ -492,7 +492,7 @@ fn get_string_from_value<'v>(value: &str, values: &'v Item, b: &CompoundBeacon) 
 }
 
 /// CanStandardBeacon: a standard beacon matches only equality (`=`, IN) and contains.
-fn can_standard_beacon(op: &Token) -> Result<()> {
+fn can_standard_beacon(b: &str, op: &Token) -> Result<()> {
     match op {
         Token::Ne
         | Token::Lt
@@ -501,7 +501,7 @@ fn can_standard_beacon(op: &Token) -> Result<()> {
         | Token::Ge
         | Token::Between
         | Token::BeginsWith => Err(refuse(format!(
-            "The operation '{op}' cannot be used with a standard beacon."
+            "The operation '{op}' cannot be used with the standard beacon {b}."
         ))),
         _ => Ok(()),
     }
@@ -513,7 +513,8 @@ fn can_compound_beacon(b: &CompoundBeacon, op: &Token, name: &str, value: &str) 
     if op.is_inequality() && !b.is_less_than_comparable(&b.split_value(value))? {
         // The reference quotes the value; the placeholder says which one.
         return Err(refuse(format!(
-            "The operation '{op}' cannot be used with a compound beacon, unless the value is LessThanComparable : {name}"
+            "The operation '{op}' cannot be used with the compound beacon {}, unless the value is LessThanComparable : {name}",
+            b.base.name
         )));
     }
     Ok(())
@@ -522,7 +523,7 @@ fn can_compound_beacon(b: &CompoundBeacon, op: &Token, name: &str, value: &str) 
 /// CanBeacon: can beacon `b` be compared with value `name` by `op`?
 fn can_beacon(b: &Beacon, op: &Token, name: &str, values: &Item) -> Result<()> {
     match b {
-        Beacon::Standard(_) => can_standard_beacon(op),
+        Beacon::Standard(s) => can_standard_beacon(&s.base.name, op),
         Beacon::Compound(c) => {
             let value = get_string_from_value(name, values, c)?;
             can_compound_beacon(c, op, name, value)
@@ -544,9 +545,10 @@ fn remove_common_prefix<'a, 'b>(
 /// Spec: beacons.md#betweencomparable
 fn can_between(b: &Beacon, left: &str, right: &str, values: &Item) -> Result<()> {
     let Beacon::Compound(c) = b else {
-        return Err(refuse(
-            "The operation BETWEEN cannot be used with a standard beacon.".into(),
-        ));
+        return Err(refuse(format!(
+            "The operation BETWEEN cannot be used with the standard beacon {}.",
+            b.get_name()
+        )));
     };
     let left_val = get_string_from_value(left, values, c)?;
     let right_val = get_string_from_value(right, values, c)?;
@@ -558,7 +560,8 @@ fn can_between(b: &Beacon, left: &str, right: &str, values: &Item) -> Result<()>
     if !(left_can_less && right_can_less) {
         // The reference quotes the values; the placeholders say which ones.
         return Err(refuse(format!(
-            "To use BETWEEN with a compound beacon, the part after any common prefix must be LessThanComparable : BETWEEN {left} AND {right}"
+            "To use BETWEEN with the compound beacon {}, the part after any common prefix must be LessThanComparable : BETWEEN {left} AND {right}",
+            c.base.name
         )));
     }
     Ok(())
@@ -882,7 +885,7 @@ fn compute_values(
     new_values: &mut Item,
     partition: u32,
 ) -> Result<()> {
-    for job in jobs {
+    for (i, job) in jobs.iter().enumerate() {
         let old = old_values.get(&job.name).ok_or_else(|| {
             refuse(format!(
                 "{} not found in ExpressionAttributeValueMap",
@@ -900,9 +903,17 @@ fn compute_values(
             )?,
         };
         if new_values.get(&job.name).is_some_and(|v| *v != new) {
+            fn beacon<'j>(j: &ValueJob<'j>) -> &'j str {
+                j.eb.beacon.map_or("no beacon", Beacon::get_name)
+            }
+            let first = jobs[..i]
+                .iter()
+                .find(|j| j.name == job.name)
+                .map_or("no beacon", beacon);
             return Err(refuse(format!(
-                "{} used in two different contexts, which is not allowed.",
-                job.name
+                "{} used in two different contexts ({first} and {}), which is not allowed.",
+                job.name,
+                beacon(job)
             )));
         }
         new_values.insert(job.name.clone(), new);
@@ -955,8 +966,9 @@ pub async fn beaconize(
         MaybeKeyMap::ShouldHaveKeys
     };
     let mut new_values = Item::new();
-    compute_values(&key_jobs, values, &keys, &mut new_values, partition)?;
-    compute_values(&filter_jobs, values, &keys, &mut new_values, partition)?;
+    let mut jobs = key_jobs;
+    jobs.extend(filter_jobs);
+    compute_values(&jobs, values, &keys, &mut new_values, partition)?;
     Ok(ExprContext {
         key_expr: context
             .key_expr

@@ -244,13 +244,18 @@ fn make_key_source(
             delete_key: should_delete_key_field(outer, key_field_name)?,
         },
     };
-    Ok(KeySource {
+    let mut source = KeySource {
         store,
         key_loc,
         cache,
         cache_ttl_seconds: ttl,
         partition_id,
-    })
+        fixed_cache_id: None,
+    };
+    if let KeyLocation::SingleLoc { key_id } = &source.key_loc {
+        source.fixed_cache_id = Some(source.cache_id(key_id));
+    }
+    Ok(source)
 }
 
 /// ConvertVersion and ConvertVersionWithSource.

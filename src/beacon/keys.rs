@@ -141,6 +141,8 @@ pub struct KeySource {
     pub cache_ttl_seconds: u32,
     /// UTF-8 of the configured partition id, or 16 random bytes.
     pub partition_id: Vec<u8>,
+    /// A single key store's cache id, computed once (a SHA-384 per item otherwise).
+    pub fixed_cache_id: Option<CacheId>,
 }
 
 impl std::fmt::Debug for KeySource {
@@ -194,7 +196,10 @@ impl KeySource {
     /// key store, then cached for the TTL.
     /// Spec: search-config.md#get-beacon-key-materials
     async fn get_keys_cache(&self, std_names: &[String], key_id: &str) -> Result<Arc<BeaconKeys>> {
-        let id = self.cache_id(key_id);
+        let id = match (&self.key_loc, self.fixed_cache_id) {
+            (KeyLocation::SingleLoc { key_id: fixed }, Some(id)) if fixed == key_id => id,
+            _ => self.cache_id(key_id),
+        };
         let ttl_ms = u64::from(self.cache_ttl_seconds).saturating_mul(1000);
         let store = &self.store;
         let load = || async move {

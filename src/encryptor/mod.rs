@@ -61,6 +61,12 @@ impl ItemEncryptor {
     /// must not be configured otherwise. Spec: beacons.md#signed-beacons
     pub fn new(mut config: ItemEncryptorConfig) -> Result<Self> {
         if let Some(search) = config.search.clone() {
+            if search.logical_table_name != config.logical_table_name {
+                return Err(Error::InvalidConfig(format!(
+                    "the search config was built for table {:?}, not {:?}",
+                    search.logical_table_name, config.logical_table_name
+                )));
+            }
             add_signed_beacon_actions(&mut config, &search)?;
         }
         config.validate()?;

@@ -431,6 +431,7 @@ fn query(
         table: TABLE.into(),
         key_condition_expression: key.map(str::to_owned),
         filter_expression: filter.map(str::to_owned),
+        projection_expression: None,
         expression_attribute_names: names(ns),
         expression_attribute_values: values(vs),
     }
@@ -1185,6 +1186,21 @@ fn queries_are_rewritten_to_beacons() {
         assert_eq!(out.expression_attribute_values, vs, "{q:?}");
         assert_eq!(out.table, TABLE);
     }
+    // A ProjectionExpression keeps its names: one the rewrite would remap is refused.
+    let mut q = query(
+        None,
+        Some("#e = :v"),
+        &[("#e", "std4"), ("#y", "Year")],
+        &[(":v", s("abc"))],
+    );
+    q.projection_expression = Some("RecNum, #y, Date.Month".into());
+    let out = rewrite(&t, Operation::Query, &q).unwrap();
+    assert_eq!(out.projection_expression, q.projection_expression);
+    q.projection_expression = Some("RecNum, #e, #y".into());
+    assert_eq!(
+        refusal(rewrite(&t, Operation::Query, &q)),
+        "Query on encrypted table \"Gazelle\": ProjectionExpression uses #e, which the beacon rewrite of the key condition or filter points at aws_dbe_b_std4; use another name in ProjectionExpression"
+    );
     // No expression: unchanged, values and all.
     let q = query(None, None, &[("#a", "b")], &[(":x", s("y"))]);
     assert_eq!(rewrite(&t, Operation::Scan, &q).unwrap(), q);
@@ -2007,6 +2023,7 @@ fn vector_query(expr: &str, key: bool, data: &serde_json::Value) -> QueryParts {
         table: TABLE.into(),
         key_condition_expression: key.then(|| expr.to_owned()),
         filter_expression: (!key).then(|| expr.to_owned()),
+        projection_expression: None,
         expression_attribute_names: BTreeMap::new(),
         expression_attribute_values: vs,
     }

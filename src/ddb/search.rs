@@ -25,6 +25,8 @@ pub struct QueryParts {
     pub table: String,
     pub key_condition_expression: Option<String>,
     pub filter_expression: Option<String>,
+    /// Read only: the rewrite must not remap a `#name` it uses. Never changed.
+    pub projection_expression: Option<String>,
     pub expression_attribute_names: BTreeMap<String, String>,
     /// ExpressionAttributeValues (placeholder to value).
     pub expression_attribute_values: Item,
@@ -112,6 +114,9 @@ impl EncryptedTables {
         }
         .await
         .map_err(refused)?;
+        if let Some(projection) = &part.projection_expression {
+            check_projection_names(projection, names, &rewritten.names).map_err(refused)?;
+        }
         Ok(QueryParts {
             table: part.table.clone(),
             key_condition_expression: if scan {
@@ -120,6 +125,7 @@ impl EncryptedTables {
                 rewritten.key_expr
             },
             filter_expression: rewritten.filter_expr,
+            projection_expression: part.projection_expression.clone(),
             expression_attribute_names: rewritten.names,
             expression_attribute_values: rewritten.values,
         })
@@ -246,6 +252,28 @@ pub fn sealed_under_key_id(sealed: &Item, key_id: &str) -> Result<bool> {
             edks.len()
         ))),
     }
+}
+
+/// The rewrite points a `#name` of a beaconized attribute at its beacon
+/// (`#e` -> `aws_dbe_b_email`); a ProjectionExpression using that `#name`
+/// would then return the beacon instead of the attribute, and the items
+/// could not be verified. The reference sends it and fails to decrypt;
+/// this refuses it first.
+fn check_projection_names(projection: &str, before: &Names, after: &Names) -> Result<()> {
+    for token in filter::parse_expr(projection, "ProjectionExpression")? {
+        let filter::Token::Attr(path) = token else {
+            continue;
+        };
+        for name in path.split(['.', '[']).filter(|n| n.starts_with('#')) {
+            if before.get(name) != after.get(name) {
+                return Err(Error::RequestRefused(format!(
+                    "ProjectionExpression uses {name}, which the beacon rewrite of the key condition or filter points at {}; use another name in ProjectionExpression",
+                    after.get(name).map_or("", String::as_str)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Query (false) or Scan (true); the rewrite knows no other operation.

@@ -2144,3 +2144,58 @@ fn official_complex_queries() {
     }
     assert_eq!(checked, 18);
 }
+
+/// FilterExpr.dfy TestNoBeaconFail's TestBeaconize and UsesEncryptedField,
+/// as the reference words them (every attribute counts, existence too;
+/// [`EncryptedTables::check`] leaves existence aside).
+#[test]
+fn reference_test_beaconize() {
+    use fieldseal::beacon::filter::{test_beaconize, uses_encrypted_field};
+    let actions = table_config().attribute_actions_on_encrypt;
+    let ns = names(&[("#Field4", "std4"), ("#y", "Year")]);
+    assert_eq!(
+        refusal(test_beaconize(
+            &actions,
+            None,
+            Some("std2 <> :A AND #Field4 = :B"),
+            &ns
+        )),
+        "Query is using encrypted field : std2."
+    );
+    assert_eq!(
+        refusal(test_beaconize(
+            &actions,
+            Some("std2 = :A AND #Field4 = :B"),
+            None,
+            &ns
+        )),
+        "Query is using encrypted field : std2."
+    );
+    assert_eq!(
+        refusal(test_beaconize(
+            &actions,
+            Some("RecNum = :k"),
+            Some("#Field4 = :B"),
+            &ns
+        )),
+        "Query is using encrypted field : std4."
+    );
+    assert!(test_beaconize(
+        &actions,
+        Some("RecNum = :k"),
+        Some("#y > :y AND Plain = :p"),
+        &ns
+    )
+    .is_ok());
+    let tokens = parse_expr(
+        "Date.Month = :m OR attribute_exists(Name.x)",
+        "FilterExpression",
+    )
+    .unwrap();
+    assert_eq!(
+        uses_encrypted_field(&tokens, &actions, &ns).as_deref(),
+        Some("Name")
+    );
+    let tokens = parse_expr("Date.Month = :m", "FilterExpression").unwrap();
+    assert_eq!(uses_encrypted_field(&tokens, &actions, &ns), None);
+}

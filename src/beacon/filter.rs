@@ -1355,64 +1355,50 @@ pub fn test_partition_for_scan(values: &Item) -> Result<()> {
     Ok(())
 }
 
-/// FilterItems: the items for which the (beaconized, keyless) expression
-/// holds, each with its plaintext beacons added.
-fn filter_items(
-    bv: &BeaconVersion,
-    condition: &Condition,
-    items: Vec<Item>,
-    names: &Names,
-    values: &Item,
-    what: &str,
-) -> Result<Vec<Item>> {
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let plain = bv.generate_plain_beacons(&item, 0)?;
-        let matches = if plain.is_empty() {
-            Context {
-                item: &item,
-                names,
-                values,
-                what,
-            }
-            .eval(condition)?
-        } else {
-            let mut with_beacons = item.clone();
-            with_beacons.extend(plain);
-            Context {
-                item: &with_beacons,
-                names,
-                values,
-                what,
-            }
-            .eval(condition)?
-        };
-        if matches {
-            out.push(item);
-        }
-    }
-    Ok(out)
+/// One expression ready to run on opened items: beaconized without keys
+/// (beacon names, values unchanged), parsed, with its names and values.
+struct ItemFilter {
+    condition: Condition,
+    names: Names,
+    values: Item,
+    what: &'static str,
 }
 
-/// One expression applied to the items (FilterResults' inner steps).
-fn filter_by(
-    bv: &BeaconVersion,
-    expr: &str,
-    what: &str,
-    items: Vec<Item>,
-    names: &Names,
-    values: &Item,
-) -> Result<Vec<Item>> {
-    let tokens = parse_expr(expr, what)?;
-    let mut new_names = names.clone();
-    let mut new_values = Item::new();
-    let tokens = beaconize_naked(bv, &tokens, values, &mut new_names, &mut new_values)?;
-    let condition = parse_condition(&tokens, what)?;
-    filter_items(bv, &condition, items, &new_names, &new_values, what)
+impl ItemFilter {
+    fn new(
+        bv: &BeaconVersion,
+        expr: &str,
+        what: &'static str,
+        names: &Names,
+        values: &Item,
+    ) -> Result<ItemFilter> {
+        let tokens = parse_expr(expr, what)?;
+        let mut new_names = names.clone();
+        let mut new_values = Item::new();
+        let tokens = beaconize_naked(bv, &tokens, values, &mut new_names, &mut new_values)?;
+        Ok(ItemFilter {
+            condition: parse_condition(&tokens, what)?,
+            names: new_names,
+            values: new_values,
+            what,
+        })
+    }
+
+    fn holds(&self, item: &Item) -> Result<bool> {
+        Context {
+            item,
+            names: &self.names,
+            values: &self.values,
+            what: self.what,
+        }
+        .eval(&self.condition)
+    }
 }
 
 /// FilterResults: the opened items for which the original key condition
-/// and filter hold, the false positives of truncated beacons dropped.
+/// and filter hold, the false positives of truncated beacons dropped. Each
+/// item is evaluated with its plaintext beacons added (FilterItems'
+/// GeneratePlainBeacons), computed once for both expressions.
 /// Spec: ddb-support.md#queryoutputforbeacons
 pub fn filter_results(
     bv: &BeaconVersion,
@@ -1425,14 +1411,43 @@ pub fn filter_results(
     if items.is_empty() || (key_expr.is_none() && filter_expr.is_none()) {
         return Ok(items);
     }
-    let after_keys = match key_expr {
-        Some(k) => filter_by(bv, k, "KeyConditionExpression", items, names, values)?,
-        None => items,
-    };
-    match filter_expr {
-        Some(f) => filter_by(bv, f, "FilterExpression", after_keys, names, values),
-        None => Ok(after_keys),
+    let mut filters = Vec::with_capacity(2);
+    if let Some(k) = key_expr {
+        filters.push(ItemFilter::new(
+            bv,
+            k,
+            "KeyConditionExpression",
+            names,
+            values,
+        )?);
     }
+    if let Some(f) = filter_expr {
+        filters.push(ItemFilter::new(bv, f, "FilterExpression", names, values)?);
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let plain = bv.generate_plain_beacons(&item, 0)?;
+        let keep = if plain.is_empty() {
+            all_hold(&filters, &item)?
+        } else {
+            let mut with_beacons = item.clone();
+            with_beacons.extend(plain);
+            all_hold(&filters, &with_beacons)?
+        };
+        if keep {
+            out.push(item);
+        }
+    }
+    Ok(out)
+}
+
+fn all_hold(filters: &[ItemFilter], item: &Item) -> Result<bool> {
+    for f in filters {
+        if !f.holds(item)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// TestBeaconize, for a table without beacons: no expression may read an

@@ -382,20 +382,17 @@ impl Context<'_> {
 
     /// apply_binary_comp, for two present values.
     fn compare(&self, op: CmpOp, x: &AttributeValue, y: &AttributeValue) -> Result<bool> {
-        if matches!(op, CmpOp::Eq | CmpOp::Ne) {
-            let equal = self.equal(x, y)?;
-            return Ok(equal == (op == CmpOp::Eq));
-        }
-        let Some(order) = self.order(x, y)? else {
-            return Ok(false);
+        let ordered = |want: fn(Ordering) -> bool| -> Result<bool> {
+            Ok(self.order(x, y)?.is_some_and(want))
         };
-        Ok(match op {
-            CmpOp::Lt => order == Ordering::Less,
-            CmpOp::Le => order != Ordering::Greater,
-            CmpOp::Gt => order == Ordering::Greater,
-            CmpOp::Ge => order != Ordering::Less,
-            CmpOp::Eq | CmpOp::Ne => unreachable!("handled above"),
-        })
+        match op {
+            CmpOp::Eq => self.equal(x, y),
+            CmpOp::Ne => Ok(!self.equal(x, y)?),
+            CmpOp::Lt => ordered(Ordering::is_lt),
+            CmpOp::Le => ordered(Ordering::is_le),
+            CmpOp::Gt => ordered(Ordering::is_gt),
+            CmpOp::Ge => ordered(Ordering::is_ge),
+        }
     }
 
     /// AttributeEQ: numbers by value (CompareFloat), anything else canonically.

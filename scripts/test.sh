@@ -20,7 +20,7 @@ steps=(
   "rust|format, clippy (workspace; the binding layer on wasm32), wasm32 builds, cargo tests"
   "fuzz|the cargo-fuzz targets: property unit tests, then 20 s each (scripts/fuzz.sh 20)"
   "vectors|the official DB-ESDK decrypt vectors through fieldseal-vectors"
-  "interop|the oracle against aws-db-esdk (the item matrix; the branch key store and hierarchical keyring against moto, in Rust and through the npm package; the official DbEsdkInterceptor and the fieldseal/dynamodb plug-in reading each other's items through moto), and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
+  "interop|the oracle against aws-db-esdk (the item matrix; the branch key store and hierarchical keyring against moto, in Rust and through the npm package; the official DbEsdkInterceptor and the fieldseal/dynamodb plug-in reading each other's items through moto, and finding each other's items by beacon with byte-equal beacons), and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
   "wasm|the binding layer's wasm-pack tests in Node and in headless Chromium"
   "js|npm package build and size budget, the strict TypeScript consumer, the JS tests (node --test)"
 )

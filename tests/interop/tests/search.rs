@@ -34,9 +34,11 @@
 //!   plug-in (REQUEST_REFUSED);
 //! - here: every result set compared item for item with the official one;
 //!   the official queries find the plug-in's items; every item's stored
-//!   beacons (`aws_dbe_b_*`, signed beacons, the version tag and every other
-//!   attribute but the ciphertext, header and footer) are byte-equal between
-//!   the official's and fieldseal's write of the same plaintext.
+//!   beacons (`aws_dbe_b_*`, signed beacons, and every other stored attribute
+//!   but the ciphertext, header and footer) are byte-equal between the
+//!   official's and fieldseal's write of the same plaintext. (The version
+//!   tag `aws_dbe_v_1` that AddSignedBeacons adds is not stored by
+//!   aws-db-esdk 1.3: the comparison covers its absence on both sides.)
 //!
 //! Runs without libtest (`harness = false`), as tests/plugin.rs: one line
 //! per case, then `search interop: N passed, M failed`. Without moto, or
@@ -69,6 +71,9 @@ const PK: &str = "pk";
 const KEY_STORE_TABLE: &str = "search-branch-keys";
 const LOGICAL_KEY_STORE: &str = "search-key-store";
 const NODE_TOOL: &str = "search-interop.mjs";
+
+/// The statuses of `search-single`'s items (its status beacon has 2 bits).
+const STATUSES: [&str; 5] = ["open", "shipped", "closed", "returned", "lost"];
 
 const SINGLE: usize = 0;
 const PART: usize = 1;
@@ -795,13 +800,6 @@ fn searches(tables: &[SearchTable], tenants: &[String]) -> Vec<Search> {
         },
         exact(
             SINGLE,
-            SearchRequest::query(t(SINGLE), "by-status", "status = :s")
-                .s(":s", "open")
-                .limit(1),
-            |v| v.is("status", "open"),
-        ),
-        exact(
-            SINGLE,
             SearchRequest::query(
                 t(SINGLE),
                 "by-status-lookup",
@@ -1056,6 +1054,16 @@ fn searches(tables: &[SearchTable], tenants: &[String]) -> Vec<Search> {
             |v| v.is("region", "north") || v.is("status", "shipped"),
         ),
     ];
+    // Every status on the 2-bit beacon: five statuses in four values, so
+    // some of these queries read false positives (checked on the stored
+    // items), which the plaintext filter drops. Pages of one item for one.
+    for status in STATUSES {
+        let mut req = SearchRequest::query(t(SINGLE), "by-status", "status = :s").s(":s", status);
+        if status == "open" {
+            req = req.limit(1);
+        }
+        out.push(exact(SINGLE, req, move |v| v.is("status", status)));
+    }
     // One partition at a time: the email beacon (3 partitions) is in the
     // item's partition; the region beacon (2) in the item's partition mod 2.
     for p in 0..3u32 {
@@ -1237,12 +1245,6 @@ fn same_beacons(table: &SearchTable, official: &Item, fieldseal: &Item) -> Resul
     ensure(diffs.is_empty(), || diffs.join("; "))?;
     let beacons = o.keys().filter(|k| k.starts_with("aws_dbe_b_")).count();
     ensure(beacons > 0, || "no aws_dbe_b_ attribute stored".to_string())?;
-    // Spec: ddb-support.md#addsignedbeacons (the version tag, a single space).
-    ensure(
-        o.iter()
-            .any(|(k, v)| k.starts_with("aws_dbe_v") && *v == V::S(" ".into())),
-        || "no version tag stored".to_string(),
-    )?;
     Ok(beacons)
 }
 
@@ -1982,6 +1984,32 @@ fn node_cases(
             );
         }
     }
+
+    r.case(
+        "the test data has false positives: a stored status beacon (2 bits) stands for two statuses in search-single",
+        || {
+            let raw = ctx.block_on(ctx.plain.scan().table_name(&tables[SINGLE].name).send())
+                .map_err(|e| format!("Scan: {}", DisplayErrorContext(&e)))?;
+            let mut buckets: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+            for stored in raw.items.unwrap_or_default() {
+                let stored = item_from_ddb(&stored)?;
+                let (Some(V::S(beacon)), Some(plain)) = (
+                    stored.get("aws_dbe_b_status"),
+                    written.all(SINGLE).find(|i| pk_of(i) == pk_of(&stored)),
+                ) else {
+                    continue;
+                };
+                if let Some(V::S(status)) = plain.get("status") {
+                    buckets.entry(beacon.clone()).or_default().insert(status.clone());
+                }
+            }
+            let statuses: usize = buckets.values().map(|s| s.len()).sum();
+            ensure(statuses == STATUSES.len(), || format!("statuses by beacon: {buckets:?}"))?;
+            ensure(buckets.values().any(|s| s.len() > 1), || {
+                format!("no two statuses share a beacon: {buckets:?}")
+            })
+        },
+    );
 
     // After the plug-in's writes: the official finds them; both agree.
     for (s, search) in searches.iter().enumerate() {

@@ -7,20 +7,54 @@
  * before they leave, items read from it are opened before you see them, and
  * what client-side encryption cannot allow is refused before any network
  * call. The stored bytes are the DB-ESDK's, so the official SDKs read and
- * write the same table. `@aws-sdk/client-dynamodb` is an optional peer: this
- * module never loads it, it only adds middleware to the client you have.
+ * write the same table. Searchable encryption (beacons, the table config's
+ * `search`) rewrites Query and Scan expressions to beacons, and filters what
+ * comes back by the original expression once opened. `@aws-sdk/client-dynamodb`
+ * is an optional peer: this module adds middleware to the client you have,
+ * and loads the peer only for {@link DynamoDbEncryptionPlugin.queryAllPartitions}.
  * @packageDocumentation
  */
 import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
 import { ItemEncryptor, type ItemEncryptorConfig } from "./encryptor.js";
 import { reading } from "./hostile.js";
 import { marshallRecord, unmarshallItem } from "./records.js";
-import type { AttributeValue, Item } from "./types.js";
+import type { AttributeValue, Item, ItemInput } from "./types.js";
 import { loadWasm } from "./wasm.js";
 import type { WasmEncryptedTables, WasmItemEncryptor } from "./wasm/fieldseal_wasm.js";
 
-/** One table's encryption: {@link ItemEncryptorConfig}, with the DB-ESDK's names. */
+/** One table's encryption: {@link ItemEncryptorConfig}, with the DB-ESDK's names (beacons in `search`). */
 export type DynamoDbTableEncryptionConfig = ItemEncryptorConfig;
+
+/** The parts of a Query input the beacon helpers read (`QueryCommandInput` of `@aws-sdk/client-dynamodb` fits). */
+export interface BeaconQueryInput {
+  TableName: string | undefined;
+  IndexName?: string;
+  KeyConditionExpression?: string;
+  FilterExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: ItemInput;
+  ExclusiveStartKey?: ItemInput;
+  Limit?: number;
+  ConsistentRead?: boolean;
+  ScanIndexForward?: boolean;
+  ProjectionExpression?: string;
+  Select?: string;
+}
+
+/** A client to send Query commands through: a `DynamoDBClient` (or a `DynamoDBDocumentClient` over it) with this plug-in. */
+export interface QueryClient {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  send(command: any): Promise<any>;
+  middlewareStack: unknown;
+}
+
+/** What {@link DynamoDbEncryptionPlugin.resolveAttributes} returns: the plaintext strings, not their HMACs. */
+export interface ResolveAttributesOutput {
+  /** Each virtual field of the version, computed from the item. */
+  VirtualFields: { [name: string]: string };
+  /** Each compound beacon of the version the item has the parts for, as `prefix + value` parts joined by its split character. */
+  CompoundBeacons: { [name: string]: string };
+}
 
 export interface DynamoDbEncryptionConfig {
   /**
@@ -47,6 +81,26 @@ export interface DynamoDbEncryptionPlugin {
    * request does the same (and then sends nothing).
    */
   ready(): Promise<void>;
+  /**
+   * How many queries a Query on a partitioned (bucket) beacon needs: run it
+   * with `ExpressionAttributeValues[":aws_dbe_partition"]` = `{ N: "0" }` up
+   * to this number minus one (the DB-ESDK's `GetNumberOfQueries`). 1 for a
+   * table without partitions or without beacons.
+   */
+  getNumberOfQueries(input: BeaconQueryInput): Promise<number>;
+  /**
+   * Run a Query once per partition (see {@link getNumberOfQueries}), follow
+   * every page (`LastEvaluatedKey`), and merge the opened items. The input's
+   * values are AttributeValues; the client must have this plug-in (else
+   * `INVALID_CONFIG`, and nothing is sent).
+   */
+  queryAllPartitions(client: QueryClient, input: BeaconQueryInput): Promise<{ Items: Item[]; Count: number }>;
+  /**
+   * For debugging a beacon configuration (the DB-ESDK's `ResolveAttributes`):
+   * the virtual fields and compound beacon strings an item gives under
+   * `Version` (default: the write version). Empty for a table without beacons.
+   */
+  resolveAttributes(input: { TableName: string; Item: ItemInput; Version?: number }): Promise<ResolveAttributesOutput>;
 }
 
 /** The middleware's name on the stack (one per client: adding it again replaces it). */
@@ -87,10 +141,7 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
     }
     const out: [string, ItemEncryptor][] = [];
     for (const table of Object.keys(tables)) {
-      const tableConfig = tables[table] as DynamoDbTableEncryptionConfig & { search?: unknown };
-      if (typeof tableConfig === "object" && tableConfig !== null && "search" in tableConfig && tableConfig.search !== undefined) {
-        throw configError(`tableEncryptionConfigs[${JSON.stringify(table)}].search: searchable encryption (beacons) is not supported yet`);
-      }
+      const tableConfig = tables[table] as DynamoDbTableEncryptionConfig;
       try {
         out.push([table, new ItemEncryptor(tableConfig)]);
       } catch (error) {
@@ -114,7 +165,7 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
         try {
           const handle = await ItemEncryptor.wasmOf(encryptor);
           rules.addTable(name, handle);
-          tables.set(name, { encryptor, wasm: handle });
+          tables.set(name, { encryptor, wasm: handle, searchable: encryptor.config.search !== undefined });
         } catch (error) {
           const e = toFieldsealError(error);
           throw new FieldsealError(e.code, `tableEncryptionConfigs[${JSON.stringify(name)}]: ${e.message}`);
@@ -154,8 +205,12 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
     return output === result.output ? result : { ...result, output };
   };
 
-  return {
+  /** The stacks this plug-in was added to: queryAllPartitions sends only through a client that has it. */
+  const stacks = new WeakSet<object>();
+
+  const plugin: DynamoDbEncryptionPlugin = {
     applyToStack(stack: MiddlewareStackLike) {
+      if (typeof stack === "object" && stack !== null) stacks.add(stack);
       // Right before the serializer: inside lib-dynamodb's DocumentMarshall
       // (also "before serializerMiddleware", and added after the client's
       // middleware), so requests arrive as AttributeValues in both clients.
@@ -170,13 +225,105 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
     async ready() {
       await built();
     },
+    getNumberOfQueries(input: BeaconQueryInput): Promise<number> {
+      return guarded(async () => {
+        const { rules, tables } = await built();
+        const query = reading("REQUEST_REFUSED", "the Query input", () => queryParts(input, "getNumberOfQueries"));
+        if (!tables.get(query.table)?.searchable) return 1;
+        return rules.numberOfQueries(query.table, query.keyCondition, query.names, query.values);
+      });
+    },
+    queryAllPartitions(client: QueryClient, input: BeaconQueryInput): Promise<{ Items: Item[]; Count: number }> {
+      return guarded(async () => {
+        const stack = (client as { middlewareStack?: unknown } | null)?.middlewareStack;
+        if (typeof client?.send !== "function" || typeof stack !== "object" || stack === null || !stacks.has(stack)) {
+          throw configError("queryAllPartitions needs a DynamoDB client this plug-in was added to (client.middlewareStack.use(plugin))");
+        }
+        const { rules, tables } = await built();
+        const q = reading("REQUEST_REFUSED", "the Query input", () => queryParts(input, "queryAllPartitions"));
+        const searchable = tables.get(q.table)?.searchable === true;
+        const count = searchable ? rules.numberOfQueries(q.table, q.keyCondition, q.names, q.values) : 1;
+        // A partitioned table wants the partition named even when one query does.
+        const partitioned = searchable && rules.partitionCount(q.table) > 1;
+        const { QueryCommand } = await ddbCommands();
+        const Items: Item[] = [];
+        for (let partition = 0; partition < count; partition++) {
+          // Spec: changes/2025-08-25-beacon-partitions: one query per partition, named by :aws_dbe_partition.
+          const values = partitioned ? { ...input.ExpressionAttributeValues, [PARTITION]: { N: String(partition) } } : input.ExpressionAttributeValues;
+          let start = input.ExclusiveStartKey;
+          do {
+            const page = await client.send(new QueryCommand({ ...input, ExpressionAttributeValues: values, ExclusiveStartKey: start } as never));
+            Items.push(...((page?.Items ?? []) as Item[]));
+            start = page?.LastEvaluatedKey && Object.keys(page.LastEvaluatedKey).length > 0 ? page.LastEvaluatedKey : undefined;
+          } while (start !== undefined);
+        }
+        return { Items, Count: Items.length };
+      });
+    },
+    resolveAttributes(input: { TableName: string; Item: ItemInput; Version?: number }): Promise<ResolveAttributesOutput> {
+      return guarded(async () => {
+        const { tables } = await built();
+        const { TableName, Item, Version } = reading("INVALID_ITEM", "the resolveAttributes input", () => {
+          if (typeof input !== "object" || input === null) throw new FieldsealError("INVALID_ITEM", "resolveAttributes needs { TableName, Item, Version? }");
+          return { TableName: input.TableName, Item: input.Item, Version: input.Version };
+        });
+        if (typeof TableName !== "string") throw new FieldsealError("INVALID_ITEM", "resolveAttributes: TableName must be a string");
+        if (Version !== undefined && !(Number.isInteger(Version) && Version >= 1)) throw new FieldsealError("INVALID_ITEM", "resolveAttributes: Version must be a positive integer");
+        const table = tables.get(TableName);
+        if (!table?.searchable) return { VirtualFields: {}, CompoundBeacons: {} };
+        return table.wasm.resolveAttributes(Item, Version);
+      });
+    },
+  };
+  return plugin;
+}
+
+/** The expression value that names a query's partition (aws-db-esdk 1.3). */
+const PARTITION = ":aws_dbe_partition";
+
+type DdbModule = typeof import("@aws-sdk/client-dynamodb");
+let ddbModule: Promise<DdbModule> | undefined;
+
+/** `@aws-sdk/client-dynamodb` (an optional peer), for queryAllPartitions; a failed import is retried next time. */
+function ddbCommands(): Promise<DdbModule> {
+  ddbModule ??= import("@aws-sdk/client-dynamodb").catch((error: unknown) => {
+    ddbModule = undefined;
+    const why = error instanceof Error ? error.message : String(error);
+    throw configError(`queryAllPartitions needs @aws-sdk/client-dynamodb v3, which could not be loaded: ${why}`);
+  });
+  return ddbModule;
+}
+
+/** A Query or Scan input's expressions as the wasm layer takes them (names flattened to `[#n, name, ...]`). */
+type QueryParts = { table: string; keyCondition?: string; filter?: string; projection?: string; names: string[]; values?: ItemInput };
+
+function queryParts(input: Obj, path: string): QueryParts {
+  if (typeof input !== "object" || input === null) throw refused(`${path} needs an input object`);
+  const names: string[] = [];
+  const nameMap = input.ExpressionAttributeNames;
+  if (nameMap !== undefined && nameMap !== null) {
+    if (typeof nameMap !== "object") throw refused(`${path}.ExpressionAttributeNames must be an object`);
+    for (const [key, name] of Object.entries(nameMap)) {
+      if (typeof name !== "string") throw refused(`${path}.ExpressionAttributeNames[${JSON.stringify(key)}] must be a string`);
+      names.push(key, name);
+    }
+  }
+  const values = input.ExpressionAttributeValues ?? undefined;
+  if (values !== undefined && (typeof values !== "object" || Array.isArray(values))) throw refused(`${path}.ExpressionAttributeValues must be an object`);
+  return {
+    table: tableName(input, path),
+    keyCondition: optionalString(input, "KeyConditionExpression", path),
+    filter: optionalString(input, "FilterExpression", path),
+    projection: optionalString(input, "ProjectionExpression", path),
+    names,
+    values,
   };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>;
 /** A configured table: its encryptor (for its config) and that encryptor's WebAssembly side. */
-type Table = { encryptor: ItemEncryptor; wasm: WasmItemEncryptor };
+type Table = { encryptor: ItemEncryptor; wasm: WasmItemEncryptor; searchable: boolean };
 type Tables = Map<string, Table>;
 type Built = { rules: WasmEncryptedTables; tables: Tables };
 
@@ -426,10 +573,23 @@ async function beforeRequest(rules: WasmEncryptedTables, tables: Tables, operati
     case "GetItem":
     case "UpdateItem":
     case "DeleteItem":
-    case "Query":
-    case "Scan":
       check(rules, tables, operation, input, tableName(input, operation), operation);
       return input;
+    case "Query":
+    case "Scan": {
+      const table = tableName(input, operation);
+      check(rules, tables, operation, input, table, operation);
+      if (!tables.get(table)?.searchable) return input;
+      // Spec: ddb-support.md#queryinputforbeacons / #scaninputforbeacons: the expressions on beacons.
+      const q = queryParts(input, operation);
+      const rewritten: Obj = await rules.rewriteQuery(operation, table, q.keyCondition, q.filter, q.projection, q.names, q.values);
+      const out: Obj = { ...input };
+      for (const key of ["KeyConditionExpression", "FilterExpression", "ExpressionAttributeNames", "ExpressionAttributeValues"]) {
+        if (rewritten[key] === undefined) delete out[key];
+        else out[key] = rewritten[key];
+      }
+      return out;
+    }
     case "BatchWriteItem": {
       let RequestItems: Obj | undefined;
       for (const [table, requests] of tableMap(input.RequestItems, "BatchWriteItem.RequestItems")) {
@@ -562,7 +722,20 @@ async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operati
     case "Scan": {
       const table = input.TableName as string;
       if (!tables.has(table) || !Array.isArray(output.Items) || output.Items.length === 0) return output;
-      return { ...output, Items: await open(table, output.Items) };
+      if (!tables.get(table)!.searchable) return { ...output, Items: await open(table, output.Items) };
+      // Spec: ddb-support.md#queryoutputforbeacons: opened, then filtered by the
+      // caller's own expression (truncated beacons match other values too), Count fixed.
+      const q = queryParts(input, operation);
+      const sealed = document ? output.Items.map((item: Obj, i: number) => marshallRecord(item, `item #${i}`)) : output.Items;
+      let opened: Item[];
+      try {
+        opened = await rules.openQueryItems(operation, table, q.keyCondition, q.filter, q.projection, q.names, q.values, sealed);
+      } catch (error) {
+        const e = toFieldsealError(error);
+        throw new FieldsealError(e.code, `table ${JSON.stringify(table)}: ${e.message}`, { cause: error, table });
+      }
+      const Items = document ? opened.map((item) => unmarshallItem(item)) : opened;
+      return output.Count === undefined ? { ...output, Items } : { ...output, Items, Count: Items.length };
     }
     case "BatchGetItem": {
       let Responses: Obj | undefined;

@@ -2,6 +2,7 @@ import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
 import { copyArray, defineField, ownKeys, reading } from "./hostile.js";
 import { freedError, freeQuietly, Keyring } from "./keyrings.js";
 import { marshallRecord, unmarshallItem, unmarshallValue } from "./records.js";
+import { checkSearch, searchForWasm, snapshotSearch, type SearchConfig } from "./search.js";
 import type { AlgorithmSuiteId, CryptoAction, Item, ItemInput, PlainRecord, RecordValue } from "./types.js";
 import { loadedWasm, loadWasm } from "./wasm.js";
 import type { WasmItemEncryptor } from "./wasm/fieldseal_wasm.js";
@@ -59,6 +60,17 @@ export interface ItemEncryptorConfig {
    * `"FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ"` refuses plaintext items.
    */
   plaintextOverride?: "FORCE_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_ALLOW_PLAINTEXT_READ" | "FORBID_PLAINTEXT_WRITE_FORBID_PLAINTEXT_READ";
+  /**
+   * Searchable encryption (the DB-ESDK's beacons): on encrypt, each
+   * configured beacon is computed from the plaintext with the version's
+   * beacon key and added as `aws_dbe_b_<name>` (signed beacons are signed,
+   * the beacons of encrypted attributes are not);
+   * on decrypt, every `aws_dbe_` attribute is removed. Queries on beacons go
+   * through `fieldseal/dynamodb`. The rules (a beacon on an ENCRYPT_AND_SIGN
+   * attribute, lengths 1 to 63, names, prefixes, constructors, `writeVersion`)
+   * are checked when the encryptor is built: `INVALID_CONFIG` naming the beacon.
+   */
+  search?: SearchConfig;
 }
 
 /** What `onKeyUse` receives. */
@@ -104,6 +116,7 @@ function snapshotConfig(config: unknown): ItemEncryptorConfig {
   if (typeof platform === "object" && platform !== null) {
     snapshot.platformCrypto = { bulkMinBytes: (platform as { bulkMinBytes?: unknown }).bulkMinBytes };
   }
+  if (snapshot.search !== undefined) snapshot.search = snapshotSearch(snapshot.search);
   return snapshot as unknown as ItemEncryptorConfig;
 }
 
@@ -133,6 +146,7 @@ function checkConfig(config: ItemEncryptorConfig): void {
     throw configError("platformCrypto must be true, false or { bulkMinBytes: a non-negative integer }");
   }
   if (config.onKeyUse !== undefined && typeof config.onKeyUse !== "function") throw configError("onKeyUse must be a function");
+  if (config.search !== undefined) checkSearch(config.search);
   // A shape (null is not absent here); the range (1 to 255) is the core's rule.
   if (config.maxEncryptedDataKeys !== undefined && !Number.isInteger(config.maxEncryptedDataKeys)) {
     throw configError("maxEncryptedDataKeys must be an integer");
@@ -194,11 +208,18 @@ export class ItemEncryptor {
     if (this.#freed) throw freedError("ItemEncryptor");
     this.#inner ??= (async () => {
       const keyring = await this.config.keyring.share();
+      // Each version's KeyStore as a new handle to its WebAssembly store, which the encryptor takes.
+      const stores = this.config.search === undefined ? undefined : await searchForWasm(this.config.search).catch((error) => {
+        freeQuietly(keyring);
+        throw error;
+      });
       try {
         const { keyring: _, ...rest } = this.config;
-        return (this.#ready = new wasm.WasmItemEncryptor(rest, keyring));
+        const options = stores ? { ...rest, search: stores.search as SearchConfig } : rest;
+        return (this.#ready = new wasm.WasmItemEncryptor(options, keyring));
       } finally {
         freeQuietly(keyring);
+        stores?.release();
       }
     })();
     const encryptor = await this.#inner;

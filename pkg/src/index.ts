@@ -7,6 +7,24 @@
  */
 export { FieldsealError, type ErrorCode } from "./errors.js";
 export { ItemEncryptor, type ItemEncryptorConfig, type KeyUseEvent, type SealedRecord } from "./encryptor.js";
+export type {
+  SearchConfig,
+  SearchKeyStore,
+  BeaconVersion,
+  BeaconKeySource,
+  SingleKeyStore,
+  MultiKeyStore,
+  BeaconKeyCacheType,
+  StandardBeacon,
+  BeaconStyle,
+  CompoundBeacon,
+  EncryptedPart,
+  SignedPart,
+  CompoundBeaconConstructor,
+  VirtualField,
+  VirtualTransform,
+  PartitionSelector,
+} from "./search.js";
 export {
   type Keyring,
   RawAesKeyring,

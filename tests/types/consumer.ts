@@ -136,3 +136,55 @@ void refusedKey;
 getDynamoDbEncryptionPlugin({});
 // @ts-expect-error not a plaintext override
 getDynamoDbEncryptionPlugin({ tableEncryptionConfigs: { Orders: { ...config, plaintextOverride: "ALLOW" } } });
+
+// Searchable encryption: the table config's `search` (the DB-ESDK's names in
+// camelCase), and the plug-in's beacon helpers.
+// A KeyStore of fieldseal/kms fits SearchKeyStore (not imported here: the
+// main entry's types must compile without the AWS SDK's and Node's).
+import type { BeaconVersion, CompoundBeacon, SearchConfig, SearchKeyStore, StandardBeacon, VirtualField } from "fieldseal";
+declare const keyStore: SearchKeyStore;
+const email: StandardBeacon = { name: "email", length: 16 };
+const tags: StandardBeacon = { name: "tags", length: 8, style: { asSet: {} }, numberOfPartitions: 2 };
+const compound: CompoundBeacon = {
+  name: "statusLast4",
+  split: ".",
+  signed: [{ name: "status", prefix: "S-" }],
+  encrypted: [{ name: "last4", prefix: "L-" }],
+  constructors: [{ parts: [{ name: "status", required: true }, { name: "last4", required: false }] }],
+};
+const last4: VirtualField = { name: "last4", parts: [{ loc: "card", trans: [{ suffix: { length: 4 } }, { lower: {} }] }] };
+const version: BeaconVersion = {
+  version: 1,
+  keyStore,
+  keySource: { multi: { keyFieldName: "tenant", cacheTTL: 600, cache: { default: { entryCapacity: 100 } } } },
+  standardBeacons: [email, tags, { name: "last4", length: 10 }],
+  compoundBeacons: [compound],
+  virtualFields: [last4],
+  maximumNumberOfPartitions: 4,
+  partitionSelector: (item, numberOfPartitions, table) => (Object.keys(item).length + table.length) % numberOfPartitions,
+};
+const search: SearchConfig = { writeVersion: 1, versions: [version] };
+new ItemEncryptor({ ...config, search });
+const searchPlugin = getDynamoDbEncryptionPlugin({ tableEncryptionConfigs: { Orders: { ...config, search } } });
+async function beacons(): Promise<void> {
+  const queryInput = { TableName: "Orders", IndexName: "email-index", KeyConditionExpression: "email = :e", ExpressionAttributeValues: { ":e": { S: "a@example.com" } } };
+  const n: number = await searchPlugin.getNumberOfQueries(queryInput);
+  const client = { send: async (_: unknown) => ({}), middlewareStack: {} };
+  const all: { Items: Item[]; Count: number } = await searchPlugin.queryAllPartitions(client, queryInput);
+  const resolved = await searchPlugin.resolveAttributes({ TableName: "Orders", Item: { pk: { S: "x" } }, Version: 1 });
+  const vf: string | undefined = resolved.VirtualFields["last4"];
+  const cb: string | undefined = resolved.CompoundBeacons["statusLast4"];
+  void n, all, vf, cb;
+}
+void beacons;
+// @ts-expect-error a beacon length is a number
+const badLength: StandardBeacon = { name: "email", length: "16" };
+// @ts-expect-error not a beacon style
+const badStyle: StandardBeacon = { name: "email", length: 16, style: { set: {} } };
+// @ts-expect-error keySource is single or multi
+const badSource: BeaconVersion = { ...version, keySource: { keyId: "k", cacheTTL: 1 } };
+// @ts-expect-error keyStore is a fieldseal KeyStore
+const badStore: BeaconVersion = { ...version, keyStore: "BranchKeyStore" };
+// @ts-expect-error writeVersion is required
+const noWriteVersion: SearchConfig = { versions: [version] };
+void badLength, badStyle, badSource, badStore, noWriteVersion;

@@ -381,4 +381,34 @@ impl WasmItemEncryptor {
     pub fn decrypt_items(&self, items: JsValue) -> Promise {
         self.batch(Direction::Decrypt, &items)
     }
+
+    /// The DB-ESDK's `ResolveAttributes` for this table: the item's virtual
+    /// fields and compound beacon strings (plaintext), as
+    /// `{ VirtualFields, CompoundBeacons }`; both empty without `search`.
+    #[wasm_bindgen(
+        js_name = resolveAttributes,
+        unchecked_return_type = "{ VirtualFields: { [name: string]: string }; CompoundBeacons: { [name: string]: string } }"
+    )]
+    pub fn resolve_attributes(
+        &self,
+        item: JsValue,
+        version: Option<u32>,
+    ) -> std::result::Result<JsValue, JsValue> {
+        let item = item_from_js(&item, "Item").map_err(to_js)?;
+        let (virtual_fields, compound) = self
+            .inner
+            .resolve_attributes(&item, version)
+            .map_err(to_js)?;
+        let strings = |map: BTreeMap<String, String>| {
+            let out = js_sys::Object::new();
+            for (name, value) in map {
+                args::define(&out, &name, &JsValue::from_str(&value));
+            }
+            out
+        };
+        let out = js_sys::Object::new();
+        args::define(&out, "VirtualFields", &strings(virtual_fields));
+        args::define(&out, "CompoundBeacons", &strings(compound));
+        Ok(out.into())
+    }
 }

@@ -9,11 +9,15 @@
  * call. The stored bytes are the DB-ESDK's, so the official SDKs read and
  * write the same table. Searchable encryption (beacons, the table config's
  * `search`) rewrites Query and Scan expressions to beacons, and filters what
- * comes back by the original expression once opened. `@aws-sdk/client-dynamodb`
- * is an optional peer: this module adds middleware to the client you have,
- * and loads the peer only for {@link DynamoDbEncryptionPlugin.queryAllPartitions}.
+ * comes back by the original expression once opened. This module adds
+ * middleware to the client you have; from `@aws-sdk/client-dynamodb` (a peer
+ * dependency, optional for the rest of fieldseal) it imports only
+ * `QueryCommand`, for {@link DynamoDbEncryptionPlugin.queryAllPartitions}.
  * @packageDocumentation
  */
+// Static, not a dynamic import on first use: an app that imports the SDK
+// itself would get a bundler warning (Vite: INEFFECTIVE_DYNAMIC_IMPORT).
+import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
 import { ItemEncryptor, type ItemEncryptorConfig } from "./encryptor.js";
 import { reading } from "./hostile.js";
@@ -245,7 +249,6 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
         const count = searchable ? rules.numberOfQueries(q.table, q.keyCondition, q.names, q.values) : 1;
         // A partitioned table wants the partition named even when one query does.
         const partitioned = searchable && rules.partitionCount(q.table) > 1;
-        const { QueryCommand } = await ddbCommands();
         const Items: Item[] = [];
         for (let partition = 0; partition < count; partition++) {
           // Spec: changes/2025-08-25-beacon-partitions: one query per partition, named by :aws_dbe_partition.
@@ -280,19 +283,6 @@ export function getDynamoDbEncryptionPlugin(config: DynamoDbEncryptionConfig): D
 
 /** The expression value that names a query's partition (aws-db-esdk 1.3). */
 const PARTITION = ":aws_dbe_partition";
-
-type DdbModule = typeof import("@aws-sdk/client-dynamodb");
-let ddbModule: Promise<DdbModule> | undefined;
-
-/** `@aws-sdk/client-dynamodb` (an optional peer), for queryAllPartitions; a failed import is retried next time. */
-function ddbCommands(): Promise<DdbModule> {
-  ddbModule ??= import("@aws-sdk/client-dynamodb").catch((error: unknown) => {
-    ddbModule = undefined;
-    const why = error instanceof Error ? error.message : String(error);
-    throw configError(`queryAllPartitions needs @aws-sdk/client-dynamodb v3, which could not be loaded: ${why}`);
-  });
-  return ddbModule;
-}
 
 /** A Query or Scan input's expressions as the wasm layer takes them (names flattened to `[#n, name, ...]`). */
 type QueryParts = { table: string; keyCondition?: string; filter?: string; projection?: string; names: string[]; values?: ItemInput };

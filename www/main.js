@@ -14,6 +14,7 @@ import { FieldsealError, ItemEncryptor } from "fieldseal";
 import { base64Preview, toDynamoJson } from "./lib/bytes.js";
 import { callsChart, throughputChart } from "./lib/chart.js";
 import { embeddedProvider, kmsProvider } from "./lib/providers.js";
+import { sampleOrders, SEARCH_ACTIONS, searchProvider, searchQuery, STATUSES } from "./lib/search.js";
 import { insertStatement } from "./lib/sql.js";
 
 /** Bound into every item's encryption context: seal and open must agree. */
@@ -172,10 +173,12 @@ window.addEventListener("error", (e) => showError("page", e.error ?? new Error(e
 window.addEventListener("unhandledrejection", (e) => showError("page", e.reason));
 
 const BUTTONS = ["#seal", "#upload", "#open", "#tamper", "#bench", "#kms-keyring"];
+const SEARCH_BUTTONS = ["#search", "#search-seed", "#search-add"];
 function setBusy(op) {
   if (op) document.body.dataset.busy = op;
   else delete document.body.dataset.busy;
   for (const b of BUTTONS) $(b).disabled = !!op;
+  for (const b of SEARCH_BUTTONS) $(b).disabled = !!op || !search.kms;
   for (const input of document.querySelectorAll("input[name=provider]")) input.disabled = !!op || (input.value === "kms" && !state.kmsConfig);
 }
 
@@ -639,6 +642,201 @@ function setupProviders(config) {
   }
 }
 
+// ----------------------------------------------------------------- search
+
+const search = {
+  kms: null, // demo-config.json's kms (with its `search`), if moto runs
+  provider: null, // lib/search.js searchProvider, made on first use
+  orders: new Map(), // order_id -> { item, email beacon, card_status beacon, resolved } of the orders this page put
+  calls: {}, // "KMS Decrypt", "key store GetItem beacon:ACTIVE", ... -> count (the search's own clients)
+  last: null, // the last search's { kind, beacon }
+};
+const orderId = (item) => item?.order_id?.S;
+const last4Of = (card) => String(card ?? "").slice(-4);
+
+function setupSearch(config) {
+  for (const select of [$("#search-add-status"), $("#search-status")]) {
+    select.replaceChildren(...STATUSES.map((st) => h("option", { value: st, selected: st === "shipped" }, st)));
+  }
+  $("#search-kind").addEventListener("change", () => {
+    const email = $("#search-kind").value === "email";
+    $("#search-email").hidden = !email;
+    $("#search-card-inputs").hidden = email;
+  });
+  const cfg = config?.kms?.search;
+  if (!cfg) {
+    $("#search-intro").replaceChildren("Not available: searching needs the local moto (DynamoDB with global secondary indexes, and the branch key store for beacon keys). ",
+      config?.kmsUnavailable ?? "Start the page with `make demo`.");
+    $("#search-card").dataset.available = "false";
+    return;
+  }
+  search.kms = config.kms;
+  $("#search-card").dataset.available = "true";
+  $("#search-table").textContent = cfg.table;
+  $("#search-key").textContent = cfg.branchKeyId;
+  $("#search").addEventListener("click", () => run("search", "Search", runSearch));
+  $("#search-seed").addEventListener("click", () => run("search-seed", "Add sample orders", seedOrders));
+  $("#search-add").addEventListener("click", () => run("search-add", "Add the form's order", addFormOrder));
+  $("#search-orders tbody").addEventListener("click", (e) => {
+    const order = search.orders.get(e.target.closest("tr")?.dataset.order);
+    if (!order) return;
+    $("#search-email").value = order.item.email.S;
+    $("#search-last4").value = last4Of(order.item.card_number.S);
+    $("#search-status").value = order.item.status.S;
+  });
+}
+
+/** Count one KMS or key store call of the search's own clients (a branch key or beacon key load). */
+function onSearchCall({ service, op, type }) {
+  const name = `${op} ${service}${type ? ` ${type.replace(/:version:.*/, ":version")}` : ""}`;
+  search.calls[name] = (search.calls[name] ?? 0) + 1;
+  state.pendingCalls?.push(`${op} ${service}`);
+  renderSearchCalls();
+}
+
+function renderSearchCalls() {
+  const calls = Object.entries(search.calls);
+  $("#search-calls").replaceChildren(
+    "The search's AWS calls so far (its own KMS and key store clients): ",
+    calls.length ? h("b", {}, calls.map(([c, n]) => (n > 1 ? `${c} ×${n}` : c)).join(", ")) : "none",
+    `. Each key is read once and cached (cacheTTL ${search.kms.search.cacheTTL} s): the branch key wraps the orders' data keys, `,
+    "its beacon key (", h("code", {}, "beacon:ACTIVE"), ") computes the beacons; puts and searches after the first make no key call.");
+}
+
+/** The search's plug-in client, set up on first use. */
+async function searchClient() {
+  search.provider ??= await timed("Search: connect (key store, hierarchical keyring, plug-in with search)", () => searchProvider(search.kms, onSearchCall), "search");
+  return search.provider;
+}
+
+/** Put `items` through the plug-in; note each one's stored beacons (from the request sent) and resolveAttributes. */
+async function putOrders(items, label) {
+  const p = await searchClient();
+  const { wire } = await timed(label, () => p.put(items), "search");
+  const sent = new Map();
+  for (const w of wire) {
+    const puts = w.op === "PutItem" ? [w.body?.Item] : (w.body?.RequestItems?.[p.config.table] ?? []).map((r) => r.PutRequest?.Item);
+    for (const item of puts) if (orderId(item)) sent.set(orderId(item), item);
+  }
+  for (const item of items) {
+    const stored = sent.get(orderId(item));
+    if (!stored) throw new DemoError("NOT_SENT", `the plug-in did not send ${orderId(item)}`);
+    const resolved = await p.resolve(item);
+    search.orders.set(orderId(item), {
+      item,
+      email: stored.aws_dbe_b_email?.S ?? null,
+      cardStatus: stored.aws_dbe_b_card_status?.S ?? null,
+      resolved,
+    });
+  }
+  renderSearchOrders();
+  return sent;
+}
+
+async function seedOrders() {
+  const items = sampleOrders();
+  await putOrders(items, `Search: put ${items.length} orders through the plug-in (BatchWriteItem)`);
+  $("#search-orders-box").open = true;
+  setStatus(`Put ${items.length} sample orders through the plug-in: each sealed, with aws_dbe_b_email and aws_dbe_b_card_status added.`, "ok");
+}
+
+/** The form's order, with the fields the search table has and the chosen status. */
+async function addFormOrder() {
+  const values = readValues();
+  const item = Object.fromEntries(FIELDS.filter((f) => f.name in SEARCH_ACTIONS).map((f) => [f.name, { [f.type]: values[f.name] }]));
+  item.status = { S: $("#search-add-status").value };
+  const [stored] = (await putOrders([item], `Search: put ${orderId(item)} through the plug-in (PutItem)`)).values();
+  $("#search-orders-box").open = true;
+  setStatus(`Put ${orderId(item)} through the plug-in: aws_dbe_b_email ${stored.aws_dbe_b_email?.S}, aws_dbe_b_card_status ${stored.aws_dbe_b_card_status?.S}.`, "ok");
+}
+
+function renderSearchOrders() {
+  const orders = [...search.orders.values()].sort((a, b) => (orderId(a.item) < orderId(b.item) ? -1 : 1));
+  const emails = new Set(orders.map((o) => o.item.email.S));
+  const beacons = new Set(orders.map((o) => o.email));
+  $("#search-orders-count").textContent = `${orders.length} put by this page: ${emails.size} emails over ${beacons.size} email beacon values; click one to search for it`;
+  $("#search-orders tbody").replaceChildren(...orders.map((o) => {
+    const shared = search.last && (search.last.kind === "email" ? o.email : o.cardStatus) === search.last.beacon;
+    return h("tr", {
+      "data-order": orderId(o.item), "data-email": o.item.email.S, "data-last4": last4Of(o.item.card_number.S), "data-status": o.item.status.S,
+      "data-email-beacon": o.email, "data-card-beacon": o.cardStatus, class: shared ? "same-beacon" : "",
+    },
+      h("th", { scope: "row" }, h("code", {}, orderId(o.item))),
+      h("td", {}, o.item.email.S),
+      h("td", {}, `•••• ${last4Of(o.item.card_number.S)}`),
+      h("td", {}, o.item.status.S),
+      h("td", {}, h("span", { class: "beacon" }, o.email ?? "none")),
+      h("td", {}, h("span", { class: "beacon" }, o.cardStatus ?? "none")),
+      h("td", {}, h("code", {}, Object.entries({ ...o.resolved.VirtualFields, ...o.resolved.CompoundBeacons }).map(([k, v]) => `${k} = ${v}`).join(", "))));
+  }));
+}
+
+/** Key-value lines of a Query: its expressions and values (`mark` wraps the values). */
+function queryLines(input, mark) {
+  const lines = [["IndexName", h("code", {}, input.IndexName ?? "(none)")], ["KeyConditionExpression", h("code", {}, input.KeyConditionExpression ?? "")]];
+  if (input.FilterExpression) lines.push(["FilterExpression", h("code", {}, input.FilterExpression)]);
+  for (const [k, v] of Object.entries(input.ExpressionAttributeNames ?? {})) lines.push([h("code", {}, k), h("code", {}, v)]);
+  for (const [k, v] of Object.entries(input.ExpressionAttributeValues ?? {})) lines.push([h("code", {}, k), mark(Object.values(v)[0])]);
+  return h("dl", { class: "kv" }, lines.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+}
+
+async function runSearch() {
+  const p = await searchClient();
+  if (!search.orders.size) await seedOrders(); // a first search finds the sample orders
+  const kind = $("#search-kind").value;
+  const typed = { email: $("#search-email").value, last4: $("#search-last4").value, status: $("#search-status").value };
+  const input = searchQuery(p.config, kind, typed);
+  const { result, wire } = await timed(`Search: Query ${input.IndexName} through the plug-in`, () => p.query(input), "search");
+  const sent = wire.find((w) => w.op === "Query");
+  if (!sent?.body) throw new DemoError("NOT_SENT", "the Query was not seen on the wire");
+  renderSearch(kind, input, sent, result.Items ?? []);
+}
+
+function renderSearch(kind, input, sent, opened) {
+  const typedValue = Object.values(input.ExpressionAttributeValues)[0].S;
+  const beacon = Object.values(sent.body.ExpressionAttributeValues ?? {})[0]?.S ?? null;
+  const returned = sent.output?.Items ?? [];
+  const keptIds = new Set(opened.map(orderId));
+  const attr = `aws_dbe_b_${kind}`;
+  const dropped = returned.filter((it) => !keptIds.has(orderId(it)));
+  search.last = { kind, beacon };
+  const box = $("#search-result");
+  Object.assign(box.dataset, { state: "done", kind, typed: typedValue, beacon: beacon ?? "", returned: String(returned.length), kept: String(opened.length), dropped: String(dropped.length) });
+
+  $("#search-typed").replaceChildren(h("h3", {}, "What you typed"),
+    h("p", { class: "hint" }, "The Query the page gives the client (the plaintext names and values):"),
+    queryLines(input, (v) => h("span", { class: "typed" }, v)));
+
+  $("#search-wire").replaceChildren(h("h3", {}, "What DynamoDB saw"),
+    h("p", { class: "hint" }, "The request body as it left (the plug-in rewrote it), and what the index answered:"),
+    queryLines(sent.body, (v) => h("span", { class: "beacon" }, v)),
+    h("p", { class: "summary" }, `The index returned ${returned.length} sealed order${returned.length === 1 ? "" : "s"} with ${attr} = `, h("span", { class: "beacon" }, beacon ?? "?"), ":"),
+    returned.length ? h("div", { class: "scroll" }, h("table", { class: "wire-items" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "order (signed, readable)"), h("th", { scope: "col" }, attr), h("th", { scope: "col" }, "plaintext filter"))),
+      h("tbody", {}, returned.map((it) => {
+        const kept = keptIds.has(orderId(it));
+        return h("tr", { "data-order": orderId(it), "data-kept": String(kept), class: kept ? "kept" : "dropped" },
+          h("th", { scope: "row" }, h("code", {}, orderId(it))),
+          h("td", {}, h("span", { class: "beacon" }, it[attr]?.S ?? "?")),
+          h("td", { title: kept ? "its plaintext matches" : "a false positive: same beacon, other plaintext" }, kept ? "kept" : "dropped"));
+      })))) : null);
+
+  $("#search-opened").replaceChildren(h("h3", {}, "Opened results"),
+    h("p", { class: `summary ${opened.length ? "ok-banner" : ""}` },
+      `${returned.length} from DynamoDB → ${opened.length} after the plaintext filter`,
+      dropped.length ? ` (${dropped.length} false positive${dropped.length === 1 ? "" : "s"} dropped: same beacon, other ${kind === "email" ? "email" : "card digits"})` : ""),
+    opened.length ? h("div", { class: "scroll" }, h("table", { class: "opened-items" },
+      h("thead", {}, h("tr", {}, ["order", "customer", "email", "card", "status"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, opened.map((it) => h("tr", { "data-order": orderId(it) },
+        h("th", { scope: "row" }, h("code", {}, orderId(it))),
+        h("td", {}, it.customer_name?.S ?? ""),
+        h("td", {}, it.email?.S ?? ""),
+        h("td", { class: "nowrap" }, `•••• ${last4Of(it.card_number?.S)}`),
+        h("td", {}, it.status?.S ?? "")))))) : h("p", { class: "placeholder" }, "No order matches."));
+  renderSearchOrders();
+  setStatus(`Search: typed "${typedValue}", DynamoDB saw ${attr} = "${beacon}" and returned ${returned.length}; the plaintext filter kept ${opened.length}.`, "ok");
+}
+
 // -------------------------------------------------------------- benchmark
 
 const BENCH_CHUNK = 50;
@@ -818,6 +1016,7 @@ async function init() {
     // served without the demo server: embedded mode only
   }
   setupProviders(config);
+  setupSearch(config);
   document.body.dataset.mode = state.mode;
   $("#seal").addEventListener("click", () => run("seal", "Seal", async () => {
     await seal();

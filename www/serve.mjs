@@ -94,13 +94,15 @@ async function main() {
   console.log(`
   page     \x1b[1;36m${url}\x1b[0m
   modes    embedded AES key (no cloud; items in the browser's IndexedDB)
-           KMS: multi-Region keyring or hierarchical keyring (${motoEndpoint ? "local moto" : "off: FIELDSEAL_DEMO_MOTO=0"})`);
+           KMS: multi-Region keyring or hierarchical keyring (${motoEndpoint ? "local moto" : "off: FIELDSEAL_DEMO_MOTO=0"})
+           search: sealed orders found through beacons and GSIs (${motoEndpoint ? "local moto" : "off: FIELDSEAL_DEMO_MOTO=0"})`);
   if (config.kms) {
     console.log(`  moto     ${motoEndpoint} (proxied as ${url.replace(/\/$/, "")}${DEMO_AWS.proxyPath})
   KMS key  ${config.kms.keyArns[config.kms.home]}
   replica  ${config.kms.keyArns[config.kms.replica]}
   table    DynamoDB ${config.kms.table.name} (${config.kms.table.region}), partition key ${config.kms.table.partitionKey}
-  keystore DynamoDB ${config.kms.keyStore.table} (${config.kms.keyStore.region}): the branch key store (the page creates its branch key on first use)`);
+  keystore DynamoDB ${config.kms.keyStore.table} (${config.kms.keyStore.region}): the branch key store (the page creates its branch key on first use)
+  search   DynamoDB ${config.kms.search.table}: orders with beacons, GSIs ${Object.values(config.kms.search.indexes).join(", ")}; beacon key of branch key ${config.kms.search.branchKeyId}`);
   }
   console.log(`
   Ctrl-C stops the page server${motoEndpoint ? " and moto" : ""}. Page sources: ${relative(process.cwd(), wwwRoot) || "."}/ (Vite reloads on save).

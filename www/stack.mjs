@@ -2,7 +2,10 @@
 // DynamoDB) on 127.0.0.1 (a free port or the one given), provisioned with a
 // multi-Region KMS key in us-east-1, its replica in eu-west-1, the DynamoDB
 // table FieldsealDemoOrders and the (empty) branch key store table
-// FieldsealDemoBranchKeys (both us-east-1); and the Vite dev server over www/,
+// FieldsealDemoBranchKeys (both us-east-1), and for the page's search the
+// table FieldsealDemoSearchOrders with two global secondary indexes on beacon
+// attributes and a branch key (its beacon key computes the beacons); and the
+// Vite dev server over www/,
 // which serves /demo-config.json (the ARNs, the table) and proxies /aws to
 // moto, so the page's AWS SDK clients stay same-origin (no CORS).
 //
@@ -24,12 +27,17 @@ export const DEMO_AWS = {
   partitionKey: "order_id",
   keyStoreTable: "FieldsealDemoBranchKeys",
   proxyPath: "/aws",
+  /** Searchable encryption: the orders' table whose beacons two GSIs index (www/lib/search.js). */
+  search: {
+    table: "FieldsealDemoSearchOrders",
+    indexes: { email: "email-index", card_status: "card-status-index" },
+  },
 };
 
 /**
  * Create the multi-Region key (us-east-1 + replica in eu-west-1), the items'
- * DynamoDB table and the branch key store's table on a fresh moto at
- * `endpoint`. Returns the page's `kms` config.
+ * DynamoDB table, the branch key store's table and the search's table and
+ * branch key on a fresh moto at `endpoint`. Returns the page's `kms` config.
  *
  * The key store table is made here, with fieldseal's own
  * `KeyStore.createKeyStore()` (the official schema), and not by the page:
@@ -57,7 +65,26 @@ export async function provisionAws(endpoint) {
   const kmsConfiguration = { kmsMRKeyArn: KeyMetadata.Arn };
   const keyStore = new KeyStore({ ddbTableName: keyStoreTable, logicalKeyStoreName: keyStoreTable, kmsConfiguration, ddbClient: ddb, kmsClient: kms });
   await keyStore.createKeyStore();
+  // The search's branch key is made here, not by the page, so that every page
+  // of this stack computes the same beacons and opens every order (a page
+  // with a key of its own would get the others' orders back from a GSI and
+  // fail to open them). Its beacon key computes the beacons; its branch key
+  // wraps the orders' data keys (one hierarchical keyring).
+  const { branchKeyIdentifier: searchKeyId } = await keyStore.createKey();
   keyStore.free();
+  const searchTable = DEMO_AWS.search.table;
+  const gsis = Object.entries(DEMO_AWS.search.indexes).map(([beacon, IndexName]) => ({
+    IndexName,
+    KeySchema: [{ AttributeName: `aws_dbe_b_${beacon}`, KeyType: "HASH" }],
+    Projection: { ProjectionType: "ALL" }, // the whole sealed item: the plug-in opens and filters it
+  }));
+  await ddb.send(new CreateTableCommand({
+    TableName: searchTable,
+    KeySchema: [{ AttributeName: partitionKey, KeyType: "HASH" }],
+    AttributeDefinitions: [partitionKey, ...gsis.map((g) => g.KeySchema[0].AttributeName)].map((AttributeName) => ({ AttributeName, AttributeType: "S" })),
+    GlobalSecondaryIndexes: gsis,
+    BillingMode: "PAY_PER_REQUEST",
+  }));
   kms.destroy();
   ddb.destroy();
   return {
@@ -68,6 +95,7 @@ export async function provisionAws(endpoint) {
     keyArns: { [home]: KeyMetadata.Arn, [replica]: ReplicaKeyMetadata.Arn },
     table: { name: table, region: home, partitionKey },
     keyStore: { table: keyStoreTable, logicalKeyStoreName: keyStoreTable, region: home, kmsConfiguration, ttlSeconds: 600 },
+    search: { table: searchTable, region: home, partitionKey, indexes: { ...DEMO_AWS.search.indexes }, branchKeyId: searchKeyId, cacheTTL: 600 },
   };
 }
 

@@ -33,6 +33,14 @@
 //   GetItem to seal them and one of each to open them (a keyring with an
 //   empty cache), none after the first batch, as the page's own counters
 //   show; switching back to the multi-Region keyring works as before.
+// - the search card (searchable encryption, KMS mode's moto): 24 sample
+//   orders and the form's order go through the plug-in with beacons (stored
+//   sealed, with aws_dbe_b_email and aws_dbe_b_card_status, read from Node);
+//   a search by an email whose 3-bit beacon another email shares, and one by
+//   card digits + status whose compound beacon another card shares, show the
+//   typed value, the beacon DynamoDB received (the stored beacon, never the
+//   plaintext) with every order the index returned, and only the true matches
+//   opened: the false positives are dropped by the plaintext filter.
 // Then the throughput chart renders for both suites. Any console error, page
 // error, failed request or HTTP error fails. Screenshots go to artifacts/demo/.
 //
@@ -42,7 +50,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 
 import { chromiumPath, launchChromium, openHarnessPage, recordingLogger } from "./browser/harness.mjs";
 import { repoRoot } from "./helpers/common.mjs";
@@ -119,7 +127,7 @@ const actionsOf = (mode) => ({ ...DEFAULT_ACTIONS, ...INPUT[mode].actions });
 const encryptedNames = (mode) => Object.entries(actionsOf(mode)).filter(([, a]) => a === "ENCRYPT_AND_SIGN").map(([n]) => n);
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierarchical keyrings", { skip, timeout: 180_000 }, () => {
+describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierarchical keyrings, search", { skip, timeout: 180_000 }, () => {
   const t0 = performance.now();
   let demo;
   let cacheDir;
@@ -493,6 +501,114 @@ describe("demo page (www/) end to end: embedded key, KMS multi-Region and hierar
     await sealUploadOpen("kms");
     assert.deepEqual(kmsDelta(kms0, await kmsCalls()), { "us-east-1": { GenerateDataKey: 3 }, "eu-west-1": { Decrypt: 1 } });
     assert.deepEqual(storeDelta(store0, await storeCalls()), {});
+  });
+
+  test("search: orders with beacons through the plug-in, found through GSIs; typed value, beacon on the wire, opened results", async () => {
+    const { search } = demo.config.kms;
+    assert.equal(await page.getAttribute("#search-card", "data-available"), "true");
+    assert.equal(await page.innerText("#search-key"), search.branchKeyId);
+    assert.equal(await act("#search-seed"), "search-seed:ok");
+    assert.equal(await page.$$eval("#search-orders tbody tr", (rows) => rows.length), 24);
+
+    // What DynamoDB stores (read from Node, no plug-in): sealed orders with their beacons.
+    const scan = async () => {
+      const items = [];
+      let ExclusiveStartKey;
+      do {
+        const page = await ddb.send(new ScanCommand({ TableName: search.table, ExclusiveStartKey }));
+        items.push(...page.Items);
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return items;
+    };
+    const stored = await scan();
+    assert.equal(stored.length, 24);
+    const shown = Object.fromEntries(await page.$$eval("#search-orders tbody tr", (rows) => rows.map((r) => [r.dataset.order, { ...r.dataset }])));
+    for (const item of stored) {
+      const id = item.order_id.S;
+      for (const name of ["customer_name", "email", "card_number", "address"]) assert.ok(item[name].B, `${id}: ${name} is not sealed`);
+      assert.match(item.aws_dbe_b_email.S, /^[0-7]$/, `${id}: aws_dbe_b_email is not a 3-bit beacon`);
+      assert.match(item.aws_dbe_b_card_status.S, new RegExp(`^L-[0-3]\\.S-${item.status.S}$`), `${id}: aws_dbe_b_card_status`);
+      assert.equal(item.aws_dbe_b_card_last4, undefined, `${id}: the partOnly beacon was stored`);
+      assert.deepEqual([shown[id].emailBeacon, shown[id].cardBeacon], [item.aws_dbe_b_email.S, item.aws_dbe_b_card_status.S], `${id}: the page's beacons are not the stored ones`);
+    }
+    // The page's sample orders, as the table shows them (plaintext: the page put them).
+    const orders = Object.fromEntries(Object.entries(shown).map(([id, o]) => [id, { email: o.email, last4: o.last4, status: o.status }]));
+    const beaconOf = Object.fromEntries(stored.map((item) => [item.order_id.S, { email: item.aws_dbe_b_email.S, card: item.aws_dbe_b_card_status.S }]));
+
+    /** Search; check the three columns against what is stored. */
+    async function searchFor(kind, fill, matches) {
+      await page.selectOption("#search-kind", kind);
+      await fill();
+      assert.equal(await act("#search"), "search:ok");
+      const box = await page.$eval("#search-result", (el) => ({ ...el.dataset }));
+      const key = kind === "email" ? "email" : "card";
+      const wanted = Object.keys(orders).filter(matches).sort();
+      assert.ok(wanted.length > 0, "the search should match an order");
+      const beacon = beaconOf[wanted[0]][key];
+      const sameBeacon = Object.keys(beaconOf).filter((id) => beaconOf[id][key] === beacon).sort();
+      assert.equal(box.kind, kind);
+      assert.equal(box.beacon, beacon, "the beacon on the wire is not the stored one");
+      assert.equal(Number(box.returned), sameBeacon.length, "DynamoDB returned other than every order with the beacon");
+      assert.equal(Number(box.kept), wanted.length);
+      assert.equal(Number(box.dropped), sameBeacon.length - wanted.length);
+      const wire = await page.$$eval("#search-wire tr[data-order]", (rows) => rows.map((r) => [r.dataset.order, r.dataset.kept]));
+      assert.deepEqual(wire.map(([id]) => id).sort(), sameBeacon);
+      for (const [id, kept] of wire) assert.equal(kept, String(wanted.includes(id)), `${id}: kept`);
+      assert.deepEqual((await page.$$eval("#search-opened tr[data-order]", (rows) => rows.map((r) => r.dataset.order))).sort(), wanted);
+      assert.ok((await page.innerText("#search-typed")).includes(box.typed), "the typed value is not shown");
+      const wireText = await page.innerText("#search-wire");
+      assert.match(wireText, new RegExp(`aws_dbe_b_${kind}`), "the rewritten attribute name is not shown");
+      return { box, wireText, sameBeacon, wanted };
+    }
+
+    // An email whose beacon another email shares (12 emails, 8 values: there is one).
+    const groupBy = (ids, key) => ids.reduce((groups, id) => ({ ...groups, [key(id)]: [...(groups[key(id)] ?? []), id] }), {});
+    const byEmailBeacon = groupBy(Object.keys(orders), (id) => beaconOf[id].email);
+    const shared = Object.values(byEmailBeacon).find((ids) => new Set(ids.map((id) => orders[id].email)).size > 1);
+    assert.ok(shared, "no two emails share a 3-bit beacon among 12");
+    const email = orders[shared[0]].email;
+    const bySearch = await searchFor("email", () => page.fill("#search-email", email), (id) => orders[id].email === email);
+    assert.equal(bySearch.box.typed, email);
+    assert.ok(Number(bySearch.box.dropped) >= 2, "the other customer's orders were not returned as false positives");
+    assert.ok(!bySearch.wireText.includes(email), "DynamoDB saw the email");
+    assert.match(await page.innerText("#search-opened"), /false positives? dropped/);
+    await page.locator("#search-card").screenshot({ path: join(artifacts, "search-email.png") });
+
+    // A card (last 4 digits + status) whose compound beacon another card shares (6 cards a status, 4 values).
+    const byCardBeacon = groupBy(Object.keys(orders), (id) => beaconOf[id].card);
+    const sharedCard = Object.values(byCardBeacon).find((ids) => new Set(ids.map((id) => orders[id].last4)).size > 1);
+    assert.ok(sharedCard, "no two cards of a status share a 2-bit beacon");
+    const { last4, status } = orders[sharedCard[0]];
+    const byCard = await searchFor("card_status", async () => {
+      await page.fill("#search-last4", last4);
+      await page.selectOption("#search-status", status);
+    }, (id) => orders[id].last4 === last4 && orders[id].status === status);
+    assert.equal(byCard.box.typed, `L-${last4}.S-${status}`);
+    assert.match(byCard.box.beacon, new RegExp(`^L-[0-3]\\.S-${status}$`));
+    assert.ok(Number(byCard.box.dropped) >= 1, "no false positive for a shared compound beacon");
+    await page.locator("#search-card").screenshot({ path: join(artifacts, "search-card.png") });
+
+    // The keys were read once: searching again makes no KMS or key store call.
+    const calls = await page.innerText("#search-calls");
+    assert.match(calls, /GetItem key store beacon:ACTIVE/);
+    assert.equal(await act("#search"), "search:ok");
+    assert.equal(await page.innerText("#search-calls"), calls, "a second search read a key again");
+
+    // The form's order (the KMS test's values) goes in with a status, and is found by its email.
+    const { values } = INPUT.kms;
+    await page.selectOption("#search-add-status", "paid");
+    assert.equal(await act("#search-add"), "search-add:ok");
+    const { Item: added } = await ddb.send(new GetItemCommand({ TableName: search.table, Key: { order_id: { S: values.order_id } }, ConsistentRead: true }));
+    assert.ok(added?.aws_dbe_b_email && added.email.B, "the form's order is not stored sealed with its beacons");
+    assert.match(added.aws_dbe_b_card_status.S, /^L-[0-3]\.S-paid$/);
+    const resolved = await page.innerText(`#search-orders tr[data-order="${values.order_id}"]`);
+    assert.ok(resolved.includes(`card_status = L-${values.card_number.slice(-4)}.S-paid`), `resolveAttributes: ${resolved}`);
+    orders[values.order_id] = { email: values.email, last4: values.card_number.slice(-4), status: "paid" };
+    beaconOf[values.order_id] = { email: added.aws_dbe_b_email.S, card: added.aws_dbe_b_card_status.S };
+    await searchFor("email", () => page.fill("#search-email", values.email), (id) => orders[id].email === values.email);
+    assert.deepEqual([...new Set(await errorCodes())], ["INTEGRITY_FAILURE"], "errors other than Tamper's in the error panel");
+    noProblems();
   });
 
   test("throughput chart: both suites", async () => {

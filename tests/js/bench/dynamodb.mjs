@@ -72,7 +72,7 @@ async function timed(op, seconds) {
  * machine moves one measurement against the next by 25% or more) hits every
  * op alike, as in measure.mjs's interleaved() but at a finer grain.
  */
-async function interleavedOps(ops, { seconds, turnSeconds, warmupSeconds, minRounds = 3 }) {
+export async function interleavedOps(ops, { seconds, turnSeconds, warmupSeconds, minRounds = 3 }) {
   const names = Object.keys(ops);
   if (warmupSeconds > 0) for (const name of names) await timed(ops[name], warmupSeconds);
   const sums = Object.fromEntries(names.map((n) => [n, { calls: 0, items: 0, ms: 0, perRound: [] }]));
@@ -97,7 +97,7 @@ async function interleavedOps(ops, { seconds, turnSeconds, warmupSeconds, minRou
  * at once with the canned JSON body of its operation (from X-Amz-Target), as
  * DynamoDB would, and keeps the last request body for the checks.
  */
-function stubTransport(HttpResponse, bodies) {
+export function stubTransport(HttpResponse, bodies) {
   const encoded = Object.fromEntries(Object.entries(bodies).map(([op, body]) => [op, new TextEncoder().encode(JSON.stringify(body))]));
   const stub = {
     last: undefined,
@@ -307,7 +307,7 @@ const roundOverheads = (a, b) => a.perRound.map((x, i) => b.perRound[i] / x - 1)
  * median; the rounds' quartiles show how much the machine moved them.
  */
 export const overhead = (a, b) => quantile(roundOverheads(a, b), 0.5);
-const quartiles = (a, b) => [0.25, 0.75].map((q) => quantile(roundOverheads(a, b), q));
+export const quartiles = (a, b) => [0.25, 0.75].map((q) => quantile(roundOverheads(a, b), q));
 const micros = (m) => 1e6 / m.itemsPerSec;
 
 /** The stub row as a table: per suite and operation, items/s of (a), (b), (c), and what they mean. */

@@ -11,6 +11,9 @@
 //   dynamodb   the fieldseal/dynamodb plug-in (dynamodb.mjs): its CPU cost per item on
 //              PutItem/GetItem/Query against an in-process stub transport, and a
 //              1,000-item Query through it against moto next to the same in plaintext
+//   search     searchable encryption (search.mjs): beacon cost per sealed item (2 standard +
+//              1 compound beacon), Query rewriting per query, beaconized PutItem items/s,
+//              each against the same config without search (beacon keys from moto)
 //
 // Also measures the package size (pkg/scripts/size.mjs). Each measurement warms
 // up, then runs for a fixed wall time. Prints the tables and the issue's
@@ -19,7 +22,7 @@
 //   BENCH_SECONDS=2.5          measured seconds per (implementation, suite, op)
 //   BENCH_WARMUP_SECONDS       warm-up per measurement (default seconds/4, 0.3..1)
 //   BENCH_LARGE_SECONDS=0.5    measured seconds per large-field measurement (warm-up a quarter)
-//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy, dynamodb)
+//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy, dynamodb, search)
 //   BENCH_HIERARCHY_ITEMS=10000 items sealed and opened for the hierarchy row's call counts
 //   CHROMIUM_PATH              default /usr/bin/chromium; if missing the browser rows
 //                              are skipped with a note, or fail when CI is set
@@ -40,6 +43,7 @@ import { roundTripChart } from "./chart.mjs";
 import { esdkItemEncryptor } from "./esdk-js.mjs";
 import { benchDynamoDbMoto, benchDynamoDbStub, dynamodbLines, dynamodbStubTable } from "./dynamodb.mjs";
 import { benchHierarchy, hierarchyLines } from "./hierarchy.mjs";
+import { benchSearch, searchLines, searchTable } from "./search.mjs";
 import { LARGE_SIZES, measureLargeField, webCryptoAesGcm } from "./large.mjs";
 import { measure, measureEncryptor } from "./measure.mjs";
 import { runNative } from "./native.mjs";
@@ -55,7 +59,7 @@ const markdownPath = join(repoRoot, "BENCHMARKS.md");
 const chartPath = join(repoRoot, "docs/bench-chart.svg");
 const require = createRequire(import.meta.url);
 
-const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy", "dynamodb"];
+const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy", "dynamodb", "search"];
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 
 function envNumber(name, fallback) {
@@ -91,6 +95,7 @@ const rows = []; // { impl, runtime, suite, encrypt, decrypt }
 const large = []; // { runtime, ciphers, sizes: measureLargeField results }
 let hierarchy = null; // benchHierarchy's result
 const dynamodb = { stub: null, moto: null }; // benchDynamoDbStub's and benchDynamoDbMoto's results
+let search = null; // benchSearch's result
 const skipped = []; // { row, reason }
 const errors = []; // { row, error }
 /** Per ROW_NAMES entry: null once measured, else why there are no numbers. */
@@ -353,6 +358,27 @@ async function benchDynamoDbMotoRow() {
   }
 }
 
+async function benchSearchRow() {
+  log("search: beacons (2 standard + 1 compound) vs none: encryptItem, Query rewriting, PutItem through fieldseal/dynamodb (stub transport); beacon keys from moto");
+  const fieldseal = await importFieldseal();
+  const { startMoto, CREDENTIALS } = await import("../helpers/moto.mjs");
+  let moto;
+  try {
+    moto = await startMoto();
+  } catch (e) {
+    skip(`moto did not start (scripts/setup.sh moto installs it): ${e.message}`);
+  }
+  try {
+    search = await benchSearch({
+      fieldseal, kms: await import("fieldseal/kms"), dynamodb: await import("fieldseal/dynamodb"),
+      moto: { endpoint: moto.endpoint, credentials: CREDENTIALS }, reference, item, suites, opts,
+    });
+    log(textTable(searchTable(search)).replace(/^/gm, "  "));
+  } finally {
+    await moto.stop();
+  }
+}
+
 /** Runs one row, recording in `status` whether it measured, was skipped or failed. */
 async function runRow(name, runner) {
   try {
@@ -379,6 +405,7 @@ const runners = {
   large: { "large/node": benchLargeNode, "large/chromium": benchLargeChromium },
   hierarchy: { hierarchy: benchHierarchyRow },
   dynamodb: { "dynamodb/stub": benchDynamoDbStubRow, "dynamodb/moto": benchDynamoDbMotoRow },
+  search: { search: benchSearchRow },
 };
 log(`reference item: ${relative(repoRoot, fixturePath)}; suites ${suites.join(", ")}; ${seconds}s per measurement after ${warmupSeconds}s warm-up`);
 try {
@@ -422,6 +449,7 @@ const results = {
   large,
   hierarchy,
   dynamodb,
+  search,
   packageSize: size,
   status,
 };
@@ -441,6 +469,7 @@ for (const l of large) {
 if (hierarchy) console.log(`\n${hierarchyLines(hierarchy).join("\n")}`);
 if (dynamodb.stub) console.log(`\n${dynamodbLines(dynamodb.stub, null).join("\n")}\n${textTable(dynamodbStubTable(dynamodb.stub))}`);
 if (dynamodb.moto) console.log(`\n${dynamodbLines(null, dynamodb.moto).join("\n")}`);
+if (search) console.log(`\n${searchLines(search).join("\n")}\n${textTable(searchTable(search))}`);
 if (size) console.log(`\n${packageSizeLine(size)}`);
 console.log("\nTargets");
 console.log(textTable(targetsTable(targetList)));

@@ -539,14 +539,19 @@ async function each(tables: Tables, table: string, items: Item[], seal: boolean)
   try {
     return await (seal ? wasm.encryptItems(items) : wasm.decryptItems(items));
   } catch (error) {
-    const e = toFieldsealError(error);
-    const index = (error as { itemIndex?: unknown }).itemIndex;
-    const item = typeof index === "number" ? items[index] : undefined;
-    if (item === undefined) throw new FieldsealError(e.code, `table ${JSON.stringify(table)}: ${e.message}`, { cause: error, table });
-    const itemKey = keyOf(encryptor, item);
-    const why = e.message.replace(/^item #\d+: /, "");
-    throw new FieldsealError(e.code, `table ${JSON.stringify(table)}, item ${keyText(itemKey)}: ${why}`, { cause: error, table, itemKey });
+    throw itemError(encryptor, table, items, error);
   }
+}
+
+/** A batch's error (its `itemIndex`, if any, names the item) as the table's and that item's. */
+function itemError(encryptor: ItemEncryptor, table: string, items: Item[], error: unknown): FieldsealError {
+  const e = toFieldsealError(error);
+  const index = (error as { itemIndex?: unknown }).itemIndex;
+  const item = typeof index === "number" ? items[index] : undefined;
+  if (item === undefined) return new FieldsealError(e.code, `table ${JSON.stringify(table)}: ${e.message}`, { cause: error, table });
+  const itemKey = keyOf(encryptor, item);
+  const why = e.message.replace(/^item #\d+: /, "");
+  return new FieldsealError(e.code, `table ${JSON.stringify(table)}, item ${keyText(itemKey)}: ${why}`, { cause: error, table, itemKey });
 }
 
 /** Check the input of `operation` and seal what it writes; the same object when nothing changes, else a copy. */
@@ -721,8 +726,7 @@ async function afterResponse(rules: WasmEncryptedTables, tables: Tables, operati
       try {
         opened = await rules.openQueryItems(operation, table, q.keyCondition, q.filter, q.projection, q.names, q.values, sealed);
       } catch (error) {
-        const e = toFieldsealError(error);
-        throw new FieldsealError(e.code, `table ${JSON.stringify(table)}: ${e.message}`, { cause: error, table });
+        throw itemError(tables.get(table)!.encryptor, table, sealed, error);
       }
       const Items = document ? opened.map((item) => unmarshallItem(item)) : opened;
       return output.Count === undefined ? { ...output, Items } : { ...output, Items, Count: Items.length };

@@ -13,7 +13,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand as DocQueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ItemEncryptor } from "fieldseal";
 import { getDynamoDbEncryptionPlugin } from "fieldseal/dynamodb";
@@ -305,6 +305,23 @@ test("queries the spec refuses are refused with REQUEST_REFUSED, nothing sent", 
   // size() of an encrypted attribute: no beacon can answer it.
   await expectFieldsealError("REQUEST_REFUSED", () => c.send(new ScanCommand({ TableName: "Clients", FilterExpression: "size(email) > :n", ExpressionAttributeValues: { ":n": { N: "3" } } })));
   assert.deepEqual(c.wire, []);
+});
+
+test("an item that fails to open fails the query, naming the table and the item's key", async () => {
+  const item = { ...customer(40), id: { S: "customer-tampered" }, email: { S: "tampered@example.com" } };
+  await customers.send(new PutItemCommand({ TableName: "Clients", Item: item }));
+  const { Item: stored } = await admin.send(new GetItemCommand({ TableName: "Clients", Key: { id: item.id }, ConsistentRead: true }));
+  await admin.send(new PutItemCommand({ TableName: "Clients", Item: { ...stored, status: { S: "refunded" } } }));
+  try {
+    const e = await expectFieldsealError("INTEGRITY_FAILURE", () =>
+      customers.send(new QueryCommand({ TableName: "Clients", IndexName: "aws_dbe_b_email-index", KeyConditionExpression: "email = :e", ExpressionAttributeValues: { ":e": item.email } })),
+    );
+    assert.equal(e.table, "Clients");
+    assert.deepEqual(e.itemKey, { id: item.id });
+    assert.match(e.message, /table "Clients", item id=S:"customer-tampered"/);
+  } finally {
+    await admin.send(new DeleteItemCommand({ TableName: "Clients", Key: { id: item.id } }));
+  }
 });
 
 test("resolveAttributes gives an item's virtual fields and compound beacon strings (not HMACs)", async () => {

@@ -7,7 +7,8 @@
 //! search-config.md#get-beacon-key-for-query, changes/2025-08-25-beacon-partitions.
 //!
 //! Tokens, and the rewrite that walks them, are the reference's. The
-//! tokenizer is not: the reference's (FindIndexToken) reads keywords as
+//! tokenizer is not (it is [`crate::ddb::expr`]'s, which every DynamoDB
+//! expression goes through): the reference's (FindIndexToken) reads keywords as
 //! prefixes (`inventory` is IN + `ventory`, `order` OR + `der`), stops
 //! reading at the first tab or newline, and splits `#n.x` in two. The
 //! rewrite puts the tokens back together into the expression sent, so such
@@ -15,7 +16,7 @@
 //! are whole words (any case), all whitespace separates, a path (`a.b[1]`,
 //! `#n.x`) is one token, function names are DynamoDB's (case-sensitive,
 //! followed by `(`), and a character DynamoDB's grammar has no use for is
-//! refused, as [`crate::ddb::expr`] does.
+//! refused.
 //!
 //! Refusals are [`Error::RequestRefused`]; their messages name attributes,
 //! beacons and placeholders, never a value.
@@ -26,12 +27,13 @@ use std::fmt;
 use super::eval::{parse_condition, Condition, Context};
 use super::info::{lcm_partition, Beacon, BeaconVersion, CompoundBeacon};
 use super::keys::{KeyLocation, MaybeKeyId, MaybeKeyMap};
-use crate::ddb::expr::MAX_EXPRESSION_LENGTH;
+use crate::ddb::expr::{self, Grammar, Tok};
 use crate::encryptor::CryptoAction;
 use crate::error::{Error, Result};
 use crate::item::{AttributeValue, Item};
 
 pub use super::info::BEACON_PREFIX;
+pub use crate::ddb::expr::validate_expression_length;
 
 /// A token of a condition expression (FilterExpr.dfy's `Token`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,36 +129,15 @@ pub fn tokens_to_string(tokens: &[Token]) -> String {
     out
 }
 
-/// Refuse an expression over DynamoDB's 4 KB limit, counted in UTF-16 code
-/// units as the reference does. Spec: ddb-support.md (ValidateExpressionLength)
-pub fn validate_expression_length(expr: Option<&str>, what: &str) -> Result<()> {
-    match expr {
-        Some(e)
-            if e.len() > MAX_EXPRESSION_LENGTH
-                && e.encode_utf16().count() > MAX_EXPRESSION_LENGTH =>
-        {
-            Err(Error::RequestRefused(format!(
-                "{what} exceeds maximum length of {MAX_EXPRESSION_LENGTH} characters"
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Split a condition expression into tokens (ParseExpr). `what` names the
-/// expression in errors ("FilterExpression").
+/// Split a condition expression into tokens (ParseExpr), read by the
+/// tokenizer of every DynamoDB expression ([`crate::ddb::expr`]). `what`
+/// names the expression in errors ("FilterExpression").
 pub fn parse_expr(expr: &str, what: &str) -> Result<Vec<Token>> {
-    validate_expression_length(Some(expr), what)?;
-    let mut lexer = Lexer {
-        s: expr,
-        pos: 0,
-        what,
-    };
-    let mut tokens = Vec::new();
-    while let Some(token) = lexer.next_token()? {
-        tokens.push(token);
-    }
-    Ok(tokens)
+    let toks = expr::tokenize(expr, what, Grammar::Condition)?;
+    toks.iter()
+        .enumerate()
+        .map(|(i, t)| token(*t, toks.get(i + 1), what))
+        .collect()
 }
 
 /// [`parse_expr`] of an optional expression (ParseExprOpt).
@@ -164,105 +145,37 @@ pub fn parse_expr_opt(expr: Option<&str>, what: &str) -> Result<Vec<Token>> {
     expr.map_or(Ok(Vec::new()), |e| parse_expr(e, what))
 }
 
-/// Letters, digits, `_`, and any non-ASCII character that is not whitespace
-/// (as [`crate::ddb::expr`]).
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || (!c.is_ascii() && !c.is_whitespace())
-}
-
-struct Lexer<'a, 'w> {
-    s: &'a str,
-    /// Byte offset of the next character.
-    pos: usize,
-    what: &'w str,
-}
-
-impl Lexer<'_, '_> {
-    fn peek(&self) -> Option<char> {
-        self.s[self.pos..].chars().next()
-    }
-
-    fn bump(&mut self, c: char) {
-        self.pos += c.len_utf8();
-    }
-
-    fn skip_whitespace(&mut self) {
-        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
-            self.bump(c);
-        }
-    }
-
-    fn skip_name_chars(&mut self) {
-        while let Some(c) = self.peek().filter(|&c| is_name_char(c)) {
-            self.bump(c);
-        }
-    }
-
-    fn next_token(&mut self) -> Result<Option<Token>> {
-        self.skip_whitespace();
-        let start = self.pos;
-        let Some(c) = self.peek() else {
-            return Ok(None);
-        };
-        self.bump(c);
-        let token = match c {
-            '(' => Token::Open,
-            ')' => Token::Close,
-            ',' => Token::Comma,
-            '=' => Token::Eq,
-            '<' => match self.peek() {
-                Some('=') => {
-                    self.bump('=');
-                    Token::Le
-                }
-                Some('>') => {
-                    self.bump('>');
-                    Token::Ne
-                }
-                _ => Token::Lt,
-            },
-            '>' => match self.peek() {
-                Some('=') => {
-                    self.bump('=');
-                    Token::Ge
-                }
-                _ => Token::Gt,
-            },
-            ':' => {
-                self.skip_name_chars();
-                if self.pos == start + 1 {
-                    return Err(self.refuse_at(start, "expected a name at"));
-                }
-                Token::Value(self.s[start..self.pos].to_owned())
-            }
-            c if c == '#' || is_name_char(c) => {
-                self.pos = start;
-                let path = self.path()?;
-                self.word(path)
-            }
-            '.' | '[' | ']' => return Err(self.refuse_at(start, "unexpected token")),
-            _ => return Err(self.refuse_at(start, "unexpected character")),
-        };
-        Ok(Some(token))
-    }
-
-    /// A keyword, a function name, or else an attribute path.
-    fn word(&mut self, path: String) -> Token {
-        let keyword = match path.to_ascii_lowercase().as_str() {
-            "and" => Some(Token::And),
-            "or" => Some(Token::Or),
-            "not" => Some(Token::Not),
-            "between" => Some(Token::Between),
-            "in" => Some(Token::In),
-            _ => None,
-        };
-        if let Some(k) = keyword {
-            return k;
-        }
-        // DynamoDB's function names are case-sensitive, and call with '('.
-        let rest = self.s[self.pos..].trim_start();
-        if rest.starts_with('(') {
-            let function = match path.as_str() {
+/// A token of the condition grammar; `next` tells a function call (`(`
+/// follows) from an attribute of the same name.
+fn token(t: Tok<'_>, next: Option<&Tok<'_>>, what: &str) -> Result<Token> {
+    Ok(match t {
+        Tok::Value(v) => Token::Value(v.to_owned()),
+        Tok::Punct(p) => match p {
+            "(" => Token::Open,
+            ")" => Token::Close,
+            "," => Token::Comma,
+            "=" => Token::Eq,
+            "<>" => Token::Ne,
+            "<" => Token::Lt,
+            "<=" => Token::Le,
+            ">" => Token::Gt,
+            ">=" => Token::Ge,
+            // The condition grammar has no arithmetic; the tokenizer refuses it first.
+            _ => return Err(expr::refuse(what, "unexpected character", p)),
+        },
+        Tok::Path(path) => {
+            let keyword = match path.text.to_ascii_lowercase().as_str() {
+                _ if path.text != path.top => None,
+                "and" => Some(Token::And),
+                "or" => Some(Token::Or),
+                "not" => Some(Token::Not),
+                "between" => Some(Token::Between),
+                "in" => Some(Token::In),
+                _ => None,
+            };
+            // DynamoDB's function names are case-sensitive, and call with '('.
+            let function = match path.text {
+                _ if next != Some(&Tok::Punct("(")) => None,
                 "attribute_exists" => Some(Token::AttributeExists),
                 "attribute_not_exists" => Some(Token::AttributeNotExists),
                 "attribute_type" => Some(Token::AttributeType),
@@ -271,83 +184,12 @@ impl Lexer<'_, '_> {
                 "size" => Some(Token::Size),
                 _ => None,
             };
-            if let Some(f) = function {
-                return f;
-            }
+            // The path written without the whitespace DynamoDB allows around `.`, `[` and `]`.
+            keyword
+                .or(function)
+                .unwrap_or_else(|| Token::Attr(path.text.split_whitespace().collect()))
         }
-        Token::Attr(path)
-    }
-
-    /// One name: `#` + name characters, or name characters.
-    fn name(&mut self, out: &mut String) -> Result<()> {
-        let start = self.pos;
-        if self.peek() == Some('#') {
-            self.bump('#');
-        }
-        let body = self.pos;
-        self.skip_name_chars();
-        if self.pos == body {
-            return Err(self.refuse_at(start, "expected a name at"));
-        }
-        out.push_str(&self.s[start..self.pos]);
-        Ok(())
-    }
-
-    /// A document path, whitespace around `.`, `[` and `]` dropped.
-    fn path(&mut self) -> Result<String> {
-        let start = self.pos;
-        let mut out = String::new();
-        self.name(&mut out)?;
-        loop {
-            let end = self.pos;
-            self.skip_whitespace();
-            match self.peek() {
-                Some('.') => {
-                    self.bump('.');
-                    self.skip_whitespace();
-                    out.push('.');
-                    self.name(&mut out)?;
-                }
-                Some('[') => {
-                    self.bump('[');
-                    self.skip_whitespace();
-                    let digits = self.pos;
-                    while let Some(d) = self.peek().filter(char::is_ascii_digit) {
-                        self.bump(d);
-                    }
-                    let number = &self.s[digits..self.pos];
-                    self.skip_whitespace();
-                    if number.is_empty() || self.peek() != Some(']') {
-                        return Err(self.refuse_at(start, "malformed list index in"));
-                    }
-                    self.bump(']');
-                    out.push('[');
-                    out.push_str(number);
-                    out.push(']');
-                }
-                _ => {
-                    self.pos = end;
-                    return Ok(out);
-                }
-            }
-        }
-    }
-
-    /// Refuses, naming the expression and the text from `start` to the next whitespace.
-    fn refuse_at(&self, start: usize, problem: &str) -> Error {
-        // Tokens are names and placeholders, never attribute values; a long one is cut.
-        const SHOWN: usize = 40;
-        let rest = &self.s[start..];
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let token = &rest[..end];
-        let shown: String = token.chars().take(SHOWN).collect();
-        let ellipsis = if token.chars().nth(SHOWN).is_some() {
-            "..."
-        } else {
-            ""
-        };
-        Error::RequestRefused(format!("{}: {problem} '{shown}{ellipsis}'", self.what))
-    }
+    })
 }
 
 /// RealName: a beacon's attribute name (`aws_dbe_b_X`) read as the beacon's name (`X`).

@@ -2,17 +2,19 @@
 //!
 //! Mirrors the reference's `FilterExpr.ExtractAttributes` and
 //! `UpdateExpr.ExtractAttributes` (DynamoDbEncryption/dafny/DynamoDbEncryption/src),
-//! with one hand-written tokenizer shared by the three readers. Where the
-//! reference's tokenizers lose track of a name, this one reports it whole, so
-//! that no attribute escapes the rules built on these lists:
+//! with one hand-written tokenizer ([`tokenize`]) shared by the three readers
+//! and by the beacon rewrite and filter ([`crate::beacon::filter::parse_expr`]).
+//! Where the reference's tokenizers lose track of a name, this one reports it
+//! whole, so that no attribute escapes the rules built on these lists:
 //! - a keyword is a whole word: the reference reads `inventory` as `IN` + `ventory`;
 //! - tabs and newlines separate tokens: the reference stops reading at the first one;
 //! - a path reduces to its top-level name (`a.b[1]` -> `a`, `#n.x` -> `#n` resolved);
 //!   the reference's condition reader reports `a.b[1]` verbatim.
 //!
 //! Refusals (`Error::RequestRefused`) are only for text DynamoDB rejects too:
-//! characters its expression grammar has no use for, a lone `#`, a malformed
-//! path, and a ProjectionExpression that is not a list of paths.
+//! characters its expression grammar has no use for (`+` and `-` outside an
+//! UpdateExpression), a lone `#` or `:`, a malformed path, and a
+//! ProjectionExpression that is not a list of paths.
 
 use std::collections::BTreeMap;
 
@@ -44,7 +46,7 @@ pub fn condition_attributes(
     names: &ExpressionNames,
     what: &str,
 ) -> Result<Vec<String>> {
-    let tokens = tokenize(expr, what)?;
+    let tokens = tokenize(expr, what, Grammar::Condition)?;
     let mut attributes = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -72,7 +74,7 @@ pub fn condition_attributes(
 /// The top-level attribute names an UpdateExpression mentions (SET/REMOVE/ADD/DELETE targets and operands,
 /// inside list_append / if_not_exists too), #names resolved. Mirrors UpdateExpr.ExtractAttributes.
 pub fn update_attributes(expr: &str, names: &ExpressionNames) -> Result<Vec<String>> {
-    let tokens = tokenize(expr, "UpdateExpression")?;
+    let tokens = tokenize(expr, "UpdateExpression", Grammar::Update)?;
     let mut attributes = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let Tok::Path(path) = *token else { continue };
@@ -91,7 +93,7 @@ pub fn update_attributes(expr: &str, names: &ExpressionNames) -> Result<Vec<Stri
 /// The top-level attribute names a ProjectionExpression returns ("a.b, #c[2]" -> ["a", <#c resolved>]).
 pub fn projection_attributes(expr: &str, names: &ExpressionNames) -> Result<Vec<String>> {
     const WHAT: &str = "ProjectionExpression";
-    let tokens = tokenize(expr, WHAT)?;
+    let tokens = tokenize(expr, WHAT, Grammar::Condition)?;
     let mut attributes = Vec::new();
     // DynamoDB's grammar is `path (',' path)*`; anything else it rejects.
     // The reference has no projection reader (it fails later, decrypting).
@@ -122,27 +124,28 @@ fn push_attribute(out: &mut Vec<String>, path: Path<'_>, names: &ExpressionNames
 
 /// A document path: `a`, `#n`, `a.b[1].#c` (whitespace allowed around `.`, `[`, `]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Path<'a> {
+pub(crate) struct Path<'a> {
     /// The whole path as written.
-    text: &'a str,
+    pub text: &'a str,
     /// The top-level name: `text` up to the first `.` or `[`.
-    top: &'a str,
+    pub top: &'a str,
 }
 
 impl Path<'_> {
     /// A bare word (no `.` or `[`) equal to one of the lower-case keywords, in any case.
-    fn is_word_in(&self, keywords: &[&str]) -> bool {
+    pub fn is_word_in(&self, keywords: &[&str]) -> bool {
         self.text == self.top && keywords.iter().any(|k| self.text.eq_ignore_ascii_case(k))
     }
 
     /// One of `functions`, spelled exactly: DynamoDB's function names are case-sensitive.
-    fn is_function(&self, functions: &[&str]) -> bool {
+    pub fn is_function(&self, functions: &[&str]) -> bool {
         functions.contains(&self.text)
     }
 }
 
+/// A token of a DynamoDB expression, as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok<'a> {
+pub(crate) enum Tok<'a> {
     Path(Path<'a>),
     /// An expression attribute value, `:v`: never an attribute.
     Value(&'a str),
@@ -166,19 +169,42 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || (!c.is_ascii() && !c.is_whitespace())
 }
 
-/// Splits an expression into tokens, refusing what DynamoDB rejects outright.
-fn tokenize<'a>(expr: &'a str, what: &str) -> Result<Vec<Tok<'a>>> {
-    // Counted in UTF-16 code units, as the reference (Dafny strings) and
-    // JavaScript count; more bytes than the limit can still be few enough units.
-    if expr.len() > MAX_EXPRESSION_LENGTH && expr.encode_utf16().count() > MAX_EXPRESSION_LENGTH {
-        return Err(Error::RequestRefused(format!(
-            "{what} exceeds maximum length of {MAX_EXPRESSION_LENGTH} characters"
-        )));
+/// Which expression grammar a text is read by: only an UpdateExpression
+/// has arithmetic (`+`, `-`); condition, key condition, filter and
+/// projection expressions have none, and DynamoDB rejects both there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grammar {
+    Condition,
+    Update,
+}
+
+/// Refuses an expression over DynamoDB's 4 KB limit. Counted in UTF-16
+/// code units, as the reference (Dafny strings) and JavaScript count; more
+/// bytes than the limit can still be few enough units.
+/// Spec: ddb-support.md (ValidateExpressionLength)
+pub fn validate_expression_length(expr: Option<&str>, what: &str) -> Result<()> {
+    match expr {
+        Some(e)
+            if e.len() > MAX_EXPRESSION_LENGTH
+                && e.encode_utf16().count() > MAX_EXPRESSION_LENGTH =>
+        {
+            Err(Error::RequestRefused(format!(
+                "{what} exceeds maximum length of {MAX_EXPRESSION_LENGTH} characters"
+            )))
+        }
+        _ => Ok(()),
     }
+}
+
+/// Splits an expression into tokens, refusing what DynamoDB rejects outright.
+/// `what` names the expression in errors ("FilterExpression").
+pub(crate) fn tokenize<'a>(expr: &'a str, what: &str, grammar: Grammar) -> Result<Vec<Tok<'a>>> {
+    validate_expression_length(Some(expr), what)?;
     let mut lexer = Lexer {
         s: expr,
         pos: 0,
         what,
+        grammar,
     };
     let mut tokens = Vec::new();
     while let Some(token) = lexer.next_token()? {
@@ -192,6 +218,7 @@ struct Lexer<'a, 'w> {
     /// Byte offset of the next character (always on a char boundary).
     pos: usize,
     what: &'w str,
+    grammar: Grammar,
 }
 
 impl<'a> Lexer<'a, '_> {
@@ -225,7 +252,8 @@ impl<'a> Lexer<'a, '_> {
         };
         self.bump(c);
         let token = match c {
-            '(' | ')' | ',' | '=' | '+' | '-' => Tok::Punct(&self.s[start..self.pos]),
+            '(' | ')' | ',' | '=' => Tok::Punct(&self.s[start..self.pos]),
+            '+' | '-' if self.grammar == Grammar::Update => Tok::Punct(&self.s[start..self.pos]),
             '<' | '>' => {
                 if let Some(next) = self.peek().filter(|&n| n == '=' || (c == '<' && n == '>')) {
                     self.bump(next);
@@ -234,6 +262,10 @@ impl<'a> Lexer<'a, '_> {
             }
             ':' => {
                 self.skip_name_chars();
+                if self.pos == start + 1 {
+                    // ':' alone: DynamoDB rejects it.
+                    return Err(self.refuse_at(start, "expected a name at"));
+                }
                 Tok::Value(&self.s[start..self.pos])
             }
             c if c == '#' || is_name_char(c) => {
@@ -243,7 +275,8 @@ impl<'a> Lexer<'a, '_> {
             // A path cannot begin with '.', '[' or ']'.
             '.' | '[' | ']' => return Err(self.refuse_at(start, "unexpected token")),
             // Any other ASCII character ('!', '"', '$', '*', ';', '{', control
-            // characters...) has no place in DynamoDB's expression grammar:
+            // characters, '+' / '-' outside an UpdateExpression...) has no
+            // place in DynamoDB's expression grammar:
             // an attribute name holding one must go through a #name, so
             // DynamoDB rejects the expression too.
             _ => return Err(self.refuse_at(start, "unexpected character")),
@@ -313,7 +346,7 @@ impl<'a> Lexer<'a, '_> {
     }
 }
 
-fn refuse(what: &str, problem: &str, token: &str) -> Error {
+pub(crate) fn refuse(what: &str, problem: &str, token: &str) -> Error {
     // Tokens are names and placeholders, never attribute values; a long one is cut.
     const SHOWN: usize = 40;
     let shown: String = token.chars().take(SHOWN).collect();
@@ -556,6 +589,9 @@ mod tests {
                 "ConditionExpression: unexpected character '\"x\"'",
             ),
             ("a = :v;", "ConditionExpression: unexpected character ';'"),
+            // arithmetic is an UpdateExpression's only
+            ("a + :v = :w", "ConditionExpression: unexpected character '+'"),
+            ("a = :", "ConditionExpression: expected a name at ':'"),
             ("# = :v", "ConditionExpression: expected a name at '#'"),
             ("a.#", "ConditionExpression: expected a name at '#'"),
             ("a. = :v", "ConditionExpression: expected a name at '='"),

@@ -590,7 +590,10 @@ mod tests {
             ),
             ("a = :v;", "ConditionExpression: unexpected character ';'"),
             // arithmetic is an UpdateExpression's only
-            ("a + :v = :w", "ConditionExpression: unexpected character '+'"),
+            (
+                "a + :v = :w",
+                "ConditionExpression: unexpected character '+'",
+            ),
             ("a = :", "ConditionExpression: expected a name at ':'"),
             ("# = :v", "ConditionExpression: expected a name at '#'"),
             ("a.#", "ConditionExpression: expected a name at '#'"),

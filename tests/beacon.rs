@@ -6,11 +6,17 @@
 //! table whose `enc` is the key itself and a KMS that hands it back, so the
 //! beacon and branch keys are known here.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use common::orders_config;
+use common::search::{
+    beacon_key_of, compound, constructor, enc_part, run, signed_part, single_key_source,
+    spec_hmac_key, std_beacon, world, World,
+};
 use fieldseal::beacon::info::{bytes_to_hex, lcm_seq, VERSION_TAG};
 use fieldseal::beacon::keys::beacon_cache_id;
 use fieldseal::beacon::virtual_field::{
@@ -19,46 +25,18 @@ use fieldseal::beacon::virtual_field::{
 };
 use fieldseal::beacon::{
     basic_hash, standard_beacon_value, Beacon, BeaconKeyCache, BeaconKeySourceConfig, BeaconKeys,
-    BeaconStyle, BeaconVersionConfig, CompoundBeaconConfig, ConstructorConfig,
-    ConstructorPartConfig, EncryptedPartConfig, MaybeKeyMap, PartitionSelector, SearchConfig,
-    SearchInfo, SignedPartConfig, StandardBeaconConfig, VirtualFieldConfig, VirtualPartConfig,
-    VirtualTransform as VT,
+    BeaconStyle, BeaconVersionConfig, MaybeKeyMap, PartitionSelector, SearchConfig, SearchInfo,
+    StandardBeaconConfig, VirtualFieldConfig, VirtualPartConfig, VirtualTransform as VT,
 };
-use fieldseal::cache::Clock;
 use fieldseal::keyring::hierarchy::stored::BranchKeyIdSource;
 use fieldseal::keyring::hierarchy::{AwsKmsHierarchicalKeyring, HierarchicalKeyringConfig};
-use fieldseal::keyring::kms::{
-    DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse, KmsClient,
-    KmsError,
-};
 use fieldseal::keyring::RawAesKeyring;
-use fieldseal::keystore::{
-    ConditionalPut, DynamoDbError, KeyStore, KeyStoreConfig, KeyStoreStorage, KmsConfiguration,
-    TableDescription,
-};
-use fieldseal::materials::SecretBytes;
-use fieldseal::primitives::provider::system_random;
 use fieldseal::{AttributeValue as V, CryptoAction as A, Item, ItemEncryptor, ItemEncryptorConfig};
-use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use sha2::{Sha384, Sha512};
-
-const KEY_ARN: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const LOGICAL_STORE: &str = "BeaconStore";
-const BRANCH_VERSION: &str = "0f1e2d3c-4b5a-4697-8877-665544332211";
+use sha2::Sha384;
 
 // ---------------------------------------------------------------------------
 // The spec's formulas, written out independently of fieldseal.
-
-/// Spec: search-config.md#hmac-key-generation
-fn spec_hmac_key(beacon_key: &[u8], name: &str) -> Vec<u8> {
-    let hk = Hkdf::<Sha512>::new(None, beacon_key);
-    let mut info = b"AWS_DBE_SCAN_BEACON".to_vec();
-    info.extend_from_slice(name.as_bytes());
-    let mut out = vec![0u8; 64];
-    hk.expand(&info, &mut out).expect("64 bytes");
-    out
-}
 
 /// Spec: beacons.md#basichash: the rightmost `length` bits of the first 8
 /// bytes of HMAC-SHA384, as (length+3)/4 hex digits.
@@ -82,139 +60,11 @@ fn spec_beacon(beacon_key: &[u8], name: &str, length: u32, value: &str, partitio
 }
 
 // ---------------------------------------------------------------------------
-// An in-memory key store: `enc` is the key; the fake KMS returns it.
-
-fn beacon_key_of(id: &str) -> [u8; 32] {
-    let b = id
-        .bytes()
-        .fold(0x5au8, |a, c| a.wrapping_mul(31).wrapping_add(c));
-    [b; 32]
-}
-
-fn branch_key_of(id: &str) -> [u8; 32] {
-    beacon_key_of(id).map(|b| b ^ 0xff)
-}
-
-#[derive(Default)]
-struct Storage {
-    gets: AtomicUsize,
-}
-
-#[async_trait(?Send)]
-impl KeyStoreStorage for Storage {
-    async fn get_item(&self, _table: &str, key: Item) -> Result<Option<Item>, DynamoDbError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        let (Some(V::S(id)), Some(V::S(ty))) = (key.get("branch-key-id"), key.get("type")) else {
-            return Ok(None);
-        };
-        let enc = if ty == "beacon:ACTIVE" {
-            beacon_key_of(id)
-        } else {
-            branch_key_of(id)
-        };
-        let mut item = Item::from([
-            ("branch-key-id".to_string(), V::S(id.clone())),
-            ("type".to_string(), V::S(ty.clone())),
-            ("enc".to_string(), V::B(enc.to_vec())),
-            ("kms-arn".to_string(), V::S(KEY_ARN.into())),
-            (
-                "create-time".to_string(),
-                V::S("2024-01-01T00:00:00.000000Z".into()),
-            ),
-            ("hierarchy-version".to_string(), V::N("1".into())),
-        ]);
-        if ty == "branch:ACTIVE" {
-            item.insert(
-                "version".into(),
-                V::S(format!("branch:version:{BRANCH_VERSION}")),
-            );
-        }
-        Ok(Some(item))
-    }
-    async fn transact_write(&self, _puts: Vec<ConditionalPut>) -> Result<(), DynamoDbError> {
-        unreachable!("the beacon tests never write keys")
-    }
-    async fn describe_table(&self, _t: &str) -> Result<Option<TableDescription>, DynamoDbError> {
-        unreachable!("the beacon tests never describe the table")
-    }
-    async fn create_table(&self, _t: &str) -> Result<String, DynamoDbError> {
-        unreachable!("the beacon tests never create the table")
-    }
-}
-
-struct Kms;
-
-#[async_trait(?Send)]
-impl KmsClient for Kms {
-    async fn generate_data_key(
-        &self,
-        _r: GenerateDataKeyRequest,
-    ) -> Result<GenerateDataKeyResponse, KmsError> {
-        Err(KmsError {
-            name: "Unsupported".into(),
-            message: "not in these tests".into(),
-        })
-    }
-    async fn decrypt(&self, r: DecryptRequest) -> Result<DecryptResponse, KmsError> {
-        Ok(DecryptResponse {
-            key_id: r.key_id,
-            plaintext: SecretBytes::new(r.ciphertext_blob),
-        })
-    }
-}
-
-struct ManualClock(AtomicU64);
-
-impl Clock for ManualClock {
-    fn now_millis(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-struct World {
-    storage: Arc<Storage>,
-    clock: Arc<ManualClock>,
-    store: Arc<KeyStore>,
-}
-
-fn world() -> World {
-    let storage = Arc::new(Storage::default());
-    let clock = Arc::new(ManualClock(AtomicU64::new(1_700_000_000_000)));
-    let client: Arc<dyn KmsClient> = Arc::new(Kms);
-    let store = KeyStore::new(KeyStoreConfig {
-        ddb_table_name: "KeyStoreTable".into(),
-        logical_key_store_name: LOGICAL_STORE.into(),
-        kms_configuration: KmsConfiguration::key_arn(KEY_ARN, false).unwrap(),
-        grant_tokens: vec![],
-        storage: storage.clone(),
-        kms: Arc::new(move |_: &str| Ok(client.clone())),
-        random: system_random(),
-        clock: clock.clone(),
-    })
-    .unwrap();
-    World {
-        storage,
-        clock,
-        store: Arc::new(store),
-    }
-}
-
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-    pollster::block_on(f)
-}
-
-// ---------------------------------------------------------------------------
 // Configurations.
 
-fn actions(pairs: &[(&str, A)]) -> BTreeMap<String, A> {
-    pairs.iter().map(|(k, a)| (k.to_string(), *a)).collect()
-}
-
 fn table() -> ItemEncryptorConfig {
-    let mut c = ItemEncryptorConfig::new(
-        "Orders",
-        "pk",
-        actions(&[
+    orders_config(
+        &[
             ("pk", A::SignOnly),
             ("sk", A::SignOnly),
             ("email", A::EncryptAndSign),
@@ -225,34 +75,16 @@ fn table() -> ItemEncryptorConfig {
             ("status", A::SignOnly),
             ("kind", A::SignOnly),
             ("note", A::DoNothing),
-        ]),
+        ],
         Arc::new(RawAesKeyring::new("ns", "k1", &[7; 32]).unwrap()),
-    );
-    c.sort_key_name = Some("sk".into());
-    c.allowed_unsigned_attributes = vec!["note".into()];
-    c
-}
-
-fn std_beacon(name: &str, length: u32) -> StandardBeaconConfig {
-    StandardBeaconConfig {
-        name: name.into(),
-        length,
-        loc: None,
-        style: None,
-        number_of_partitions: None,
-    }
+    )
 }
 
 fn version(w: &World, standard: Vec<StandardBeaconConfig>) -> BeaconVersionConfig {
     BeaconVersionConfig {
         version: 1,
         key_store: w.store.clone(),
-        key_source: BeaconKeySourceConfig::Single {
-            key_id: "beacon-key".into(),
-            cache_ttl_seconds: 600,
-            cache: None,
-            partition_id: Some("p1".into()),
-        },
+        key_source: single_key_source(),
         standard_beacons: standard,
         compound_beacons: vec![],
         virtual_fields: vec![],
@@ -268,48 +100,6 @@ fn search(v: BeaconVersionConfig) -> SearchConfig {
     SearchConfig {
         versions: vec![v],
         write_version: 1,
-    }
-}
-
-fn enc_part(name: &str, prefix: &str) -> EncryptedPartConfig {
-    EncryptedPartConfig {
-        name: name.into(),
-        prefix: prefix.into(),
-    }
-}
-
-fn signed_part(name: &str, prefix: &str) -> SignedPartConfig {
-    SignedPartConfig {
-        name: name.into(),
-        prefix: prefix.into(),
-        loc: None,
-    }
-}
-
-fn compound(
-    name: &str,
-    encrypted: Vec<EncryptedPartConfig>,
-    signed: Vec<SignedPartConfig>,
-) -> CompoundBeaconConfig {
-    CompoundBeaconConfig {
-        name: name.into(),
-        split: ".".into(),
-        encrypted,
-        signed,
-        constructors: vec![],
-        number_of_partitions: None,
-    }
-}
-
-fn cons(parts: &[(&str, bool)]) -> ConstructorConfig {
-    ConstructorConfig {
-        parts: parts
-            .iter()
-            .map(|(n, r)| ConstructorPartConfig {
-                name: n.to_string(),
-                required: *r,
-            })
-            .collect(),
     }
 }
 
@@ -419,7 +209,7 @@ fn config_checks_name_the_beacon() {
             "constructor naming an unknown part",
             Box::new(move |c| {
                 let mut cb = compound("Combo", vec![enc_part("email", "C-")], vec![]);
-                cb.constructors = vec![cons(&[("email", true), ("nope", false)])];
+                cb.constructors = vec![constructor(&[("email", true), ("nope", false)])];
                 v0(c).compound_beacons.push(cb)
             }),
             &["compound beacon \"Combo\"", "\"nope\""],
@@ -428,7 +218,7 @@ fn config_checks_name_the_beacon() {
             "constructor without a required part",
             Box::new(move |c| {
                 let mut cb = compound("Combo", vec![enc_part("email", "C-")], vec![]);
-                cb.constructors = vec![cons(&[("email", false)])];
+                cb.constructors = vec![constructor(&[("email", false)])];
                 v0(c).compound_beacons.push(cb)
             }),
             &["compound beacon \"Combo\"", "no required part"],
@@ -442,8 +232,8 @@ fn config_checks_name_the_beacon() {
                     vec![signed_part("status", "S-")],
                 );
                 cb.constructors = vec![
-                    cons(&[("email", true), ("status", false)]),
-                    cons(&[("status", false), ("email", true)]),
+                    constructor(&[("email", true), ("status", false)]),
+                    constructor(&[("status", false), ("email", true)]),
                 ];
                 v0(c).compound_beacons.push(cb)
             }),
@@ -459,8 +249,8 @@ fn config_checks_name_the_beacon() {
                 v0(c).encrypted_parts = vec![enc_part("email", "E-")];
                 let mut cb = compound("Combo", vec![], vec![]);
                 cb.constructors = vec![
-                    cons(&[("status", true), ("email", true)]),
-                    cons(&[("email", true)]),
+                    constructor(&[("status", true), ("email", true)]),
+                    constructor(&[("email", true)]),
                 ];
                 v0(c).compound_beacons.push(cb)
             }),
@@ -1265,8 +1055,8 @@ fn compound_info(w: &World) -> SearchInfo {
         vec![signed_part("status", "S-")],
     );
     cb.constructors = vec![
-        cons(&[("status", true), ("card", true), ("email", false)]),
-        cons(&[("email", true)]),
+        constructor(&[("status", true), ("card", true), ("email", false)]),
+        constructor(&[("email", true)]),
     ];
     v.compound_beacons.push(cb);
     SearchInfo::new(search(v), &table()).unwrap()

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use common::{actions, orders_config};
 use fieldseal::encryptor::DEFAULT_MAX_ENCRYPTED_DATA_KEYS;
 use fieldseal::format::header::PartialHeader;
 use fieldseal::keyring::{MultiKeyring, RawAesKeyring};
@@ -27,15 +28,9 @@ fn aes(key_byte: u8) -> Arc<RawAesKeyring> {
     Arc::new(RawAesKeyring::new("ns", "k1", &[key_byte; 32]).unwrap())
 }
 
-fn actions(pairs: &[(&str, A)]) -> BTreeMap<String, A> {
-    pairs.iter().map(|(k, a)| (k.to_string(), *a)).collect()
-}
-
 fn config(suite: AlgorithmSuiteId) -> ItemEncryptorConfig {
-    let mut c = ItemEncryptorConfig::new(
-        "Orders",
-        "pk",
-        actions(&[
+    let mut c = orders_config(
+        &[
             ("pk", A::SignOnly),
             ("sk", A::SignOnly),
             ("card", A::EncryptAndSign),
@@ -43,11 +38,9 @@ fn config(suite: AlgorithmSuiteId) -> ItemEncryptorConfig {
             ("tags", A::EncryptAndSign),
             ("amount", A::SignOnly),
             ("note", A::DoNothing),
-        ]),
+        ],
         aes(7),
     );
-    c.sort_key_name = Some("sk".into());
-    c.allowed_unsigned_attributes = vec!["note".into()];
     c.allowed_unsigned_attribute_prefix = Some(":".into());
     c.algorithm_suite_id = suite;
     c

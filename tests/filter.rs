@@ -8,56 +8,38 @@
 //! `sha2` crates. The key store runs over an in-memory table whose `enc` is
 //! the key itself and a KMS that hands it back, so beacon keys are known.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use common::search::{
+    beacon_key_of, compound, constructor, enc_part, run, signed_part, single_key_source,
+    spec_hmac_key, std_beacon, world, World,
+};
 use fieldseal::beacon::eval::{parse_condition, Context};
 use fieldseal::beacon::filter::{parse_expr, tokens_to_string};
 use fieldseal::beacon::{
-    BeaconKeySourceConfig, BeaconStyle, BeaconVersionConfig, CompoundBeaconConfig,
-    ConstructorConfig, ConstructorPartConfig, EncryptedPartConfig, SearchConfig, SignedPartConfig,
-    StandardBeaconConfig, VirtualFieldConfig, VirtualPartConfig, VirtualTransform,
+    BeaconKeySourceConfig, BeaconStyle, BeaconVersionConfig, CompoundBeaconConfig, SearchConfig,
+    SignedPartConfig, StandardBeaconConfig, VirtualFieldConfig, VirtualPartConfig,
+    VirtualTransform,
 };
-use fieldseal::cache::{Clock, MaterialsCache};
+use fieldseal::cache::MaterialsCache;
 use fieldseal::ddb::{sealed_under_key_id, EncryptedTables, Operation, QueryParts, RequestPart};
 use fieldseal::keyring::hierarchy::stored::BranchKeyIdSource;
 use fieldseal::keyring::hierarchy::{AwsKmsHierarchicalKeyring, HierarchicalKeyringConfig};
-use fieldseal::keyring::kms::{
-    DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse, KmsClient,
-    KmsError,
-};
 use fieldseal::keyring::{MultiKeyring, RawAesKeyring};
-use fieldseal::keystore::{
-    ConditionalPut, DynamoDbError, KeyStore, KeyStoreConfig, KeyStoreStorage, KmsConfiguration,
-    TableDescription,
-};
-use fieldseal::materials::SecretBytes;
-use fieldseal::primitives::provider::system_random;
 use fieldseal::{
     AttributeValue as V, CryptoAction as A, Error, Item, ItemEncryptor, ItemEncryptorConfig,
 };
-use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use sha2::{Sha384, Sha512};
+use sha2::Sha384;
 
-const KEY_ARN: &str = "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const BRANCH_VERSION: &str = "0f1e2d3c-4b5a-4697-8877-665544332211";
 const TABLE: &str = "Gazelle";
 
 // ---------------------------------------------------------------------------
 // The spec's formulas, written out independently of fieldseal.
-
-/// Spec: search-config.md#hmac-key-generation
-fn spec_hmac_key(beacon_key: &[u8], name: &str) -> Vec<u8> {
-    let hk = Hkdf::<Sha512>::new(None, beacon_key);
-    let mut info = b"AWS_DBE_SCAN_BEACON".to_vec();
-    info.extend_from_slice(name.as_bytes());
-    let mut out = vec![0u8; 64];
-    hk.expand(&info, &mut out).expect("64 bytes");
-    out
-}
 
 /// Spec: beacons.md#basichash, with the partition byte of
 /// beacons.md#beacon-partition-encoding (none for partition 0).
@@ -77,121 +59,6 @@ fn spec_hash(key_id: &str, beacon: &str, length: u32, data: &[u8], partition: u8
 /// A standard beacon of a string (its serialization is its UTF-8) with the default key.
 fn h(beacon: &str, length: u32, value: &str) -> String {
     spec_hash("beacon-key", beacon, length, value.as_bytes(), 0)
-}
-
-// ---------------------------------------------------------------------------
-// An in-memory key store: `enc` is the key; the fake KMS returns it.
-
-fn beacon_key_of(id: &str) -> [u8; 32] {
-    let b = id
-        .bytes()
-        .fold(0x5au8, |a, c| a.wrapping_mul(31).wrapping_add(c));
-    [b; 32]
-}
-
-#[derive(Default)]
-struct Storage {
-    beacon_gets: AtomicUsize,
-}
-
-#[async_trait(?Send)]
-impl KeyStoreStorage for Storage {
-    async fn get_item(&self, _table: &str, key: Item) -> Result<Option<Item>, DynamoDbError> {
-        let (Some(V::S(id)), Some(V::S(ty))) = (key.get("branch-key-id"), key.get("type")) else {
-            return Ok(None);
-        };
-        let enc = if ty == "beacon:ACTIVE" {
-            self.beacon_gets.fetch_add(1, Ordering::SeqCst);
-            beacon_key_of(id)
-        } else {
-            beacon_key_of(id).map(|b| b ^ 0xff)
-        };
-        let mut item = Item::from([
-            ("branch-key-id".to_string(), V::S(id.clone())),
-            ("type".to_string(), V::S(ty.clone())),
-            ("enc".to_string(), V::B(enc.to_vec())),
-            ("kms-arn".to_string(), V::S(KEY_ARN.into())),
-            (
-                "create-time".to_string(),
-                V::S("2024-01-01T00:00:00.000000Z".into()),
-            ),
-            ("hierarchy-version".to_string(), V::N("1".into())),
-        ]);
-        if ty == "branch:ACTIVE" {
-            item.insert(
-                "version".into(),
-                V::S(format!("branch:version:{BRANCH_VERSION}")),
-            );
-        }
-        Ok(Some(item))
-    }
-    async fn transact_write(&self, _puts: Vec<ConditionalPut>) -> Result<(), DynamoDbError> {
-        unreachable!("these tests never write keys")
-    }
-    async fn describe_table(&self, _t: &str) -> Result<Option<TableDescription>, DynamoDbError> {
-        unreachable!("these tests never describe the table")
-    }
-    async fn create_table(&self, _t: &str) -> Result<String, DynamoDbError> {
-        unreachable!("these tests never create the table")
-    }
-}
-
-struct Kms;
-
-#[async_trait(?Send)]
-impl KmsClient for Kms {
-    async fn generate_data_key(
-        &self,
-        _r: GenerateDataKeyRequest,
-    ) -> Result<GenerateDataKeyResponse, KmsError> {
-        Err(KmsError {
-            name: "Unsupported".into(),
-            message: "not in these tests".into(),
-        })
-    }
-    async fn decrypt(&self, r: DecryptRequest) -> Result<DecryptResponse, KmsError> {
-        Ok(DecryptResponse {
-            key_id: r.key_id,
-            plaintext: SecretBytes::new(r.ciphertext_blob),
-        })
-    }
-}
-
-struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now_millis(&self) -> u64 {
-        1_700_000_000_000
-    }
-}
-
-struct World {
-    storage: Arc<Storage>,
-    store: Arc<KeyStore>,
-}
-
-fn world() -> World {
-    let storage = Arc::new(Storage::default());
-    let client: Arc<dyn KmsClient> = Arc::new(Kms);
-    let store = KeyStore::new(KeyStoreConfig {
-        ddb_table_name: "KeyStoreTable".into(),
-        logical_key_store_name: "BeaconStore".into(),
-        kms_configuration: KmsConfiguration::key_arn(KEY_ARN, false).unwrap(),
-        grant_tokens: vec![],
-        storage: storage.clone(),
-        kms: Arc::new(move |_: &str| Ok(client.clone())),
-        random: system_random(),
-        clock: Arc::new(FixedClock),
-    })
-    .unwrap();
-    World {
-        storage,
-        store: Arc::new(store),
-    }
-}
-
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-    pollster::block_on(f)
 }
 
 // ---------------------------------------------------------------------------
@@ -225,118 +92,59 @@ fn table_config() -> ItemEncryptorConfig {
     c
 }
 
-fn std_beacon(name: &str, length: u32, loc: Option<&str>) -> StandardBeaconConfig {
-    StandardBeaconConfig {
-        name: name.into(),
-        length,
-        loc: loc.map(str::to_owned),
-        style: None,
-        number_of_partitions: None,
-    }
-}
-
-fn enc(name: &str, prefix: &str) -> EncryptedPartConfig {
-    EncryptedPartConfig {
-        name: name.into(),
-        prefix: prefix.into(),
-    }
-}
-
-fn signed(name: &str, prefix: &str, loc: Option<&str>) -> SignedPartConfig {
-    SignedPartConfig {
-        name: name.into(),
-        prefix: prefix.into(),
-        loc: loc.map(str::to_owned),
-    }
-}
-
-fn compound(
-    name: &str,
-    encrypted: Vec<EncryptedPartConfig>,
-    signed: Vec<SignedPartConfig>,
-    constructors: &[&[(&str, bool)]],
-) -> CompoundBeaconConfig {
-    CompoundBeaconConfig {
-        name: name.into(),
-        split: ".".into(),
-        encrypted,
-        signed,
-        constructors: constructors
-            .iter()
-            .map(|parts| ConstructorConfig {
-                parts: parts
-                    .iter()
-                    .map(|(n, r)| ConstructorPartConfig {
-                        name: n.to_string(),
-                        required: *r,
-                    })
-                    .collect(),
-            })
-            .collect(),
-        number_of_partitions: None,
-    }
-}
-
 /// GetLotsaBeacons: std2, std4, std6 (on std6[0]), NameTitleField (a
 /// virtual field: Name + "__" + lower(Title)), Name, Title, TooBadPart
 /// (PartOnly, in TooBadCmp); compound NameTitle, YearName, Mixed (with
 /// constructors), JustSigned (signed parts only).
 fn lotsa_beacons(w: &World) -> BeaconVersionConfig {
-    let mut too_bad = std_beacon("TooBadPart", 32, Some("TooBad"));
+    let mut too_bad = std_beacon("TooBadPart", 32);
+    too_bad.loc = Some("TooBad".into());
     too_bad.style = Some(BeaconStyle::PartOnly);
+    let at = |mut b: StandardBeaconConfig, loc: &str| {
+        b.loc = Some(loc.into());
+        b
+    };
+    let month = SignedPartConfig {
+        loc: Some("Date.Month".into()),
+        ..signed_part("Month", "M_")
+    };
     BeaconVersionConfig {
         version: 1,
         key_store: w.store.clone(),
-        key_source: BeaconKeySourceConfig::Single {
-            key_id: "beacon-key".into(),
-            cache_ttl_seconds: 600,
-            cache: None,
-            partition_id: Some("p1".into()),
-        },
+        key_source: single_key_source(),
         standard_beacons: vec![
-            std_beacon("std2", 24, None),
-            std_beacon("std4", 24, Some("std4")),
-            std_beacon("std6", 26, Some("std6[0]")),
-            std_beacon("NameTitleField", 28, None),
-            std_beacon("Name", 32, None),
-            std_beacon("Title", 32, None),
+            std_beacon("std2", 24),
+            at(std_beacon("std4", 24), "std4"),
+            at(std_beacon("std6", 26), "std6[0]"),
+            std_beacon("NameTitleField", 28),
+            std_beacon("Name", 32),
+            std_beacon("Title", 32),
             too_bad,
         ],
         compound_beacons: vec![
             compound(
                 "NameTitle",
-                vec![enc("Name", "N_"), enc("Title", "T_")],
+                vec![enc_part("Name", "N_"), enc_part("Title", "T_")],
                 vec![],
-                &[],
             ),
             compound(
                 "YearName",
-                vec![enc("Name", "N_")],
-                vec![signed("Year", "Y_", None)],
-                &[],
+                vec![enc_part("Name", "N_")],
+                vec![signed_part("Year", "Y_")],
             ),
-            compound(
-                "Mixed",
-                vec![enc("Name", "N_"), enc("Title", "T_")],
-                vec![
-                    signed("Year", "Y_", None),
-                    signed("Month", "M_", Some("Date.Month")),
+            CompoundBeaconConfig {
+                constructors: vec![
+                    constructor(&[("Name", true), ("Year", true)]),
+                    constructor(&[("Title", true), ("Month", false)]),
                 ],
-                &[
-                    &[("Name", true), ("Year", true)],
-                    &[("Title", true), ("Month", false)],
-                ],
-            ),
-            compound(
-                "JustSigned",
-                vec![],
-                vec![
-                    signed("Year", "Y_", None),
-                    signed("Month", "M_", Some("Date.Month")),
-                ],
-                &[],
-            ),
-            compound("TooBadCmp", vec![enc("TooBadPart", "B_")], vec![], &[]),
+                ..compound(
+                    "Mixed",
+                    vec![enc_part("Name", "N_"), enc_part("Title", "T_")],
+                    vec![signed_part("Year", "Y_"), month.clone()],
+                )
+            },
+            compound("JustSigned", vec![], vec![signed_part("Year", "Y_"), month]),
+            compound("TooBadCmp", vec![enc_part("TooBadPart", "B_")], vec![]),
         ],
         virtual_fields: vec![VirtualFieldConfig {
             name: "NameTitleField".into(),
@@ -1772,9 +1580,8 @@ fn multi_tenant(w: &World, keyring_tenant: Option<&str>) -> EncryptedTables {
     };
     v.compound_beacons.push(compound(
         "TenantName",
-        vec![enc("Name", "N_")],
-        vec![signed("TheKeyField", "K_", None)],
-        &[],
+        vec![enc_part("Name", "N_")],
+        vec![signed_part("TheKeyField", "K_")],
     ));
     let mut c = table_config();
     if let Some(tenant) = keyring_tenant {
@@ -1783,7 +1590,7 @@ fn multi_tenant(w: &World, keyring_tenant: Option<&str>) -> EncryptedTables {
                 key_store: w.store.clone(),
                 branch_key_id: BranchKeyIdSource::Fixed(tenant.into()),
                 ttl_seconds: 600,
-                cache: Arc::new(MaterialsCache::new(10, Arc::new(FixedClock)).unwrap()),
+                cache: Arc::new(MaterialsCache::new(10, w.clock.clone()).unwrap()),
                 partition_id: b"k".to_vec(),
             })
             .unwrap(),
@@ -1959,7 +1766,6 @@ fn vector_config(w: &World, search: bool) -> EncryptedTables {
                 std_beacon(
                     b["Name"].as_str().unwrap(),
                     b["Length"].as_u64().unwrap() as u32,
-                    None,
                 )
             })
             .collect();
@@ -1982,7 +1788,7 @@ fn vector_config(w: &World, search: bool) -> EncryptedTables {
                     .iter()
                     .map(|p| {
                         let (n, x) = part(p);
-                        enc(&n, &x)
+                        enc_part(&n, &x)
                     })
                     .collect(),
                 signed: b["Signed"]
@@ -1991,7 +1797,7 @@ fn vector_config(w: &World, search: bool) -> EncryptedTables {
                     .iter()
                     .map(|p| {
                         let (n, x) = part(p);
-                        signed(&n, &x, None)
+                        signed_part(&n, &x)
                     })
                     .collect(),
                 constructors: vec![],

@@ -1250,116 +1250,71 @@ fn results_keep_only_what_the_original_expression_matches() {
     other.insert("Title".into(), s("Other"));
     other.insert("Year".into(), n("1990"));
     let items = vec![item.clone(), other.clone()];
-    let cases: Vec<(QueryParts, Vec<Item>)> = vec![
+    let (first, second, none) = (vec![item.clone()], vec![other.clone()], vec![]);
+    // A filter with one value: (filter, placeholder, value, items kept).
+    let filters: Vec<(&str, &str, V, &Vec<Item>)> = vec![
+        ("std2 = :val2", ":val2", n("1.230"), &first),
         (
-            query(None, Some("std2 = :val2"), &[], &[(":val2", n("1.230"))]),
-            vec![item.clone()],
+            "NameTitle = :val3",
+            ":val3",
+            s("N_MyName.T_MyTitle"),
+            &first,
         ),
         (
-            query(
-                None,
-                Some("NameTitle = :val3"),
-                &[],
-                &[(":val3", s("N_MyName.T_MyTitle"))],
-            ),
-            vec![item.clone()],
+            "contains(NameTitle, :val4)",
+            ":val4",
+            s("T_MyTitle"),
+            &first,
         ),
         (
-            query(
-                None,
-                Some("contains(NameTitle, :val4)"),
-                &[],
-                &[(":val4", s("T_MyTitle"))],
-            ),
-            vec![item.clone()],
+            "NameTitleField = :val5",
+            ":val5",
+            s("MyName__mytitle"),
+            &first,
         ),
-        (
-            query(
-                None,
-                Some("NameTitleField = :val5"),
-                &[],
-                &[(":val5", s("MyName__mytitle"))],
-            ),
-            vec![item.clone()],
-        ),
-        (
-            query(
-                None,
-                Some("begins_with(NameTitle, :p)"),
-                &[],
-                &[(":p", s("N_Other"))],
-            ),
-            vec![other.clone()],
-        ),
+        ("begins_with(NameTitle, :p)", ":p", s("N_Other"), &second),
         // after the signed piece, a bare prefix: LessThanComparable
-        (
-            query(None, Some("YearName < :p"), &[], &[(":p", s("Y_1985.N_"))]),
-            vec![item.clone()],
-        ),
-        (
-            query(None, Some("YearName > :p"), &[], &[(":p", s("Y_1985.N_"))]),
-            vec![other.clone()],
-        ),
-        (
-            query(
-                None,
-                Some("JustSigned = :v"),
-                &[],
-                &[(":v", s("Y_1984.M_May"))],
-            ),
-            vec![item.clone()],
-        ),
-        (
-            query(
-                None,
-                Some("#y = :v AND std2 IN (:a, :b)"),
-                &[("#y", "Year")],
-                &[(":v", n("1990")), (":a", n("4.56")), (":b", n("9"))],
-            ),
-            vec![other.clone()],
-        ),
-        (
-            query(
-                None,
-                Some("#y = :v AND std2 IN (:a, :b)"),
-                &[("#y", "Year")],
-                &[(":v", n("1984")), (":a", n("4.56")), (":b", n("9"))],
-            ),
-            vec![],
-        ),
-        (
-            query(
-                Some("RecNum = :one"),
-                Some("std4 = :abc"),
-                &[],
-                &[(":one", n("1")), (":abc", s("abc"))],
-            ),
-            vec![item.clone()],
-        ),
+        ("YearName < :p", ":p", s("Y_1985.N_"), &first),
+        ("YearName > :p", ":p", s("Y_1985.N_"), &second),
+        ("JustSigned = :v", ":v", s("Y_1984.M_May"), &first),
+        ("attribute_type(std2, :n)", ":n", s("N"), &items),
+        ("NOT (std2 = :a)", ":a", n("1.23"), &second),
+    ];
+    let mut cases: Vec<(QueryParts, &Vec<Item>)> = filters
+        .into_iter()
+        .map(|(filter, p, v, kept)| (query(None, Some(filter), &[], &[(p, v)]), kept))
+        .collect();
+    // #names, several values, key conditions, no expression at all.
+    let year_in = |year: &str| {
+        let vs = [(":v", n(year)), (":a", n("4.56")), (":b", n("9"))];
+        query(
+            None,
+            Some("#y = :v AND std2 IN (:a, :b)"),
+            &[("#y", "Year")],
+            &vs,
+        )
+    };
+    let key_and_filter = query(
+        Some("RecNum = :one"),
+        Some("std4 = :abc"),
+        &[],
+        &[(":one", n("1")), (":abc", s("abc"))],
+    );
+    cases.extend([
+        (year_in("1990"), &second),
+        (year_in("1984"), &none),
+        (key_and_filter, &first),
         (
             query(Some("std4 = :abc"), None, &[], &[(":abc", s("abc"))]),
-            items.clone(),
+            &items,
         ),
-        (
-            query(
-                None,
-                Some("attribute_type(std2, :n)"),
-                &[],
-                &[(":n", s("N"))],
-            ),
-            items.clone(),
-        ),
-        (
-            query(None, Some("NOT (std2 = :a)"), &[], &[(":a", n("1.23"))]),
-            vec![other.clone()],
-        ),
-        (query(None, None, &[], &[]), items.clone()),
-    ];
+        (query(None, None, &[], &[]), &items),
+    ]);
     for (q, want) in cases {
         let got = t
             .filter_results(Operation::Query, &q, items.clone())
             .unwrap_or_else(|e| panic!("{q:?}: {e}"));
-        assert_eq!(got, want, "{q:?}");
+        assert_eq!(&got, want, "{q:?}");
     }
     // Scan ignores a key condition; aws_dbe_ attributes are dropped.
     let mut sealed_looking = item.clone();

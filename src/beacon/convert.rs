@@ -339,12 +339,13 @@ fn convert_version(
         .filter(|n| matches!(beacons.get(*n), Some(Beacon::Standard(_))))
         .cloned()
         .collect();
-    let encrypted_fields: BTreeSet<String> = outer
-        .actions
-        .iter()
-        .filter(|(_, a)| **a == CryptoAction::EncryptAndSign)
-        .map(|(k, _)| k.clone())
-        .collect();
+    // Inserted one by one: collecting a set sorts, one more copy of the sort.
+    let mut encrypted_fields = BTreeSet::new();
+    for (name, action) in outer.actions {
+        if *action == CryptoAction::EncryptAndSign {
+            encrypted_fields.insert(name.clone());
+        }
+    }
     Ok(BeaconVersion {
         version: config.version,
         key_source: source,
@@ -458,7 +459,8 @@ fn add_standard_beacons(
             )));
         }
         // FindVirtualFieldWithThisLocation: a field whose set of locations is {loc}.
-        let single = BTreeSet::from([&loc]);
+        let mut single = BTreeSet::new();
+        single.insert(&loc);
         if let Some(field) = vf.values().find(|f| f.get_locs() == single) {
             return Err(invalid(format!(
                 "{what}: virtual field {:?} is already defined on the single location {loc}",

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use super::config::PartitionSelector;
 use super::keys::{BeaconKeys, KeySource, MaybeKeyId, MaybeKeyMap};
 use super::virtual_field::{virt_to_attr, virt_to_bytes, virt_to_string, TermLoc, VirtualFieldMap};
+use crate::base::sorted_by;
 use crate::error::{Error, Result};
 use crate::item::serialize;
 use crate::item::{AttributeValue, Item};
@@ -699,13 +700,14 @@ pub struct Constructor {
 impl Constructor {
     /// The names of its required parts (getReqParts, compared by part).
     pub fn get_req_parts(&self) -> Vec<&BeaconPart> {
-        let mut v: Vec<&BeaconPart> = self
+        let v: Vec<&BeaconPart> = self
             .parts
             .iter()
             .filter(|p| p.required)
             .map(|p| &p.part)
             .collect();
-        v.sort_by(|a, b| {
+        // Through the crate's one sort (a `sort_by` here was another copy of it).
+        let mut v = sorted_by(v, |a, b| {
             a.get_name()
                 .cmp(b.get_name())
                 .then(a.get_prefix().cmp(b.get_prefix()))

@@ -5,6 +5,8 @@
 //! reference code: SearchInfo.dfy (KeySource, getKeysCache, GetHmacKeys).
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha384};
@@ -58,10 +60,11 @@ impl BeaconKeys {
         beacon_key: &[u8],
         beacon_names: impl IntoIterator<Item = &'a str>,
     ) -> BeaconKeys {
-        let hmac_keys = beacon_names
-            .into_iter()
-            .map(|name| (name.to_owned(), hmac_key(beacon_key, name)))
-            .collect();
+        // Inserted one by one: collecting a map sorts, one more copy of the sort.
+        let mut hmac_keys = BTreeMap::new();
+        for name in beacon_names {
+            hmac_keys.insert(name.to_owned(), hmac_key(beacon_key, name));
+        }
         BeaconKeys {
             beacon_key_id: beacon_key_id.into(),
             hmac_keys,
@@ -201,16 +204,7 @@ impl KeySource {
             _ => self.cache_id(key_id),
         };
         let ttl_ms = u64::from(self.cache_ttl_seconds).saturating_mul(1000);
-        let store = &self.store;
-        let load = || async move {
-            let materials = store.get_beacon_key(key_id).await?;
-            let names = std_names.iter().map(String::as_str);
-            Ok(Arc::new(BeaconKeys::derive(
-                materials.beacon_key_id.clone(),
-                materials.beacon_key.expose(),
-                names,
-            )))
-        };
+        let load = || -> LoadKeys<'_> { Box::pin(load_keys(&self.store, std_names, key_id)) };
         let (keys, _) = self.cache.get_or_load(id, ttl_ms, load).await?;
         // A shared cache's entry must be this key's (as Dafny checks the
         // materials' beaconKeyIdentifier).
@@ -221,6 +215,26 @@ impl KeySource {
         }
         Ok(keys)
     }
+}
+
+/// A cache miss's load, boxed: the key store read (DynamoDB, KMS, record
+/// checks) stays one function behind a pointer instead of being inlined into
+/// the caller's state machine (20 KB of wasm). Only a miss pays the box.
+type LoadKeys<'a> = Pin<Box<dyn Future<Output = Result<Arc<BeaconKeys>>> + 'a>>;
+
+/// The beacon key `key_id` from the key store, with the HMAC key of each of
+/// `std_names` derived from it. Spec: search-config.md#get-beacon-key-materials
+async fn load_keys(
+    store: &KeyStore,
+    std_names: &[String],
+    key_id: &str,
+) -> Result<Arc<BeaconKeys>> {
+    let materials = store.get_beacon_key(key_id).await?;
+    Ok(Arc::new(BeaconKeys::derive(
+        materials.beacon_key_id.clone(),
+        materials.beacon_key.expose(),
+        std_names.iter().map(String::as_str),
+    )))
 }
 
 /// The searchable-encryption cache id of a beacon key.

@@ -266,7 +266,12 @@ impl VirtualField {
     }
 
     pub fn get_locs(&self) -> BTreeSet<&TermLoc> {
-        self.parts.iter().map(|p| &p.loc).collect()
+        // Inserted one by one: collecting a set sorts, one more copy of the sort.
+        let mut locs = BTreeSet::new();
+        for p in &self.parts {
+            locs.insert(&p.loc);
+        }
+        locs
     }
 
     pub fn has_single_loc(&self, loc: &TermLoc) -> bool {

@@ -112,17 +112,15 @@ impl WasmEncryptedTables {
         names: Vec<String>,
         values: JsValue,
     ) -> Promise {
-        let read = Operation::parse(operation).and_then(|op| {
-            let parts = query_parts(
-                table,
-                key_condition_expression,
-                filter_expression,
-                projection_expression,
-                names,
-                &values,
-            )?;
-            Ok((op, parts))
-        });
+        let read = query_request(
+            operation,
+            table,
+            key_condition_expression,
+            filter_expression,
+            projection_expression,
+            names,
+            &values,
+        );
         let tables = self.inner.clone();
         future_to_promise(async move {
             let (operation, parts) = read.map_err(to_js)?;
@@ -172,17 +170,16 @@ impl WasmEncryptedTables {
         values: JsValue,
         items: JsValue,
     ) -> Promise {
-        let read = Operation::parse(operation).and_then(|op| {
-            let parts = query_parts(
-                table,
-                key_condition_expression,
-                filter_expression,
-                projection_expression,
-                names,
-                &values,
-            )?;
-            Ok((op, parts, items_from_js(&items)?))
-        });
+        let read = query_request(
+            operation,
+            table,
+            key_condition_expression,
+            filter_expression,
+            projection_expression,
+            names,
+            &values,
+        )
+        .and_then(|(op, parts)| Ok((op, parts, items_from_js(&items)?)));
         let tables = self.inner.clone();
         future_to_promise(async move {
             let (operation, parts, sealed) = read.map_err(to_js)?;
@@ -257,6 +254,29 @@ impl WasmEncryptedTables {
 
 /// A Query or Scan's expressions as the core takes them; `names` flattened
 /// to `[#n, name, ...]`, `values` an item (absent: none).
+/// A Query or Scan as `rewriteQuery` and `openQueryItems` receive it: the
+/// operation ("Query" / "Scan") and its parts.
+fn query_request(
+    operation: &str,
+    table: String,
+    key_condition_expression: Option<String>,
+    filter_expression: Option<String>,
+    projection_expression: Option<String>,
+    names: Vec<String>,
+    values: &JsValue,
+) -> fieldseal::Result<(Operation, QueryParts)> {
+    let operation = Operation::parse(operation)?;
+    let parts = query_parts(
+        table,
+        key_condition_expression,
+        filter_expression,
+        projection_expression,
+        names,
+        values,
+    )?;
+    Ok((operation, parts))
+}
+
 fn query_parts(
     table: String,
     key_condition_expression: Option<String>,

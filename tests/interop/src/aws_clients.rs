@@ -78,6 +78,24 @@ pub fn kms_client(endpoint: &Endpoint, region: &str) -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::from_conf(config)
 }
 
+/// Creates a symmetric KMS key (in moto) and returns its ARN; `description`
+/// names the test that uses it.
+pub async fn create_kms_key(
+    endpoint: &Endpoint,
+    region: &str,
+    description: &str,
+) -> Result<String, String> {
+    let out = kms_client(endpoint, region)
+        .create_key()
+        .description(description)
+        .send()
+        .await
+        .map_err(|e| format!("CreateKey: {}", aws_sdk_kms::error::DisplayErrorContext(&e)))?;
+    out.key_metadata
+        .and_then(|m| m.arn)
+        .ok_or_else(|| "CreateKey returned no ARN".to_string())
+}
+
 // ------------------------------------------------------------------ DynamoDB
 
 /// fieldseal's [`KeyStoreStorage`] over the AWS SDK's DynamoDB client.

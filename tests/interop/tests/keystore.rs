@@ -49,7 +49,7 @@ use fieldseal::keystore::{
     BranchKeyMaterials, ConditionalPut, DynamoDbError, KeyStore, KeyStoreStorage, TableDescription,
 };
 use fieldseal::{AlgorithmSuiteId, AttributeValue as V, CryptoAction, Item, ItemEncryptor};
-use fieldseal_interop::aws_clients::{dynamodb_client, kms_client, DynamoDbStorage};
+use fieldseal_interop::aws_clients::{create_kms_key, dynamodb_client, DynamoDbStorage};
 use fieldseal_interop::convert::show;
 use fieldseal_interop::hierarchy::{
     fieldseal_key_store, fieldseal_key_store_over, fieldseal_keyring, hierarchy_edks,
@@ -817,19 +817,11 @@ fn cases(r: &mut Runner, moto: &Moto) {
         return;
     };
     let Some(kms_key_arn) = r.case("setup: a KMS key in moto", || {
-        rt.block_on(async {
-            let out = kms_client(&endpoint, REGION)
-                .create_key()
-                .description("fieldseal keystore interop")
-                .send()
-                .await
-                .map_err(|e| {
-                    format!("CreateKey: {}", aws_sdk_kms::error::DisplayErrorContext(&e))
-                })?;
-            out.key_metadata
-                .and_then(|m| m.arn)
-                .ok_or_else(|| "CreateKey returned no ARN".to_string())
-        })
+        rt.block_on(create_kms_key(
+            &endpoint,
+            REGION,
+            "fieldseal keystore interop",
+        ))
     }) else {
         return;
     };

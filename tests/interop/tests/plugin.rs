@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue as Ddb, ScalarAttributeType};
 use fieldseal::{AlgorithmSuiteId, AttributeValue as V, CryptoAction, Item};
-use fieldseal_interop::aws_clients::{dynamodb_client, kms_client, Endpoint};
+use fieldseal_interop::aws_clients::{create_kms_key, dynamodb_client, Endpoint};
 use fieldseal_interop::convert::{item_from_ddb, item_to_ddb, show, to_ddb};
 use fieldseal_interop::ddb_equal;
 use fieldseal_interop::intercept::{
@@ -795,19 +795,11 @@ fn cases(r: &mut Runner, moto: &Moto) {
         rt,
     };
     let Some(kms_key_arn) = r.case("setup: a symmetric KMS key in moto", || {
-        ctx.block_on(async {
-            let out = kms_client(&ctx.endpoint, REGION)
-                .create_key()
-                .description("fieldseal plug-in interop")
-                .send()
-                .await
-                .map_err(|e| {
-                    format!("CreateKey: {}", aws_sdk_kms::error::DisplayErrorContext(&e))
-                })?;
-            out.key_metadata
-                .and_then(|m| m.arn)
-                .ok_or_else(|| "CreateKey returned no ARN".to_string())
-        })
+        ctx.block_on(create_kms_key(
+            &ctx.endpoint,
+            REGION,
+            "fieldseal plug-in interop",
+        ))
     }) else {
         return;
     };

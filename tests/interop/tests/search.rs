@@ -49,7 +49,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use fieldseal::{AlgorithmSuiteId, AttributeValue as V, CryptoAction, Item};
-use fieldseal_interop::aws_clients::{dynamodb_client, kms_client, Endpoint};
+use fieldseal_interop::aws_clients::{create_kms_key, dynamodb_client, Endpoint};
 use fieldseal_interop::convert::{item_from_ddb, item_to_ddb, show};
 use fieldseal_interop::ddb_equal;
 use fieldseal_interop::hierarchy::{official_key_store, StoreSpec};
@@ -1090,59 +1090,44 @@ fn searches(tables: &[SearchTable], tenants: &[String]) -> Vec<Search> {
     ));
     // ---- search-multi: the tenant (beacon key id) named in each query
     let (a, b) = (tenants[0].clone(), tenants[1].clone());
-    {
-        let a2 = a.clone();
+    // An item of `tenant` with `email`.
+    let tenant_email = |tenant: &str, email: &'static str| {
+        let tenant = tenant.to_owned();
+        move |v: &View| v.is("email", email) && v.is("tenant", &tenant)
+    };
+    for tenant in [&a, &b] {
         out.push(exact(
             MULTI,
             SearchRequest::query(t(MULTI), "by-email", "email = :e")
                 .s(":e", "same@example.com")
                 .filter("tenant = :t")
-                .s(":t", &a),
-            move |v| v.is("email", "same@example.com") && v.is("tenant", &a2),
+                .s(":t", tenant),
+            tenant_email(tenant, "same@example.com"),
         ));
     }
-    {
-        let b2 = b.clone();
-        out.push(exact(
-            MULTI,
-            SearchRequest::query(t(MULTI), "by-email", "email = :e")
-                .s(":e", "same@example.com")
-                .filter("tenant = :t")
-                .s(":t", &b),
-            move |v| v.is("email", "same@example.com") && v.is("tenant", &b2),
-        ));
-    }
-    {
-        let a2 = a.clone();
-        out.push(exact(
-            MULTI,
-            SearchRequest::query(t(MULTI), "by-email", "email = :e")
-                .s(":e", "other@example.com")
-                .filter("#t = :t")
-                .name("#t", "tenant")
-                .s(":t", &a),
-            move |v| v.is("email", "other@example.com") && v.is("tenant", &a2),
-        ));
-    }
-    {
-        let a2 = a.clone();
-        out.push(exact(
-            MULTI,
-            SearchRequest::query(t(MULTI), "by-tenant-email", "tenantEmail = :te")
-                .s(":te", &format!("T-{a}|E-same@example.com")),
-            move |v| v.is("email", "same@example.com") && v.is("tenant", &a2),
-        ));
-    }
-    {
-        let b2 = b.clone();
-        out.push(exact(
-            MULTI,
-            SearchRequest::scan(t(MULTI), "tenant = :t AND status = :s")
-                .s(":t", &b)
-                .s(":s", "open"),
-            move |v| v.is("tenant", &b2) && v.is("status", "open"),
-        ));
-    }
+    out.push(exact(
+        MULTI,
+        SearchRequest::query(t(MULTI), "by-email", "email = :e")
+            .s(":e", "other@example.com")
+            .filter("#t = :t")
+            .name("#t", "tenant")
+            .s(":t", &a),
+        tenant_email(&a, "other@example.com"),
+    ));
+    out.push(exact(
+        MULTI,
+        SearchRequest::query(t(MULTI), "by-tenant-email", "tenantEmail = :te")
+            .s(":te", &format!("T-{a}|E-same@example.com")),
+        tenant_email(&a, "same@example.com"),
+    ));
+    let b2 = b.clone();
+    out.push(exact(
+        MULTI,
+        SearchRequest::scan(t(MULTI), "tenant = :t AND status = :s")
+            .s(":t", &b)
+            .s(":s", "open"),
+        move |v| v.is("tenant", &b2) && v.is("status", "open"),
+    ));
     out.push(refused(
         MULTI,
         SearchRequest::scan(t(MULTI), "email = :e").s(":e", "same@example.com"),
@@ -1475,19 +1460,11 @@ fn cases(r: &mut Runner, moto: &Moto) {
         rt,
     };
     let Some(kms_key_arn) = r.case("setup: a symmetric KMS key in moto", || {
-        ctx.block_on(async {
-            let out = kms_client(&ctx.endpoint, REGION)
-                .create_key()
-                .description("fieldseal search interop")
-                .send()
-                .await
-                .map_err(|e| {
-                    format!("CreateKey: {}", aws_sdk_kms::error::DisplayErrorContext(&e))
-                })?;
-            out.key_metadata
-                .and_then(|m| m.arn)
-                .ok_or_else(|| "CreateKey returned no ARN".to_string())
-        })
+        ctx.block_on(create_kms_key(
+            &ctx.endpoint,
+            REGION,
+            "fieldseal search interop",
+        ))
     }) else {
         return;
     };

@@ -101,18 +101,24 @@ pub struct Fields {
     values: Vec<(&'static str, JsValue)>,
 }
 
+// The accessors are `#[inline(never)]`: they run only while a config is read,
+// and inlined into every field of every config reader (wasm-release builds
+// this crate at opt-level 3) they cost 7 KB of wasm.
 impl Fields {
     /// Read `value`, an object with only the `known` keys (`what` names it in errors).
+    #[inline(never)]
     pub fn read(value: &JsValue, what: &str, known: &[&'static str]) -> Result<Fields> {
         Fields::read_at(value, what, String::new(), known)
     }
 
     /// An object inside a config, named in errors by its path (e.g.
     /// `search.versions[0].standardBeacons[1]`), its keys by `path.key`.
+    #[inline(never)]
     pub fn read_path(value: &JsValue, path: &str, known: &[&'static str]) -> Result<Fields> {
         Fields::read_at(value, path, format!("{path}."), known)
     }
 
+    #[inline(never)]
     fn read_at(
         value: &JsValue,
         what: &str,
@@ -136,6 +142,7 @@ impl Fields {
     }
 
     /// The value of `key` as read (`undefined` when absent).
+    #[inline(never)]
     pub fn value(&self, key: &str) -> JsValue {
         self.values
             .iter()
@@ -145,43 +152,52 @@ impl Fields {
     }
 
     /// Absent means `undefined` or `null`.
+    #[inline(never)]
     pub fn has(&self, key: &str) -> bool {
         let v = self.value(key);
         !(v.is_undefined() || v.is_null())
     }
 
+    #[inline(never)]
     fn name(&self, key: &str) -> String {
         format!("{}{key}", self.path)
     }
 
+    #[inline(never)]
     pub fn string(&self, key: &str) -> Result<String> {
         string(&self.value(key), &self.name(key))
     }
 
+    #[inline(never)]
     pub fn optional_string(&self, key: &str) -> Result<Option<String>> {
         optional_string(&self.value(key), &self.name(key))
     }
 
     /// An array of strings; absent is an empty list.
+    #[inline(never)]
     pub fn string_list(&self, key: &str) -> Result<Vec<String>> {
         string_list(&self.value(key), &self.name(key))
     }
 
     /// Key material (`INVALID_KEY` if not a genuine Uint8Array); wiped when dropped.
+    #[inline(never)]
     pub fn key_bytes(&self, key: &str) -> Result<Zeroizing<Vec<u8>>> {
         key_bytes(&self.value(key), &self.name(key))
     }
 
+    #[inline(never)]
     pub fn function(&self, key: &str) -> Result<Function> {
         function(self.value(key), &self.name(key))
     }
 
     /// An enum given by name, parsed by the core (the one place its names live).
+    #[inline(never)]
     pub fn named<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T>) -> Result<T> {
         parse(&self.string(key)?)
     }
 
     /// A nested options object with its own `known` keys; `None` when absent.
+    #[inline(never)]
     pub fn nested(&self, key: &str, known: &[&'static str]) -> Result<Option<Fields>> {
         if !self.has(key) {
             return Ok(None);
@@ -191,11 +207,13 @@ impl Fields {
     }
 
     /// The name of `key` in errors: the object's path and the key.
+    #[inline(never)]
     pub fn path(&self, key: &str) -> String {
         self.name(key)
     }
 
     /// An array, each element with its path (`key[i]`); absent is empty.
+    #[inline(never)]
     pub fn list(&self, key: &str) -> Result<Vec<(String, JsValue)>> {
         let name = self.name(key);
         let value = self.value(key);
@@ -213,6 +231,7 @@ impl Fields {
     }
 
     /// A whole number from 0 to 2^32 - 1.
+    #[inline(never)]
     pub fn u32(&self, key: &str) -> Result<u32> {
         match self.value(key).as_f64() {
             Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => Ok(n as u32),
@@ -223,6 +242,7 @@ impl Fields {
         }
     }
 
+    #[inline(never)]
     pub fn optional_u32(&self, key: &str) -> Result<Option<u32>> {
         match self.has(key) {
             true => self.u32(key).map(Some),
@@ -231,6 +251,7 @@ impl Fields {
     }
 
     /// A whole number from -2^31 to 2^31 - 1.
+    #[inline(never)]
     pub fn i32(&self, key: &str) -> Result<i32> {
         match self.value(key).as_f64() {
             Some(n)
@@ -245,6 +266,7 @@ impl Fields {
         }
     }
 
+    #[inline(never)]
     pub fn bool(&self, key: &str) -> Result<bool> {
         self.value(key)
             .as_bool()
@@ -253,6 +275,7 @@ impl Fields {
 
     /// A union given as an object with exactly one of the `known` keys (the
     /// DB-ESDK's unions, e.g. `{ single: {...} }`): that key and its value.
+    #[inline(never)]
     pub fn one_of(
         value: &JsValue,
         path: &str,
@@ -271,6 +294,7 @@ impl Fields {
 
     /// An object used as a map (e.g. attribute name to action): its own
     /// string keys in insertion order, each value read once.
+    #[inline(never)]
     pub fn entries(&self, key: &str) -> Result<Vec<(String, JsValue)>> {
         let name = self.name(key);
         let value = self.value(key);

@@ -1,9 +1,9 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
 # Both install whatever is missing first (scripts/setup.sh).
 # One part of the tests: `make test-rust` (test-fuzz, test-vectors,
-# test-interop, test-wasm, test-js), i.e. `scripts/test.sh STEP`.
+# test-interop, test-wasm, test-js, test-sql), i.e. `scripts/test.sh STEP`.
 
-TEST_STEPS := rust fuzz vectors interop wasm js
+TEST_STEPS := rust fuzz vectors interop wasm js sql
 
 .PHONY: demo test $(addprefix test-,$(TEST_STEPS)) bench setup moto fuzz
 

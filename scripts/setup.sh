@@ -13,6 +13,8 @@
 #   wasm-pack  wasm-pack, for the binding layer's tests (wasm/tests/web.rs)
 #   browser    Debian's chromium and chromium-driver (headless browser tests)
 #   moto       python3-venv, for the local KMS + DynamoDB (tools/moto/)
+#   postgres   Debian's postgresql (server and psql), for the throw-away
+#              clusters of the SQL tests (scripts/pg.sh); nothing is started
 #   all        every part above
 #
 # FIELDSEAL_SETUP_WEB=1 still means `all`, as before the parts existed.
@@ -23,16 +25,17 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 parts=("$@")
 [ "${FIELDSEAL_SETUP_WEB:-0}" = 1 ] && parts+=(all)
-want_web=0 want_wasm_pack=0 want_browser=0 want_moto=0
+want_web=0 want_wasm_pack=0 want_browser=0 want_moto=0 want_postgres=0
 for part in "${parts[@]}"; do
   case $part in
     web) want_web=1 ;;
     wasm-pack) want_wasm_pack=1 ;;
     browser) want_browser=1 ;;
     moto) want_moto=1 ;;
-    all) want_web=1 want_wasm_pack=1 want_browser=1 want_moto=1 ;;
+    postgres) want_postgres=1 ;;
+    all) want_web=1 want_wasm_pack=1 want_browser=1 want_moto=1 want_postgres=1 ;;
     *)
-      echo "scripts/setup.sh: unknown part \"$part\" (known: web wasm-pack browser moto all)" >&2
+      echo "scripts/setup.sh: unknown part \"$part\" (known: web wasm-pack browser moto postgres all)" >&2
       exit 2
       ;;
   esac
@@ -96,5 +99,11 @@ fi
 
 # The moto virtualenv (tools/moto/setup_venv.sh, made on first use) of the KMS tests and the demo.
 [ "$want_moto" = 1 ] && need_deb python3-venv
+
+# PostgreSQL for the SQL tests: the server binaries that scripts/pg.sh runs
+# from /usr/lib/postgresql/VERSION/bin. The package's own cluster is not used.
+if [ "$want_postgres" = 1 ]; then
+  need_deb postgresql
+fi
 
 log "toolchain ready${parts[*]:+ (${parts[*]})}"

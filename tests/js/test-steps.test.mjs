@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 // Not helpers/common.mjs: that loads the package, which these checks do not need.
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-const STEPS = ["rust", "fuzz", "vectors", "interop", "wasm", "js"];
+const STEPS = ["rust", "fuzz", "vectors", "interop", "wasm", "js", "sql"];
 
 // A short timeout: none of these may start a real step. Without the make
 // variables of an enclosing `make test` (MAKELEVEL makes a nested make print
@@ -52,6 +52,6 @@ test("make test runs every step; make test-STEP runs one", () => {
 test("scripts/setup.sh refuses an unknown part with exit 2, before installing anything", () => {
   const r = run(join(repoRoot, "scripts/setup.sh"), ["no-such-part"]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /unknown part "no-such-part" \(known: web wasm-pack browser moto all\)/);
+  assert.match(r.stderr, /unknown part "no-such-part" \(known: web wasm-pack browser moto postgres all\)/);
   assert.doesNotMatch(r.stdout, /\[setup\]/);
 });

@@ -3,6 +3,7 @@
 // full run, and the refusal of an unknown name before anything runs.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -55,3 +56,24 @@ test("scripts/setup.sh refuses an unknown part with exit 2, before installing an
   assert.match(r.stderr, /unknown part "no-such-part" \(known: web wasm-pack browser moto postgres all\)/);
   assert.doesNotMatch(r.stdout, /\[setup\]/);
 });
+
+// scripts/pg.sh: the throw-away PostgreSQL cluster of the sql step. Skipped
+// with a note where Debian's server is not installed (scripts/setup.sh
+// postgres), unless CI is set.
+const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
+const havePostgres = spawnSync("sh", ["-c", "ls /usr/lib/postgresql/*/bin/initdb"], { encoding: "utf8" }).status === 0;
+test(
+  "scripts/pg.sh run: a live server for the command, its env set; stopped and deleted afterwards, the command's status kept",
+  { skip: havePostgres || inCI ? false : "no PostgreSQL server installed (scripts/setup.sh postgres); not skipped when CI is set" },
+  () => {
+    const script = 'psql -qAt -c "SELECT current_user || \' \' || current_database()" && echo "dir=$FIELDSEAL_PG_DIR port=$PGPORT" && exit 7';
+    const r = spawnSync(join(repoRoot, "scripts/pg.sh"), ["run", "sh", "-c", script], { cwd: repoRoot, encoding: "utf8", timeout: 120_000, env });
+    assert.equal(r.status, 7, r.stderr);
+    const [who, where] = r.stdout.trim().split("\n");
+    assert.equal(who, "fieldseal fieldseal");
+    const [, dir, port] = /^dir=(\S+) port=(\d+)$/.exec(where);
+    assert.ok(!existsSync(dir), `${dir} deleted`);
+    const probe = spawnSync("psql", ["-h", "127.0.0.1", "-p", port, "-U", "fieldseal", "-d", "fieldseal", "-c", "SELECT 1"], { encoding: "utf8" });
+    assert.notEqual(probe.status, 0, "nothing listens on the port any more");
+  },
+);

@@ -1283,6 +1283,31 @@ pub fn filter_results(
     Ok(out)
 }
 
+/// For each opened item, whether the filter expression `expr` holds, its
+/// plaintext beacons added as in [`filter_results`]: the false positives of
+/// a query that is not a DynamoDB request (SQL rows) dropped by the same rule.
+pub fn expression_holds(
+    bv: &BeaconVersion,
+    expr: &str,
+    names: &Names,
+    values: &Item,
+    items: &[Item],
+) -> Result<Vec<bool>> {
+    let filter = ItemFilter::new(bv, expr, "FilterExpression", names, values)?;
+    items
+        .iter()
+        .map(|item| {
+            let plain = bv.generate_plain_beacons(item, 0)?;
+            if plain.is_empty() {
+                return filter.holds(item);
+            }
+            let mut with_beacons = item.clone();
+            with_beacons.extend(plain);
+            filter.holds(&with_beacons)
+        })
+        .collect()
+}
+
 fn all_hold(filters: &[ItemFilter], item: &Item) -> Result<bool> {
     for f in filters {
         if !f.holds(item)? {

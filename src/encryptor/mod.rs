@@ -10,6 +10,7 @@ pub mod audit;
 pub mod branch_key_supplier;
 mod config;
 mod context;
+pub mod query;
 
 pub use audit::{KeyUseEvent, KeyUseObserver, Operation};
 pub use branch_key_supplier::{DynamoDbBranchKeyIdSupplier, DynamoDbKeyBranchKeyIdSupplier};

@@ -152,7 +152,8 @@ fn strings(members: &[String]) -> JsValue {
         .into()
 }
 
-fn attribute_to_js(value: &AttributeValue) -> JsValue {
+/// Print one attribute value as JS (`{S: ...}`, ...).
+pub fn attribute_to_js(value: &AttributeValue) -> JsValue {
     let (tag, inner): (&str, JsValue) = match value {
         AttributeValue::S(s) => ("S", JsValue::from_str(s)),
         AttributeValue::N(n) => ("N", JsValue::from_str(n)),

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use fieldseal::encryptor::query::{QueryConditions, QueryValue};
 use fieldseal::{AlgorithmSuiteId, CryptoAction, Error, Item, ItemEncryptor, ItemEncryptorConfig};
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::args::{self, config_error, Fields, Result};
-use crate::convert::{item_from_js, item_to_js};
+use crate::convert::{attribute_to_js, item_from_js, item_to_js};
 use crate::error::{to_js, to_js_item};
 use crate::keyring::WasmKeyring;
 use crate::search::SearchOptions;
@@ -304,23 +305,7 @@ impl WasmItemEncryptor {
 
     /// All or nothing: the first failure rejects, naming the item's index.
     fn batch(&self, direction: Direction, items: &JsValue) -> Promise {
-        let parsed: std::result::Result<Vec<Item>, JsValue> = match args::List::of(items) {
-            Ok(Some(list)) => list
-                .items()
-                .enumerate()
-                .map(|(i, v)| {
-                    let at = format!("item #{i}");
-                    let v = v.map_err(|why| to_js(Error::InvalidItem(format!("{at}: {why}"))))?;
-                    item_from_js(&v, &at).map_err(to_js)
-                })
-                .collect(),
-            Ok(None) => Err(to_js(Error::InvalidItem(
-                "expected an array of items".into(),
-            ))),
-            Err(why) => Err(to_js(Error::InvalidItem(format!(
-                "expected an array of items ({why})"
-            )))),
-        };
+        let parsed = items_from_js(items);
         let encryptor = self.inner.clone();
         future_to_promise(async move {
             let items = parsed?;
@@ -334,6 +319,52 @@ impl WasmItemEncryptor {
             Ok(out.into())
         })
     }
+}
+
+/// A JS array of items; the first bad one is `INVALID_ITEM` naming its index.
+fn items_from_js(items: &JsValue) -> std::result::Result<Vec<Item>, JsValue> {
+    match args::List::of(items) {
+        Ok(Some(list)) => list
+            .items()
+            .enumerate()
+            .map(|(i, v)| {
+                let at = format!("item #{i}");
+                let v = v.map_err(|why| to_js(Error::InvalidItem(format!("{at}: {why}"))))?;
+                item_from_js(&v, &at).map_err(to_js)
+            })
+            .collect(),
+        Ok(None) => Err(to_js(Error::InvalidItem(
+            "expected an array of items".into(),
+        ))),
+        Err(why) => Err(to_js(Error::InvalidItem(format!(
+            "expected an array of items ({why})"
+        )))),
+    }
+}
+
+/// A query's conditions: `equal` and `beginsWith`, each an item of
+/// attribute name to plaintext value.
+fn conditions_from_js(equal: &JsValue, begins_with: &JsValue) -> Result<QueryConditions> {
+    Ok(QueryConditions {
+        equal: item_from_js(equal, "equal")?,
+        begins_with: item_from_js(begins_with, "beginsWith")?,
+    })
+}
+
+/// `[{ name, beginsWith, attribute, beacon, values }]`, one per condition.
+fn query_values_to_js(values: &[QueryValue]) -> JsValue {
+    let out = Array::new();
+    for value in values {
+        let entry = js_sys::Object::new();
+        args::define(&entry, "name", &JsValue::from_str(&value.name));
+        args::define(&entry, "beginsWith", &JsValue::from_bool(value.begins_with));
+        args::define(&entry, "attribute", &JsValue::from_str(&value.attribute));
+        args::define(&entry, "beacon", &JsValue::from_bool(value.beacon));
+        let list: Array = value.values.iter().map(attribute_to_js).collect();
+        args::define(&entry, "values", &list.into());
+        out.push(&entry);
+    }
+    out.into()
 }
 
 #[wasm_bindgen]
@@ -410,5 +441,41 @@ impl WasmItemEncryptor {
         args::define(&out, "VirtualFields", &strings(virtual_fields));
         args::define(&out, "CompoundBeacons", &strings(compound));
         Ok(out.into())
+    }
+
+    /// What a query that is not a DynamoDB request (SQL rows) compares:
+    /// for each condition of `equal` and `beginsWith` (items of attribute to
+    /// plaintext value), the stored attribute (`aws_dbe_b_<name>` for a
+    /// beacon) and the values to match, the beacon values over all partitions.
+    #[wasm_bindgen(
+        js_name = queryValues,
+        unchecked_return_type = "Promise<{ name: string; beginsWith: boolean; attribute: string; beacon: boolean; values: any[] }[]>"
+    )]
+    pub fn query_values(&self, equal: JsValue, begins_with: JsValue) -> Promise {
+        let parsed = conditions_from_js(&equal, &begins_with);
+        let encryptor = self.inner.clone();
+        future_to_promise(async move {
+            let conditions = parsed.map_err(to_js)?;
+            let values = encryptor.query_values(&conditions).await.map_err(to_js)?;
+            Ok(query_values_to_js(&values))
+        })
+    }
+
+    /// For each opened item, whether all the conditions hold (the plaintext
+    /// predicate that drops a beacon's false positives).
+    #[wasm_bindgen(js_name = conditionsHold)]
+    pub fn conditions_hold(
+        &self,
+        equal: JsValue,
+        begins_with: JsValue,
+        items: JsValue,
+    ) -> std::result::Result<Vec<u8>, JsValue> {
+        let conditions = conditions_from_js(&equal, &begins_with).map_err(to_js)?;
+        let items = items_from_js(&items)?;
+        let holds = self
+            .inner
+            .conditions_hold(&conditions, &items)
+            .map_err(to_js)?;
+        Ok(holds.into_iter().map(u8::from).collect())
     }
 }

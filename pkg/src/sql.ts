@@ -65,7 +65,7 @@ export interface SqlFragment {
 
 /** What {@link SealedTable.ddl} prints. */
 export interface SealedTableDdl {
-  /** Column definitions for `CREATE TABLE` (comma-separated, one a line): the sealed columns, the header, footer and beacons, and the columns declared with a type. */
+  /** Column definitions for `CREATE TABLE` (comma-separated, one a line): the encrypted columns, the header, footer and beacons. The signed and DO_NOTHING columns are yours to define. */
   columns: string;
   /** A `CREATE INDEX` for each beacon column. */
   indexes: string[];
@@ -469,10 +469,8 @@ export function defineSealedTable(config: SealedTableConfig): SealedTable {
 
     ddl(): SealedTableDdl {
       const lines: string[] = [];
-      for (const [column, s] of columns) {
-        if (s.action === "ENCRYPT_AND_SIGN") lines.push(`${ident(column)} bytea`);
-        else if (s.type) lines.push(`${ident(column)} ${s.type}`);
-      }
+      // The signed and DO_NOTHING columns keep the definitions you give them (keys, constraints, defaults).
+      for (const [column, s] of columns) if (s.action === "ENCRYPT_AND_SIGN") lines.push(`${ident(column)} bytea`);
       lines.push(`${ident(HEAD)} bytea`, `${ident(FOOT)} bytea`);
       // COLLATE "C": byte order, so the btree index serves both = and a LIKE prefix.
       for (const beacon of beacons) lines.push(`${ident(beacon)} text COLLATE "C"`);

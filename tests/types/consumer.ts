@@ -188,3 +188,41 @@ const badStore: BeaconVersion = { ...version, keyStore: "BranchKeyStore" };
 // @ts-expect-error writeVersion is required
 const noWriteVersion: SearchConfig = { versions: [version] };
 void badLength, badStyle, badSource, badStore, noWriteVersion;
+
+// fieldseal/sql: a sealed table's config, rows in and out, the search helpers.
+import { defineSealedTable, type PlainRow, type SealedTable, type SealedTableConfig, type SqlColumnType, type SqlFragment, type StoredRow } from "fieldseal/sql";
+const sqlConfig: SealedTableConfig = {
+  name: "orders",
+  primaryKey: ["id"],
+  columns: { id: "SIGN_ONLY", email: "ENCRYPT_AND_SIGN", total: { action: "SIGN_ONLY", type: "numeric" }, note: "DO_NOTHING", placed: { action: "SIGN_ONLY", type: "date" } },
+  keyring: config.keyring,
+  search,
+  algorithmSuiteId: "0x6700",
+};
+const sqlOrders: SealedTable = defineSealedTable(sqlConfig);
+async function sqlRows(): Promise<void> {
+  const stored: StoredRow = await sqlOrders.sealRow({ id: 1, email: "a@b.c", total: 12.5, placed: new Date() });
+  const storedMany: StoredRow[] = await sqlOrders.sealRows([{ id: 2 }]);
+  const plain: PlainRow = await sqlOrders.openRow(stored);
+  const plains: PlainRow[] = await sqlOrders.openRows(storedMany);
+  const { columns, indexes }: { columns: string; indexes: string[] } = sqlOrders.ddl();
+  const beacon: string = await sqlOrders.beaconValue("email", "a@b.c");
+  const eq: SqlFragment = await sqlOrders.where({ email: "a@b.c" }, { startAt: 1 });
+  const prefix: SqlFragment = await sqlOrders.where({ beginsWith: { compoundName: "S-shipped" } });
+  const kept: { id: number; email: string }[] = sqlOrders.filter([{ id: 1, email: "a@b.c" }], { email: "a@b.c" });
+  const sql: string = eq.sql;
+  const values: unknown[] = prefix.values;
+  void plain, plains, columns, indexes, beacon, kept, sql, values;
+  sqlOrders.free();
+}
+void sqlRows;
+const sqlType: SqlColumnType = "timestamptz";
+// @ts-expect-error not a column type
+const badSqlType: SqlColumnType = "money";
+// @ts-expect-error not an action
+const badSqlColumn: SealedTableConfig = { ...sqlConfig, columns: { id: "ENCRYPT" } };
+// @ts-expect-error the primary key is one or two columns
+const badSqlKey: SealedTableConfig = { ...sqlConfig, primaryKey: ["a", "b", "c"] };
+// @ts-expect-error beginsWith takes string prefixes
+const badPrefix: Promise<SqlFragment> = sqlOrders.where({ beginsWith: { compoundName: 5 } });
+void sqlType, badSqlType, badSqlColumn, badSqlKey, badPrefix;

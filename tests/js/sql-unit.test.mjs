@@ -213,7 +213,7 @@ describe("rows with beacons", () => {
   });
   after(async () => moto?.stop());
 
-  const searchable = (length = 2) =>
+  const searchable = (length = 2, partitions = {}) =>
     defineSealedTable({
       name: "orders",
       primaryKey: ["id"],
@@ -229,6 +229,7 @@ describe("rows with beacons", () => {
             // 2 bits: four beacon values, so many emails share one (false positives).
             standardBeacons: [{ name: "email", length }],
             compoundBeacons: [{ name: "compoundName", split: "|", signed: [{ name: "status", prefix: "S-" }], encrypted: [{ name: "email", prefix: "E-" }] }],
+            ...partitions,
           },
         ],
       },
@@ -278,6 +279,19 @@ describe("rows with beacons", () => {
     const shipped = table.filter(await table.openRows(byPrefix.map(asPgReturns)), { beginsWith: { compoundName: "S-shipped" } });
     assert.deepEqual(shipped.map((r) => r.id), rows.filter((r) => r.status === "shipped").map((r) => r.id));
     await expectFieldsealError("REQUEST_REFUSED", () => table.where({ total: 1, beginsWith: { email: "user" } }));
+    table.free();
+  });
+
+  test("a beacon with partitions: where() matches every partition's value, beaconValue refuses", async () => {
+    let next = 0;
+    const table = searchable(16, { maximumNumberOfPartitions: 3, partitionSelector: (_item, n) => next++ % n });
+    const stored = await table.sealRows([1, 2, 3].map((id) => ({ id, email: "same@example.com", status: "open" })));
+    const { sql, values } = await table.where({ email: "same@example.com" }, { startAt: 4 });
+    assert.equal(sql, '"aws_dbe_b_email" IN ($4, $5, $6)');
+    assert.equal(new Set(values).size, 3);
+    assert.deepEqual(new Set(stored.map((s) => s.aws_dbe_b_email)), new Set(values));
+    const many = await expectFieldsealError("REQUEST_REFUSED", () => table.beaconValue("email", "same@example.com"));
+    assert.match(many.message, /"email"/);
     table.free();
   });
 });

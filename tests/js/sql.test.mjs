@@ -424,6 +424,12 @@ describe("fieldseal/sql against a live PostgreSQL", { skip }, () => {
       assert.deepEqual(await tamperTable().openRow(await selectOne(TAMPER, "t-9")), tamperRow(9), "restored, it opens");
     });
 
+    test("a row inserted with plain SQL, never sealed", async () => {
+      await pool.query(`INSERT INTO ${q(TAMPER)} (id, total, status, note) VALUES ('t-plain', 5, 'pending', 'x')`);
+      const err = await expectFieldsealError("INVALID_ITEM", async () => tamperTable().openRow(await selectOne(TAMPER, "t-plain")));
+      assert.match(err.message, /never sealed|aws_dbe_head/);
+    });
+
     test("a SIGN_ONLY column updated with plain SQL", async () => {
       await pool.query(`UPDATE ${q(TAMPER)} SET total = total + 1 WHERE id = 't-5'`);
       const err = await expectFieldsealError("INTEGRITY_FAILURE", async () => tamperTable().openRow(await selectOne(TAMPER, "t-5")));

@@ -123,7 +123,8 @@ step_wasm() {
 }
 
 step_js() {
-  scripts/setup.sh web browser moto
+  # postgres: installed, not started; tests/js/test-steps.test.mjs runs scripts/pg.sh.
+  scripts/setup.sh web browser moto postgres
   say "npm package: build, size budget"
   build_package
   npm --prefix pkg run size

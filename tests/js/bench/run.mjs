@@ -14,6 +14,10 @@
 //   search     searchable encryption (search.mjs): beacon cost per sealed item (2 standard +
 //              1 compound beacon), Query rewriting per query, beaconized PutItem items/s,
 //              each against the same config without search (beacon keys from moto)
+//   sql        fieldseal/sql (sql.mjs): rows/s of sealRow/openRow for a 10-column row (4 encrypted)
+//              next to encryptItem/decryptItem of the same item, and 10,000 rows inserted and
+//              selected against a live PostgreSQL, sealed and plaintext (PG* env, else a
+//              throw-away cluster from scripts/pg.sh; skipped with the reason if neither)
 //
 // Also measures the package size (pkg/scripts/size.mjs). Each measurement warms
 // up, then runs for a fixed wall time. Prints the tables and the issue's
@@ -22,7 +26,8 @@
 //   BENCH_SECONDS=2.5          measured seconds per (implementation, suite, op)
 //   BENCH_WARMUP_SECONDS       warm-up per measurement (default seconds/4, 0.3..1)
 //   BENCH_LARGE_SECONDS=0.5    measured seconds per large-field measurement (warm-up a quarter)
-//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy, dynamodb, search)
+//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy, dynamodb, search, sql)
+//   BENCH_SQL_ROUNDS=3         timed rounds of the sql row's 10,000-row INSERT and SELECT
 //   BENCH_HIERARCHY_ITEMS=10000 items sealed and opened for the hierarchy row's call counts
 //   CHROMIUM_PATH              default /usr/bin/chromium; if missing the browser rows
 //                              are skipped with a note, or fail when CI is set
@@ -44,6 +49,7 @@ import { esdkItemEncryptor } from "./esdk-js.mjs";
 import { benchDynamoDbMoto, benchDynamoDbStub, dynamodbLines, dynamodbStubTable } from "./dynamodb.mjs";
 import { benchHierarchy, hierarchyLines } from "./hierarchy.mjs";
 import { benchSearch, searchLines, searchTable } from "./search.mjs";
+import { benchSqlCpu, benchSqlLive, postgresServer, sqlCpuTable, sqlLines, sqlLiveTable } from "./sql.mjs";
 import { LARGE_SIZES, measureLargeField, webCryptoAesGcm } from "./large.mjs";
 import { measure, measureEncryptor } from "./measure.mjs";
 import { runNative } from "./native.mjs";
@@ -59,7 +65,7 @@ const markdownPath = join(repoRoot, "BENCHMARKS.md");
 const chartPath = join(repoRoot, "docs/bench-chart.svg");
 const require = createRequire(import.meta.url);
 
-const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy", "dynamodb", "search"];
+const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy", "dynamodb", "search", "sql"];
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 
 function envNumber(name, fallback) {
@@ -96,6 +102,7 @@ const large = []; // { runtime, ciphers, sizes: measureLargeField results }
 let hierarchy = null; // benchHierarchy's result
 const dynamodb = { stub: null, moto: null }; // benchDynamoDbStub's and benchDynamoDbMoto's results
 let search = null; // benchSearch's result
+const sql = { cpu: null, live: null, liveSkipped: null }; // benchSqlCpu's and benchSqlLive's results
 const skipped = []; // { row, reason }
 const errors = []; // { row, error }
 /** Per ROW_NAMES entry: null once measured, else why there are no numbers. */
@@ -379,6 +386,33 @@ async function benchSearchRow() {
   }
 }
 
+async function benchSqlCpuRow() {
+  log("sql/cpu: fieldseal/sql sealRow/openRow of a 10-column row (4 encrypted) vs encryptItem/decryptItem of the same item");
+  const fieldseal = await importFieldseal();
+  sql.cpu = await benchSqlCpu({ fieldseal, sql: await import("fieldseal/sql"), reference, suites, opts });
+  log(textTable(sqlCpuTable(sql.cpu)).replace(/^/gm, "  "));
+}
+
+async function benchSqlLiveRow() {
+  const rounds = Number(process.env.BENCH_SQL_ROUNDS ?? 3);
+  if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`BENCH_SQL_ROUNDS=${process.env.BENCH_SQL_ROUNDS}: expected a positive integer`);
+  log(`sql/pg: 10,000 rows INSERTed and SELECTed against a live PostgreSQL, sealed and plaintext, ${rounds} rounds`);
+  const fieldseal = await importFieldseal();
+  const server = postgresServer();
+  if (server.skipped) {
+    sql.liveSkipped = server.skipped;
+    skip(server.skipped);
+  }
+  try {
+    const pg = (await import("pg")).default;
+    sql.live = await benchSqlLive({ fieldseal, sql: await import("fieldseal/sql"), pg, server, reference, suites, rounds });
+    for (const line of sqlLines(null, sql.live)) log(`  ${line}`);
+    log(textTable(sqlLiveTable(sql.live)).replace(/^/gm, "  "));
+  } finally {
+    server.stop();
+  }
+}
+
 /** Runs one row, recording in `status` whether it measured, was skipped or failed. */
 async function runRow(name, runner) {
   try {
@@ -406,6 +440,7 @@ const runners = {
   hierarchy: { hierarchy: benchHierarchyRow },
   dynamodb: { "dynamodb/stub": benchDynamoDbStubRow, "dynamodb/moto": benchDynamoDbMotoRow },
   search: { search: benchSearchRow },
+  sql: { "sql/cpu": benchSqlCpuRow, "sql/pg": benchSqlLiveRow },
 };
 log(`reference item: ${relative(repoRoot, fixturePath)}; suites ${suites.join(", ")}; ${seconds}s per measurement after ${warmupSeconds}s warm-up`);
 try {
@@ -450,6 +485,7 @@ const results = {
   hierarchy,
   dynamodb,
   search,
+  sql,
   packageSize: size,
   status,
 };
@@ -470,6 +506,11 @@ if (hierarchy) console.log(`\n${hierarchyLines(hierarchy).join("\n")}`);
 if (dynamodb.stub) console.log(`\n${dynamodbLines(dynamodb.stub, null).join("\n")}\n${textTable(dynamodbStubTable(dynamodb.stub))}`);
 if (dynamodb.moto) console.log(`\n${dynamodbLines(null, dynamodb.moto).join("\n")}`);
 if (search) console.log(`\n${searchLines(search).join("\n")}\n${textTable(searchTable(search))}`);
+if (sql.cpu || sql.live || sql.liveSkipped) {
+  console.log(`\n${sqlLines(sql.cpu, sql.live, sql.liveSkipped).join("\n")}`);
+  if (sql.cpu) console.log(textTable(sqlCpuTable(sql.cpu)));
+  if (sql.live) console.log(textTable(sqlLiveTable(sql.live)));
+}
 if (size) console.log(`\n${packageSizeLine(size)}`);
 console.log("\nTargets");
 console.log(textTable(targetsTable(targetList)));

@@ -14,6 +14,7 @@
 //!   npm package's DynamoDB plug-in (`tests/plugin.rs`);
 //! - [`search`]: searchable encryption (beacons) configured alike on both sides, and the
 //!   official side's Query/Scan loops (`tests/search.rs`);
+//! - [`sql`]: a sealed SQL table (`fieldseal/sql`) described for both sides (`tests/sql.rs`);
 //! - [`runner`]: the case runner of the moto-backed tests (`tests/keystore.rs`, `tests/plugin.rs`,
 //!   `tests/search.rs`).
 
@@ -30,6 +31,7 @@ pub mod runner;
 pub mod search;
 pub mod shapes;
 pub mod spec;
+pub mod sql;
 
 pub use reference::reference_item;
 

@@ -300,6 +300,42 @@ fn run_table(t: &mut Tally, table: &SqlTable, rows: &[(String, Item)]) {
             },
         );
     }
+    // The oracle is not vacuous: the first row read back from PostgreSQL with
+    // a signed column changed (a SIGN_ONLY/context column as SQL would update
+    // it) does not open in the official SDK.
+    if let Some((label, _)) = ours.first() {
+        t.case(
+            &format!(
+                "{}: a row changed in PostgreSQL does not open in the official SDK: {label}",
+                table.name
+            ),
+            || {
+                let result = tool_result(&run.output, "sealed", 0, label, "fieldseal/sql")?;
+                let mut stored = item_from_json(&result["item"])?;
+                let signed = table
+                    .columns
+                    .iter()
+                    .find(|c| {
+                        c.action != CryptoAction::EncryptAndSign
+                            && c.action != CryptoAction::DoNothing
+                            && c.name != table.primary_key
+                            && stored.contains_key(c.name)
+                    })
+                    .ok_or("the row has no signed column besides the primary key")?;
+                let changed = match &stored[signed.name] {
+                    V::S(v) => s(&format!("{v}!")),
+                    V::N(v) => n(&format!("{v}1")),
+                    V::Bool(b) => V::Bool(!b),
+                    other => return Err(format!("no change for {}", show(other))),
+                };
+                stored.insert(signed.name.to_owned(), changed);
+                match block_on(official::decrypt(&official, &stored)) {
+                    Err(_) => Ok(()),
+                    Ok(opened) => Err(format!("opened after {} changed: {opened:?}", signed.name)),
+                }
+            },
+        );
+    }
     for (i, (label, _)) in theirs.iter().enumerate() {
         let plain = &plain_theirs
             .iter()

@@ -166,6 +166,47 @@ fn v2_context_attributes_round_trip() {
     }
 }
 
+/// aws-db-esdk's EncryptItem refuses an item that lacks a
+/// SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attribute (ContextAttrsExist); an
+/// item it would not write must not be sealed here either.
+#[test]
+fn missing_context_attribute_is_refused_on_encrypt() {
+    let mut c = config(SUITES[0]);
+    for name in ["pk", "sk", "amount", "region"] {
+        c.attribute_actions_on_encrypt
+            .insert(name.into(), A::SignAndIncludeInEncryptionContext);
+    }
+    let enc = ItemEncryptor::new(c).unwrap();
+
+    let mut one_missing = item();
+    one_missing.insert("region".into(), V::S("eu".into()));
+    one_missing.remove("amount");
+    let e = block_on(enc.encrypt_item(&one_missing)).unwrap_err();
+    assert_eq!(e.code(), "INVALID_ITEM", "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("\"amount\"") && msg.contains("SIGN_AND_INCLUDE"),
+        "{msg}"
+    );
+    assert!(!msg.contains("region"), "{msg}");
+
+    // Both missing: both named, sorted.
+    let mut both_missing = item();
+    both_missing.remove("amount");
+    let e = block_on(enc.encrypt_item(&both_missing)).unwrap_err();
+    assert_eq!(e.code(), "INVALID_ITEM", "{e}");
+    assert!(e.to_string().contains(r#"["amount", "region"]"#), "{e}");
+
+    // With the attributes present the item seals and opens.
+    let mut full = item();
+    full.insert("region".into(), V::S("eu".into()));
+    let sealed = block_on(enc.encrypt_item(&full)).unwrap();
+    assert_eq!(
+        block_on(enc.decrypt_item(&sealed)).unwrap(),
+        opened_form(&full, enc.config())
+    );
+}
+
 fn expect_failure(enc: &ItemEncryptor, item: &Item, what: &str) -> fieldseal::Error {
     match block_on(enc.decrypt_item(item)) {
         Ok(_) => panic!("decrypt succeeded after {what}"),

@@ -135,6 +135,7 @@ impl ItemEncryptor {
         let cfg = &self.config;
         let suite = cfg.algorithm_suite_id;
         self.require_key_attributes(item)?;
+        self.require_context_attributes(item)?;
         // Spec: encrypt-item.md (plaintext override): written as given, as the reference does.
         if cfg.plaintext_override == PlaintextOverride::ForcePlaintextWriteAllowPlaintextRead {
             return Ok((item.clone(), None));
@@ -390,6 +391,35 @@ impl ItemEncryptor {
             }
         }
         Ok(())
+    }
+
+    /// Every SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attribute must be in the
+    /// item: aws-db-esdk's EncryptItem refuses it otherwise (ContextAttrsExist,
+    /// checked right after the key attributes and before the plaintext
+    /// override), so an item it would not write is not written here either.
+    /// Names the missing attributes in sorted order, as its ContextMissingMsg.
+    fn require_context_attributes(&self, item: &Item) -> Result<()> {
+        let missing: Vec<&str> = self
+            .config
+            .attribute_actions_on_encrypt
+            .iter()
+            .filter(|(name, action)| {
+                **action == CryptoAction::SignAndIncludeInEncryptionContext
+                    && !item.contains_key(*name)
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        match missing.as_slice() {
+            [] => Ok(()),
+            [one] => Err(Error::InvalidItem(format!(
+                "attribute {one:?} is configured SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT \
+                 but is missing from the item"
+            ))),
+            many => Err(Error::InvalidItem(format!(
+                "attributes {many:?} are configured SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT \
+                 but are missing from the item"
+            ))),
+        }
     }
 
     /// The context this item is bound to, and the keys of it that are

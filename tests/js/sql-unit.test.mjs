@@ -171,6 +171,22 @@ describe("rows without beacons", () => {
     table.free();
   });
 
+  test("a NULL or absent SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT column is INVALID_ITEM naming it, as the DB-ESDK refuses it", async () => {
+    const table = defineSealedTable({
+      name: "orders",
+      primaryKey: ["id"],
+      columns: { id: "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT", region: "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT", email: "ENCRYPT_AND_SIGN" },
+      keyring: aesKeyring(5),
+    });
+    for (const row of [{ id: 1, region: null, email: "x@y.z" }, { id: 1, email: "x@y.z" }]) {
+      const e = await expectFieldsealError("INVALID_ITEM", () => table.sealRow(row));
+      assert.match(e.message, /"region".*SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT/);
+    }
+    const stored = await table.sealRow({ id: 1, region: "eu", email: "x@y.z" });
+    assert.deepEqual(await table.openRow(stored), { id: 1, region: "eu", email: "x@y.z" });
+    table.free();
+  });
+
   test("ddl: the encrypted columns, header and footer, no beacons", () => {
     assert.deepEqual(orders().ddl(), {
       columns: [

@@ -358,6 +358,30 @@ test("defect 8: Symbol-keyed attributes are refused with INVALID_ITEM, not dropp
   await expectCode("INVALID_ITEM", () => enc.encryptRecord({ pk: "p", sk: 1, meta: { [s]: "x" } }));
 });
 
+test("binary is read by the buffer's slot: arrays and plain objects skip the slot test, a buffer of any prototype or realm is still its bytes", async () => {
+  const { runInNewContext } = await import("node:vm");
+  const enc = table(aesKeyring(6));
+  const roundTrip = async (doc) => (await enc.decryptRecord(await enc.encryptRecord({ pk: "p", doc }))).doc;
+  const buffer = (...bytes) => new Uint8Array(bytes).buffer;
+  const bytesCases = [
+    [runInNewContext("new Uint8Array([1, 2, 3]).buffer"), [1, 2, 3]],
+    [Object.setPrototypeOf(buffer(4, 5), Object.prototype), [4, 5]],
+    [Object.setPrototypeOf(buffer(6), null), [6]],
+    [Object.assign(buffer(8), { x: 1 }), [8]],
+  ];
+  for (const [value, bytes] of bytesCases) assert.deepEqual(await roundTrip(value), new Uint8Array(bytes));
+  assert.deepEqual(await roundTrip({ a: 1, b: [2, { c: "x" }] }), { a: 1, b: [2, { c: "x" }] });
+  assert.deepEqual(await roundTrip(Object.assign(Object.create(null), { a: 1 })), { a: 1 });
+  const { proxy: revoked, revoke } = Proxy.revocable([], {});
+  revoke();
+  const boom = () => {
+    throw new Error("trap");
+  };
+  for (const bad of [revoked, new Proxy({ a: 1 }, { getPrototypeOf: boom }), new Proxy({ a: 1 }, { ownKeys: boom })]) {
+    await expectCode("INVALID_ITEM", () => enc.encryptRecord({ pk: "p", doc: bad }));
+  }
+});
+
 test("defect 8: every public entry point rejects with a FieldsealError and a code", async () => {
   const boom = () => {
     throw new Error("trap");

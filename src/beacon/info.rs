@@ -872,19 +872,7 @@ impl CompoundBeacon {
         for_equality: bool,
         partition: u32,
     ) -> Result<AttributeValue> {
-        let AttributeValue::S(s) = value else {
-            return Err(Error::RequestRefused(format!(
-                "compound beacon {:?} can only be queried as a string, not as {}",
-                self.base.name,
-                value.type_name()
-            )));
-        };
-        let pieces = self.split_value(s);
-        let parts_used = pieces
-            .iter()
-            .map(|p| self.get_part_from_prefix(p))
-            .collect::<Result<Vec<_>>>()?;
-        self.validate_part_order(&parts_used)?;
+        let (pieces, _) = self.query_pieces(value)?;
         let beacon_parts = pieces
             .iter()
             .map(|p| self.find_and_calc_part(p, keys, partition))
@@ -904,19 +892,12 @@ impl CompoundBeacon {
         }
     }
 
-    /// The partition counts of the encrypted parts of these parts.
-    pub fn get_partition_counts_from_parts(in_parts: &[&BeaconPart]) -> Vec<u32> {
-        in_parts
-            .iter()
-            .filter_map(|p| match p {
-                BeaconPart::Encrypted { beacon, .. } => Some(beacon.number_of_partitions),
-                BeaconPart::Signed { .. } => None,
-            })
-            .collect()
-    }
-
-    /// The partition counts of the encrypted parts of a query value.
-    pub fn get_partition_counts_from_value(&self, value: &AttributeValue) -> Result<Vec<u32>> {
+    /// A query value's pieces and the part each names, in a valid order;
+    /// a value that is not a string is refused.
+    fn query_pieces<'v>(
+        &self,
+        value: &'v AttributeValue,
+    ) -> Result<(Vec<&'v str>, Vec<&BeaconPart>)> {
         let AttributeValue::S(s) = value else {
             return Err(Error::RequestRefused(format!(
                 "compound beacon {:?} can only be queried as a string, not as {}",
@@ -930,6 +911,23 @@ impl CompoundBeacon {
             .map(|p| self.get_part_from_prefix(p))
             .collect::<Result<Vec<_>>>()?;
         self.validate_part_order(&parts_used)?;
+        Ok((pieces, parts_used))
+    }
+
+    /// The partition counts of the encrypted parts of these parts.
+    pub fn get_partition_counts_from_parts(in_parts: &[&BeaconPart]) -> Vec<u32> {
+        in_parts
+            .iter()
+            .filter_map(|p| match p {
+                BeaconPart::Encrypted { beacon, .. } => Some(beacon.number_of_partitions),
+                BeaconPart::Signed { .. } => None,
+            })
+            .collect()
+    }
+
+    /// The partition counts of the encrypted parts of a query value.
+    pub fn get_partition_counts_from_value(&self, value: &AttributeValue) -> Result<Vec<u32>> {
+        let (_, parts_used) = self.query_pieces(value)?;
         Ok(Self::get_partition_counts_from_parts(&parts_used))
     }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use aws_db_esdk::dynamodb::types::DynamoDbTableEncryptionConfig;
+use aws_db_esdk::dynamodb::types::{DynamoDbTableEncryptionConfig, SearchConfig};
 use aws_db_esdk::intercept::DbEsdkInterceptor;
 use aws_db_esdk::material_providers::types::keyring::KeyringRef;
 use aws_db_esdk::types::dynamo_db_tables_encryption_config::DynamoDbTablesEncryptionConfig;
@@ -119,28 +119,8 @@ impl PluginTable {
         region: &str,
     ) -> Result<DynamoDbTableEncryptionConfig, String> {
         let spec = &self.spec;
-        let mut b = DynamoDbTableEncryptionConfig::builder()
-            .logical_table_name(spec.logical_table_name.clone())
-            .partition_key_name(spec.partition_key_name.clone())
-            .attribute_actions_on_encrypt(
-                spec.actions
-                    .iter()
-                    .map(|(k, a)| (k.clone(), official::action(*a)))
-                    .collect::<HashMap<_, _>>(),
-            )
-            .algorithm_suite_id(official::suite(spec.suite))
-            .keyring(self.key.official_keyring(endpoint, region).await?);
-        if let Some(sk) = &spec.sort_key_name {
-            b = b.sort_key_name(sk.clone());
-        }
-        if !spec.allowed_unsigned_attributes.is_empty() {
-            b = b.allowed_unsigned_attributes(spec.allowed_unsigned_attributes.clone());
-        }
-        if let Some(p) = &spec.allowed_unsigned_attribute_prefix {
-            b = b.allowed_unsigned_attribute_prefix(p.clone());
-        }
-        b.build()
-            .map_err(|e| format!("DynamoDbTableEncryptionConfig {}: {e:?}", self.name))
+        let keyring = self.key.official_keyring(endpoint, region).await?;
+        official_table_config(&self.name, spec, keyring, None)
     }
 }
 
@@ -213,6 +193,39 @@ pub async fn create_table(
 
 /// `Ok` if the npm package is built with the DynamoDB plug-in
 /// (`pkg/dist/dynamodb.js`) and `node` runs; else what is missing.
+/// The official table config of `spec` (the table `name`, for errors), with
+/// `keyring` and, for searchable tables, `search`.
+pub fn official_table_config(
+    name: &str,
+    spec: &TableSpec,
+    keyring: KeyringRef,
+    search: Option<SearchConfig>,
+) -> Result<DynamoDbTableEncryptionConfig, String> {
+    let mut b = DynamoDbTableEncryptionConfig::builder()
+        .logical_table_name(spec.logical_table_name.clone())
+        .partition_key_name(spec.partition_key_name.clone())
+        .attribute_actions_on_encrypt(
+            spec.actions
+                .iter()
+                .map(|(k, a)| (k.clone(), official::action(*a)))
+                .collect::<HashMap<_, _>>(),
+        )
+        .algorithm_suite_id(official::suite(spec.suite))
+        .keyring(keyring)
+        .set_search(search);
+    if let Some(sk) = &spec.sort_key_name {
+        b = b.sort_key_name(sk.clone());
+    }
+    if !spec.allowed_unsigned_attributes.is_empty() {
+        b = b.allowed_unsigned_attributes(spec.allowed_unsigned_attributes.clone());
+    }
+    if let Some(p) = &spec.allowed_unsigned_attribute_prefix {
+        b = b.allowed_unsigned_attribute_prefix(p.clone());
+    }
+    b.build()
+        .map_err(|e| format!("DynamoDbTableEncryptionConfig {}: {e:?}", name))
+}
+
 pub fn plugin_ready() -> Result<(), String> {
     npm::package_ready()?;
     let entry = npm::repo_root().join("pkg/dist/dynamodb.js");

@@ -156,29 +156,8 @@ impl SearchTable {
                 official_hierarchical_keyring(store, &supplier).await?
             }
         };
-        let mut b = DynamoDbTableEncryptionConfig::builder()
-            .logical_table_name(spec.logical_table_name.clone())
-            .partition_key_name(spec.partition_key_name.clone())
-            .attribute_actions_on_encrypt(
-                spec.actions
-                    .iter()
-                    .map(|(k, a)| (k.clone(), official::action(*a)))
-                    .collect::<HashMap<_, _>>(),
-            )
-            .algorithm_suite_id(official::suite(spec.suite))
-            .keyring(keyring)
-            .search(official_search(&self.search, store)?);
-        if let Some(sk) = &spec.sort_key_name {
-            b = b.sort_key_name(sk.clone());
-        }
-        if !spec.allowed_unsigned_attributes.is_empty() {
-            b = b.allowed_unsigned_attributes(spec.allowed_unsigned_attributes.clone());
-        }
-        if let Some(p) = &spec.allowed_unsigned_attribute_prefix {
-            b = b.allowed_unsigned_attribute_prefix(p.clone());
-        }
-        b.build()
-            .map_err(|e| format!("DynamoDbTableEncryptionConfig {}: {e:?}", self.name))
+        let search = official_search(&self.search, store)?;
+        crate::intercept::official_table_config(&self.name, spec, keyring, Some(search))
     }
 
     /// The number of partitions of the write version

@@ -6,18 +6,29 @@
 // The server is the one the PG* environment names (scripts/pg.sh run sets it).
 // IN.json (written by the Rust test):
 //   { key: { namespace, name, key (base64) },            raw AES keyring
-//     table: { name, primaryKey: [pk], columns: { col: { action, type } }, algorithmSuiteId },
+//     table: { name, primaryKey: [pk], columns: { col: { action, type } }, algorithmSuiteId,
+//              search? },                                beacons: the search config without the versions' keyStore
 //     sqlTypes: { col: "text PRIMARY KEY" | "numeric" | ... },  the application's
 //                                                        definitions of the columns ddl() does not print
 //     rows: [{ label, item }],       plaintext items (typed DynamoDB JSON, B as base64) to seal as rows
-//     official: [{ label, item }] }  items sealed by the official SDK, to insert as rows and open
+//     official: [{ label, item }],   items sealed by the official SDK, to insert as rows and open
+//     with search, the beacon keys' store in moto and the searches to run:
+//     aws?: { endpoint, region, accessKeyId, secretAccessKey },
+//     keyStore?: { ddbTableName, logicalKeyStoreName, kmsKeyArn },
+//     queries?: [{ label, conditions }] }   conditions as where() and filter() take them
 // Each row is sealed by fieldseal/sql (sealRow), inserted, selected back with
 // pg, and its stored columns are written out as the DynamoDB item they are
 // (bytea -> B, text -> S, numeric -> N, boolean -> BOOL, jsonb -> M/L, date ->
 // S "YYYY-MM-DD", SQL NULL -> absent); each official item is inserted as a row
 // (B -> bytea, ...), selected back, opened with openRow, and the opened row is
-// written out as the plaintext item.
-// OUT.json: { sealed: [{ label, ok, item | why }], opened: [{ label, ok, item | why }] }.
+// written out as the plaintext item. The table is created with ddl()'s
+// columns and indexes (in a schema of its own, on the search path). Then each
+// query: where(conditions) run as SQL over every row (the rows sealed by
+// either side), the rows found opened (openRows) and filter()ed; its result
+// is the primary keys of the rows SQL found (`candidates`) and of those
+// filter() kept (`matched`).
+// OUT.json: { sealed: [{ label, ok, item | why }], opened: [{ label, ok, item | why }],
+//             queries: [{ label, ok, sql, candidates, matched | why }] }.
 // Exit 1 if any entry failed.
 import { readFileSync, writeFileSync } from "node:fs";
 import pg from "pg";
@@ -133,20 +144,42 @@ function rowOfItem(item) {
 
 const ident = (name) => `"${name.replaceAll('"', '""')}"`;
 
+/** The search config with each version reading its beacon keys from the key store in moto (as an app would). */
+async function searchConfig(search) {
+  const { DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+  const { KMSClient } = await import("@aws-sdk/client-kms");
+  const { KeyStore } = await import("fieldseal/kms");
+  const { endpoint, region, accessKeyId, secretAccessKey } = input.aws;
+  const clientOptions = { region, endpoint, credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1 };
+  const keyStore = new KeyStore({
+    ddbTableName: input.keyStore.ddbTableName,
+    logicalKeyStoreName: input.keyStore.logicalKeyStoreName,
+    kmsConfiguration: { kmsKeyArn: input.keyStore.kmsKeyArn },
+    ddbClient: new DynamoDBClient(clientOptions),
+    kmsClient: new KMSClient(clientOptions),
+  });
+  return { ...search, versions: search.versions.map((version) => ({ ...version, keyStore })) };
+}
+
 const { key } = input;
 const keyring = new RawAesKeyring({ keyNamespace: key.namespace, keyName: key.name, wrappingKey: new Uint8Array(Buffer.from(key.key, "base64")) });
-const table = defineSealedTable({ name: input.table.name, primaryKey: input.table.primaryKey, columns, keyring, algorithmSuiteId: input.table.algorithmSuiteId });
+const search = input.table.search ? { search: await searchConfig(input.table.search) } : {};
+const table = defineSealedTable({ name: input.table.name, primaryKey: input.table.primaryKey, columns, keyring, algorithmSuiteId: input.table.algorithmSuiteId, ...search });
 const pk = input.table.primaryKey[0];
 
 const client = new pg.Client();
 await client.connect();
 const schema = `sql_interop_${process.pid}`;
-const sqlTable = `${ident(schema)}.${ident("rows")}`;
-const out = { sealed: [], opened: [] };
+// The table under its own name, as ddl()'s indexes name it, in a schema of its own.
+const sqlTable = `${ident(schema)}.${ident(input.table.name)}`;
+const out = { sealed: [], opened: [], queries: [] };
 try {
   await client.query(`CREATE SCHEMA ${ident(schema)}`);
+  await client.query(`SET search_path TO ${ident(schema)}`);
   const defined = Object.entries(input.sqlTypes).map(([c, t]) => `${ident(c)} ${t}`);
-  await client.query(`CREATE TABLE ${sqlTable} (${[...defined, table.ddl().columns].join(",\n")})`);
+  const ddl = table.ddl();
+  await client.query(`CREATE TABLE ${sqlTable} (${[...defined, ddl.columns].join(",\n")})`);
+  for (const index of ddl.indexes) await client.query(index);
 
   async function insert(row) {
     const names = Object.keys(row);
@@ -183,12 +216,23 @@ try {
       out.opened.push({ label, ok: false, why: `${e?.code ?? ""} ${e?.message ?? e}` });
     }
   }
+  for (const { label, conditions } of input.queries ?? []) {
+    try {
+      const where = await table.where(conditions);
+      const found = (await client.query(`SELECT * FROM ${sqlTable} WHERE ${where.sql}`, where.values)).rows;
+      const opened = await table.openRows(found);
+      const matched = table.filter(opened, conditions);
+      out.queries.push({ label, ok: true, sql: where.sql, candidates: found.map((r) => r[pk]), matched: matched.map((r) => r[pk]) });
+    } catch (e) {
+      out.queries.push({ label, ok: false, why: `${e?.code ?? ""} ${e?.message ?? e}` });
+    }
+  }
 } finally {
   await client.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`).catch(() => {});
   await client.end();
   table.free();
 }
 writeFileSync(outPath, JSON.stringify(out, null, 1));
-const failed = [...out.sealed, ...out.opened].filter((r) => !r.ok);
+const failed = [...out.sealed, ...out.opened, ...out.queries].filter((r) => !r.ok);
 for (const f of failed) console.error(`FAIL ${f.label}: ${f.why}`);
 process.exit(failed.length ? 1 : 0);

@@ -306,12 +306,28 @@ fn wrong_key_or_table_fails() {
     let (_, sealed) = seal(SUITES[0]);
     let mut c = config(SUITES[0]);
     c.keyring = aes(8);
+    // The same key name with other bytes: the wrapped key does not verify,
+    // and the raw AES keyring cannot tell that from a moved item.
     let e = expect_failure(&ItemEncryptor::new(c).unwrap(), &sealed, "wrong key");
-    assert_eq!(e.code(), "NO_MATCHING_KEY", "{e}");
+    assert_eq!(e.code(), "INTEGRITY_FAILURE", "{e}");
+    assert!(e.to_string().contains("other key material"), "{e}");
 
     let mut c = config(SUITES[0]);
     c.logical_table_name = "Other".into();
-    expect_failure(&ItemEncryptor::new(c).unwrap(), &sealed, "wrong table name");
+    let e = expect_failure(&ItemEncryptor::new(c).unwrap(), &sealed, "wrong table name");
+    assert_eq!(e.code(), "INTEGRITY_FAILURE", "{e}");
+
+    // Moved under another partition key: the key is in the encryption
+    // context, which the header does not store, and the keyring refuses it.
+    let mut moved = sealed.clone();
+    moved.insert("pk".into(), V::S("another-key".into()));
+    let e = expect_failure(
+        &ItemEncryptor::new(config(SUITES[0])).unwrap(),
+        &moved,
+        "moved",
+    );
+    assert_eq!(e.code(), "INTEGRITY_FAILURE", "{e}");
+    assert!(e.to_string().contains("altered or moved"), "{e}");
 }
 
 #[test]
@@ -544,7 +560,7 @@ fn planted_edks_are_refused_before_any_keyring_call() {
     c.max_encrypted_data_keys = 255;
     let unlimited = ItemEncryptor::new(c).unwrap();
     let e = expect_failure(&unlimited, &planted, "planting 255 EDKs, no limit");
-    assert_eq!(e.code(), "NO_MATCHING_KEY", "{e}");
+    assert_eq!(e.code(), "INTEGRITY_FAILURE", "{e}");
     assert_eq!(keyring.attempts(), 255);
 }
 

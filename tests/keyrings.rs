@@ -107,6 +107,16 @@ fn round_trip(enc: &dyn Keyring, dec: &dyn Keyring) -> EncryptionMaterials {
     last.unwrap()
 }
 
+/// A raw AES keyring whose key name matches and whose tag fails: the
+/// record did not verify (raw_aes.rs, broken_edks); the detail.
+fn expect_integrity_failure(r: fieldseal::Result<DecryptionMaterials>) -> String {
+    match r {
+        Err(Error::IntegrityFailure(detail)) => detail,
+        Err(other) => panic!("expected IntegrityFailure, got {other:?}"),
+        Ok(_) => panic!("expected IntegrityFailure, but decryption succeeded"),
+    }
+}
+
 fn expect_no_matching_key(r: fieldseal::Result<DecryptionMaterials>) -> (Vec<String>, String) {
     match r {
         Err(Error::NoMatchingKey {
@@ -496,15 +506,20 @@ fn raw_aes_rejects_bad_configuration() {
     ));
 }
 
+/// Another key name or namespace: not this keyring's EDK, no matching key.
+/// The same name with other key bytes: the EDK names this key and does not
+/// verify, as a record moved under another primary key does not; reported
+/// as an integrity failure that names both causes.
 #[test]
-fn raw_aes_wrong_key_name_or_namespace_is_no_matching_key() {
+fn raw_aes_other_name_is_no_matching_key_other_bytes_do_not_verify() {
     let ec = sample_ec();
     let m = encrypt(&aes(1), SUITE, &ec);
     let edks = &m.encrypted_data_keys;
 
-    let (seen, detail) = expect_no_matching_key(decrypt(&aes(2), SUITE, &ec, edks));
-    assert_eq!(seen, vec!["ns".to_string()]);
+    let detail = expect_integrity_failure(decrypt(&aes(2), SUITE, &ec, edks));
     assert!(detail.contains("EDK #0"), "{detail}");
+    assert!(detail.contains("altered or moved"), "{detail}");
+    assert!(detail.contains("other key material"), "{detail}");
 
     let other_name = RawAesKeyring::new("ns", "k2", &[1u8; 32]).unwrap();
     let (seen, detail) = expect_no_matching_key(decrypt(&other_name, SUITE, &ec, edks));
@@ -1130,13 +1145,13 @@ fn wrong_encryption_context_fails_for_every_keyring() {
         variants.push(fewer);
         variants.push(EncryptionContext::new());
         for wrong in variants {
-            let (seen, _) = expect_no_matching_key(decrypt(
-                keyring.as_ref(),
-                SUITE,
-                &wrong,
-                &m.encrypted_data_keys,
-            ));
-            assert_eq!(seen.len(), 1, "{name}");
+            let opened = decrypt(keyring.as_ref(), SUITE, &wrong, &m.encrypted_data_keys);
+            if name == "aes" {
+                expect_integrity_failure(opened);
+            } else {
+                let (seen, _) = expect_no_matching_key(opened);
+                assert_eq!(seen.len(), 1, "{name}");
+            }
         }
     }
 }
@@ -1245,7 +1260,7 @@ fn raw_aes_tampered_provider_info_fields_do_not_open() {
     let mut e = good.clone();
     let last = e.key_provider_info.len() - 1;
     e.key_provider_info[last] ^= 1;
-    expect_no_matching_key(decrypt(&aes(1), SUITE, &ec, &[e]));
+    expect_integrity_failure(decrypt(&aes(1), SUITE, &ec, &[e]));
 }
 
 #[test]
@@ -1362,9 +1377,10 @@ fn multi_keyring_wraps_once_per_keyring_and_any_child_opens() {
 fn multi_keyring_decrypt_failure_aggregates_children() {
     let ec = sample_ec();
     let m = encrypt(&aes(1), SUITE, &ec);
+    let other_name = || RawAesKeyring::new("ns", "k9", &[1u8; 32]).unwrap();
     let multi = MultiKeyring::new(
-        Some(Arc::new(aes(2))),
-        vec![Arc::new(branch(1)), Arc::new(aes(3))],
+        Some(Arc::new(other_name())),
+        vec![Arc::new(branch(1)), Arc::new(other_name())],
     )
     .unwrap();
     let (seen, detail) =
@@ -1377,6 +1393,17 @@ fn multi_keyring_decrypt_failure_aggregates_children() {
         "raw AES keyring",
         "hierarchical keyring",
     ] {
+        assert!(detail.contains(part), "{part} missing from {detail}");
+    }
+    // A child whose key the EDK names and that does not verify under it: the
+    // multi-keyring says what that keyring alone says.
+    let multi = MultiKeyring::new(
+        Some(Arc::new(other_name())),
+        vec![Arc::new(branch(1)), Arc::new(aes(3))],
+    )
+    .unwrap();
+    let detail = expect_integrity_failure(decrypt(&multi, SUITE, &ec, &m.encrypted_data_keys));
+    for part in ["generator", "child #0", "child #1", "altered or moved"] {
         assert!(detail.contains(part), "{part} missing from {detail}");
     }
 }

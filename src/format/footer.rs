@@ -94,8 +94,11 @@ impl Footer {
     pub fn parse(bytes: &[u8], signed: bool, edk_count: usize) -> Result<Footer> {
         let sig_len = if signed { SIGNATURE_LEN } else { 0 };
         let expected = edk_count * RECIPIENT_TAG_LEN + sig_len;
+        // The header, already checked against the commitment key, fixes the
+        // footer's length: a footer of another length was altered (cut or
+        // padded), so it fails verification rather than parsing.
         if bytes.len() != expected {
-            return Err(Error::malformed(format!(
+            return Err(Error::integrity(format!(
                 "footer is {} bytes; {edk_count} data key(s){} need {expected}",
                 bytes.len(),
                 if signed { " and a signature" } else { "" }
@@ -214,9 +217,10 @@ mod tests {
     }
 
     /// Only exactly `tags + signature` bytes parse; any other length,
-    /// truncated or extended, is malformed.
+    /// truncated or extended, fails verification (the verified header fixes
+    /// the length).
     #[test]
-    fn footer_of_any_other_length_is_malformed() {
+    fn footer_of_any_other_length_does_not_verify() {
         let official = tv::bytes(tv::FOOTER);
         for signed in [true, false] {
             for edk_count in 0..3 {
@@ -232,7 +236,7 @@ mod tests {
                         }
                         Err(e) => {
                             assert_ne!(len, want);
-                            assert_eq!(e.code(), "MALFORMED_CIPHERTEXT");
+                            assert_eq!(e.code(), "INTEGRITY_FAILURE");
                         }
                     }
                 }

@@ -135,6 +135,7 @@ impl Keyring for MultiKeyring {
         }
         let mut failures = Vec::new();
         let mut provider_failed = false;
+        let mut integrity_failed = false;
         for (who, keyring) in self.keyrings() {
             match keyring
                 .on_decrypt(materials.clone(), encrypted_data_keys)
@@ -149,6 +150,7 @@ impl Keyring for MultiKeyring {
                 }
                 Err(e) => {
                     provider_failed |= matches!(e, Error::KeyProviderFailure(_));
+                    integrity_failed |= matches!(e, Error::IntegrityFailure(_));
                     failures.push(format!("{who}: {e}"))
                 }
             }
@@ -158,6 +160,11 @@ impl Keyring for MultiKeyring {
         // is an outage to retry or fix, not a missing key: say so in the code.
         if provider_failed {
             return Err(Error::KeyProviderFailure(detail));
+        }
+        // A child found its key and the record did not verify under it (a
+        // record moved or altered): the same code as that keyring alone.
+        if integrity_failed {
+            return Err(Error::IntegrityFailure(detail));
         }
         Err(Error::NoMatchingKey {
             providers_seen: providers_seen(encrypted_data_keys),

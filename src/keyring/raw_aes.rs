@@ -13,7 +13,7 @@ use crate::base::SecretBytes;
 use crate::error::{Error, Result};
 use crate::keyring::intermediate::ProviderWrapped;
 use crate::keyring::provider::{
-    Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
+    BrokenEdks, Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
 };
 use crate::materials::{EncryptedDataKey, KeyUse};
 use crate::primitives;
@@ -114,6 +114,18 @@ impl KeyProvider for RawAesKeyring {
         )
     }
 
+    /// An EDK naming this keyring's namespace and key name is this key's
+    /// (raw-aes-keyring.md: the two identify the wrapping key), and its
+    /// AES-GCM tag covers the record's encryption context (its table and key
+    /// attributes). So a tag that fails means the record was altered or
+    /// moved, e.g. a row copied under another primary key, and is reported
+    /// as `INTEGRITY_FAILURE`, as the KMS and hierarchical keyrings report
+    /// it, not as a missing key; the message also names the other cause, key
+    /// material that differs under the same name.
+    fn broken_edks(&self) -> BrokenEdks {
+        BrokenEdks::KeepCode
+    }
+
     async fn wrap(&self, request: WrapRequest<'_>) -> Result<Wrapped> {
         let intermediate_key = request.fresh_intermediate_key()?;
         let iv: [u8; NONCE_LEN] = request.random.array()?;
@@ -158,7 +170,11 @@ impl KeyProvider for RawAesKeyring {
             wrapped,
         )
         .map_err(|_| {
-            Error::integrity("AES-GCM did not verify (wrong wrapping key or encryption context)")
+            Error::integrity(
+                "the wrapped data key did not verify under this key and the record's \
+                 encryption context: the record was altered or moved (e.g. under another \
+                 primary key), or this key name holds other key material",
+            )
         })?;
         Ok(Unwrapped::Key(SecretBytes::new(key), Some(self.key_use())))
     }

@@ -104,7 +104,26 @@ test("MALFORMED_CIPHERTEXT: truncated or garbled header", async () => {
   const enc = encryptor(keyring());
   const sealed = await enc.encryptItem(sampleItem());
   await expectCode("MALFORMED_CIPHERTEXT", () => enc.decryptItem({ ...sealed, aws_dbe_head: { B: sealed.aws_dbe_head.B.slice(0, 3) } }));
-  await expectCode("MALFORMED_CIPHERTEXT", () => enc.decryptItem({ ...sealed, aws_dbe_foot: { B: new Uint8Array(5) } }));
+  await expectCode("MALFORMED_CIPHERTEXT", () => enc.decryptItem({ ...sealed, aws_dbe_head: { B: new Uint8Array([9, ...sealed.aws_dbe_head.B.slice(1)]) } }));
+});
+
+test("INTEGRITY_FAILURE: a footer of another length than its header fixes", async () => {
+  const enc = encryptor(keyring());
+  const sealed = await enc.encryptItem(sampleItem());
+  await expectCode("INTEGRITY_FAILURE", () => enc.decryptItem({ ...sealed, aws_dbe_foot: { B: new Uint8Array(5) } }));
+  await expectCode("INTEGRITY_FAILURE", () => enc.decryptItem({ ...sealed, aws_dbe_foot: { B: sealed.aws_dbe_foot.B.slice(0, -1) } }));
+});
+
+test("INTEGRITY_FAILURE: an item moved under another key, or a key name holding other key bytes", async () => {
+  const enc = encryptor(keyring());
+  const sealed = await enc.encryptItem(sampleItem());
+  const [pk] = Object.keys(sampleItem());
+  const moved = { ...sealed, [pk]: { S: "moved" } };
+  assert.ok(sealed[pk].S !== undefined && sealed[pk].S !== "moved");
+  const error = await expectCode("INTEGRITY_FAILURE", () => enc.decryptItem(moved));
+  assert.match(error.message, /altered or moved/);
+  const sameName = new RawAesKeyring({ keyNamespace: "app", keyName: "k1", wrappingKey: new Uint8Array(32) });
+  assert.match((await expectCode("INTEGRITY_FAILURE", () => encryptor(sameName).decryptItem(sealed))).message, /other key material/);
 });
 
 test("INTEGRITY_FAILURE: a flipped bit in an encrypted field", async () => {
@@ -117,7 +136,7 @@ test("INTEGRITY_FAILURE: a flipped bit in an encrypted field", async () => {
 
 test("NO_MATCHING_KEY: the wrong wrapping key", async () => {
   const sealed = await encryptor(keyring()).encryptItem(sampleItem());
-  const other = new RawAesKeyring({ keyNamespace: "app", keyName: "k1", wrappingKey: new Uint8Array(32) });
+  const other = new RawAesKeyring({ keyNamespace: "app", keyName: "k2", wrappingKey: new Uint8Array(32) });
   await expectCode("NO_MATCHING_KEY", () => encryptor(other).decryptItem(sealed));
   assert.match(seen.get("NO_MATCHING_KEY"), /providers seen: \[app\]/);
 });

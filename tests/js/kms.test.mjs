@@ -83,7 +83,7 @@ test("a wrong encryption context fails", async () => {
   const keyring = new AwsKmsKeyring({ kmsKeyId: srk, clientProvider: provider });
   const sealed = await orders(keyring).encryptItem(order(3));
   // Another logical table name is another encryption context: KMS refuses the data key.
-  await assert.rejects(orders(keyring, "Refunds").decryptItem(sealed), (e) => e.code === "KEY_PROVIDER_FAILURE" && /InvalidCiphertextException/.test(e.message));
+  await assert.rejects(orders(keyring, "Refunds").decryptItem(sealed), (e) => e.code === "INTEGRITY_FAILURE" && /InvalidCiphertextException/.test(e.message));
 });
 
 test("an item sealed under a single-Region key does not open through another region's discovery keyring", async () => {

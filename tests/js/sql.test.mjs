@@ -377,11 +377,11 @@ describe("fieldseal/sql against a live PostgreSQL", { skip }, () => {
     });
   const tamperRow = (i) => ({ id: `t-${i}`, email: `victim${i}@example.com`, card: `4111-0000-0000-${1000 + i}`, total: 100 + i, status: "pending", note: "free" });
 
-  // The issue asks INTEGRITY_FAILURE for all of them. Two are refused with
-  // another code, as the package README documents: a row copied under another
-  // primary key fails in the keyring (the key is in the data key's encryption
-  // context, which the DB-ESDK does not store; the official SDK fails there
-  // too), and a footer of the wrong length is malformed before any check.
+  // Each is refused with INTEGRITY_FAILURE. A row copied under another
+  // primary key fails in the keyring: the key is in the data key's encryption
+  // context, which the DB-ESDK does not store, and the wrapped key does not
+  // verify under the row's (raw_aes.rs, broken_edks). A footer of another
+  // length than the verified header fixes does not verify (footer.rs).
   describe("tampers in SQL are refused", () => {
     before(async () => {
       const table = tamperTable();
@@ -402,15 +402,15 @@ describe("fieldseal/sql against a live PostgreSQL", { skip }, () => {
       const { rows } = await pool.query("SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position", [schema, TAMPER]);
       const select = rows.map((r) => (r.column_name === "id" ? "'t-copy'" : q(r.column_name))).join(", ");
       await pool.query(`INSERT INTO ${q(TAMPER)} SELECT ${select} FROM ${q(TAMPER)} WHERE id = 't-3'`);
-      const err = await expectFieldsealError("NO_MATCHING_KEY", async () => tamperTable().openRow(await selectOne(TAMPER, "t-copy")));
-      assert.match(err.message, /integrity check failed/, "the keyring found its key, and the data key did not verify under this row's key");
+      const err = await expectFieldsealError("INTEGRITY_FAILURE", async () => tamperTable().openRow(await selectOne(TAMPER, "t-copy")));
+      assert.match(err.message, /altered or moved/, "the keyring found its key, and the data key did not verify under this row's key");
       // The original still opens.
       assert.deepEqual(await tamperTable().openRow(await selectOne(TAMPER, "t-3")), tamperRow(3));
     });
 
     test("aws_dbe_foot truncated", async () => {
       await pool.query(`UPDATE ${q(TAMPER)} SET aws_dbe_foot = substring(aws_dbe_foot from 1 for length(aws_dbe_foot) - 1) WHERE id = 't-4'`);
-      const err = await expectFieldsealError("MALFORMED_CIPHERTEXT", async () => tamperTable().openRow(await selectOne(TAMPER, "t-4")));
+      const err = await expectFieldsealError("INTEGRITY_FAILURE", async () => tamperTable().openRow(await selectOne(TAMPER, "t-4")));
       assert.match(err.message, /footer/);
       // Its length kept, one bit flipped in the recipient tag, then in the signature: the footer does not verify.
       for (const at of ["0", "length(aws_dbe_foot) - 1"]) {
@@ -463,6 +463,12 @@ describe("fieldseal/sql against a live PostgreSQL", { skip }, () => {
     assert.deepEqual(await hierTable.openRow(hierStored), byHier);
     await assert.rejects(kmsTable.openRow(hierStored), FieldsealError);
     await assert.rejects(hierTable.openRow(kmsStored), FieldsealError);
+    // A row moved under another primary key is the same INTEGRITY_FAILURE with
+    // every keyring: KMS refuses the blob under the row's encryption context
+    // (InvalidCiphertextException), the branch key's AES-GCM does not verify.
+    const moved = await expectFieldsealError("INTEGRITY_FAILURE", () => kmsTable.openRow({ ...kmsStored, id: "c-moved" }));
+    assert.match(moved.message, /InvalidCiphertextException/);
+    await expectFieldsealError("INTEGRITY_FAILURE", () => hierTable.openRow({ ...hierStored, id: "c-moved" }));
     // Beacons do not depend on the keyring: both rows are found by email.
     for (const [table, row] of [[kmsTable, byKms], [hierTable, byHier]]) {
       const raw = await selectWhere(table, CUSTOMERS, { email: row.email });

@@ -488,6 +488,12 @@ impl KeyProvider for AwsKmsKeyring {
             .await;
         Ok(match response {
             Ok(response) => self.checked_plaintext(&key, response),
+            // KMS authenticates the blob and the encryption context (the
+            // record's table and key attributes) and answers this when either
+            // was changed: a record moved or altered, not an outage.
+            Err(e) if e.name == "InvalidCiphertextException" => {
+                return Err(Error::integrity(self.failure("Decrypt", &key, &e)))
+            }
             Err(e) => Unwrapped::Failed(self.failure("Decrypt", &key, &e)),
         })
     }

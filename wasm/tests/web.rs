@@ -138,22 +138,34 @@ async fn batches_are_all_or_nothing() {
 async fn wrong_key_and_bad_input_give_codes() {
     let encryptor = new_encryptor(config("0x6700"), &aes_keyring(1)).unwrap();
     let sealed = settle(encryptor.encrypt_item(js(ITEM))).await.unwrap();
+    // Another key name: not this keyring's key.
+    let other_name = raw_aes("ns", "k2", js_sys::Uint8Array::from(&[1u8; 32][..]).into()).unwrap();
+    let other = new_encryptor(config("0x6700"), &other_name).unwrap();
+    let error = settle(other.decrypt_item(sealed.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&error), "NO_MATCHING_KEY");
+    // The same key name with other bytes: the wrapped key does not verify,
+    // which the raw AES keyring cannot tell from a moved item.
     let other = new_encryptor(config("0x6700"), &aes_keyring(2)).unwrap();
     let error = settle(other.decrypt_item(sealed)).await.unwrap_err();
-    assert_eq!(code_of(&error), "NO_MATCHING_KEY");
+    assert_eq!(code_of(&error), "INTEGRITY_FAILURE");
 
     for (bad, code) in [
         (
-            "{ pk: { S: 'p' }, sk: { N: '1' }, secret: { X: 'y' } }",
-            "INVALID_ITEM",
-        ),
-        ("{ pk: { S: 'p' }, sk: { N: 'one' } }", "INVALID_ITEM"),
-        (
-            "{ pk: { S: 'p' }, sk: { N: '1' }, secret: { S: 'a', N: '1' } }",
+            "{ pk: { S: 'p' }, sk: { N: '1' }, tags: { S: 't' }, secret: { X: 'y' } }",
             "INVALID_ITEM",
         ),
         (
-            "{ pk: { S: 'p' }, sk: { N: '1' }, stranger: { S: 'a' } }",
+            "{ pk: { S: 'p' }, sk: { N: 'one' }, tags: { S: 't' } }",
+            "INVALID_ITEM",
+        ),
+        (
+            "{ pk: { S: 'p' }, sk: { N: '1' }, tags: { S: 't' }, secret: { S: 'a', N: '1' } }",
+            "INVALID_ITEM",
+        ),
+        (
+            "{ pk: { S: 'p' }, sk: { N: '1' }, tags: { S: 't' }, stranger: { S: 'a' } }",
             "INVALID_ITEM",
         ),
         ("[1, 2]", "INVALID_ITEM"),
@@ -163,7 +175,7 @@ async fn wrong_key_and_bad_input_give_codes() {
         assert_eq!(code_of(&error), code, "{bad}");
     }
     // A deeply nested value is refused, not recursed into until the stack runs out.
-    let deep = js("(() => { let v = { S: 'x' }; for (let i = 0; i < 100000; i++) v = { L: [v] }; return { pk: { S: 'p' }, sk: { N: '1' }, secret: v }; })()");
+    let deep = js("(() => { let v = { S: 'x' }; for (let i = 0; i < 100000; i++) v = { L: [v] }; return { pk: { S: 'p' }, sk: { N: '1' }, tags: { S: 't' }, secret: v }; })()");
     let error = settle(encryptor.encrypt_item(deep)).await.unwrap_err();
     assert_eq!(code_of(&error), "INVALID_ITEM");
 }
@@ -624,7 +636,7 @@ async fn hostile_bytes_and_objects_at_the_boundary() {
 
     // A B value whose `length` lies is stored by its real bytes.
     let encryptor = new_encryptor(config("0x6700"), &aes_keyring(7)).unwrap();
-    let item = js("{ pk: { S: 'p' }, sk: { N: '1' }, note: { S: 'n' } }");
+    let item = js("{ pk: { S: 'p' }, sk: { N: '1' }, tags: { S: 't' }, note: { S: 'n' } }");
     Reflect::set(&item, &"secret".into(), &js("{ B: null }")).unwrap();
     Reflect::set(
         &Reflect::get(&item, &"secret".into()).unwrap(),

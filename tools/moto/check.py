@@ -1,5 +1,7 @@
 """Self-check of the patched moto (launch.py): multi-Region keys decrypt across
-regions and the encryption context is enforced. Exits non-zero on any failure.
+regions, the encryption context is enforced, and asymmetric keys work (RSA
+decryption of what the public key sealed, ECDH). Exits non-zero on any failure.
+tests/js/moto-asymmetric.test.mjs checks the asymmetric keys in depth.
 
     python check.py              start launch.py on a free loopback port, check, stop it
     python check.py PORT         check a server already running on 127.0.0.1:PORT
@@ -16,6 +18,8 @@ import urllib.request
 
 import boto3
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONTEXT = {"aws-crypto-table-name": "Orders", "purpose": "check"}
@@ -98,6 +102,38 @@ def run_checks(endpoint):
     code = refused(lambda: west.decrypt(KeyId=other["Arn"], CiphertextBlob=blob, EncryptionContext=CONTEXT), {"NotFoundException", "AccessDeniedException"})
     check(code is not None, f"a single-Region key is not usable from another region ({code})")
 
+    check_asymmetric(east)
+
+
+def check_asymmetric(kms):
+    """An RSA key opens what its public key sealed outside KMS; an ECC key agrees on ECDH secrets."""
+    rsa_key = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]
+    public = kms.get_public_key(KeyId=rsa_key["KeyId"])
+    check(public["KeyId"] == rsa_key["Arn"] and public["KeySpec"] == "RSA_2048", "GetPublicKey answers the key ARN and KeySpec")
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    blob = serialization.load_der_public_key(public["PublicKey"]).encrypt(b"sealed outside KMS", oaep)
+    out = kms.decrypt(KeyId=rsa_key["Arn"], CiphertextBlob=blob, EncryptionAlgorithm="RSAES_OAEP_SHA_256")
+    check(out["Plaintext"] == b"sealed outside KMS", "Decrypt RSAES_OAEP_SHA_256 opens what the public key sealed")
+    code = refused(
+        lambda: kms.decrypt(KeyId=rsa_key["Arn"], CiphertextBlob=blob, EncryptionAlgorithm="RSAES_OAEP_SHA_1"),
+        {"InvalidCiphertextException"},
+    )
+    check(code is not None, f"the other OAEP hash is refused ({code})")
+
+    ecc_key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="KEY_AGREEMENT")["KeyMetadata"]
+    kms_public = serialization.load_der_public_key(kms.get_public_key(KeyId=ecc_key["Arn"])["PublicKey"])
+    peer = ec.generate_private_key(ec.SECP256R1())
+    peer_der = peer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    out = kms.derive_shared_secret(KeyId=ecc_key["Arn"], KeyAgreementAlgorithm="ECDH", PublicKey=peer_der)
+    check(out["SharedSecret"] == peer.exchange(ec.ECDH(), kms_public), "DeriveSharedSecret equals the peer's ECDH secret")
+    other_curve = ec.generate_private_key(ec.SECP384R1()).public_key()
+    other_der = other_curve.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    code = refused(
+        lambda: kms.derive_shared_secret(KeyId=ecc_key["Arn"], KeyAgreementAlgorithm="ECDH", PublicKey=other_der),
+        {"ValidationException"},
+    )
+    check(code is not None, f"a public key on another curve is refused ({code})")
+
 
 def free_port():
     with socket.socket() as s:
@@ -153,7 +189,11 @@ def main():
     if failures:
         print(f"moto check FAILED: {len(failures)} check(s) failed", flush=True)
         sys.exit(1)
-    print("moto check passed: multi-Region keys decrypt across regions; the encryption context is enforced", flush=True)
+    print(
+        "moto check passed: multi-Region keys decrypt across regions; the encryption context is enforced; "
+        "RSA keys and ECDH work",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

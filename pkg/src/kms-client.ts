@@ -6,6 +6,7 @@ import {
   DecryptCommand,
   GenerateDataKeyCommand,
   GenerateDataKeyWithoutPlaintextCommand,
+  GetPublicKeyCommand,
   ReEncryptCommand,
   type KMSClient,
 } from "@aws-sdk/client-kms";
@@ -15,14 +16,18 @@ import { copyArray } from "./hostile.js";
 /** Returns the KMS client for a region, e.g. `(region) => new KMSClient({ region, credentials })`. */
 export type KmsClientProvider = (region: string) => Pick<KMSClient, "send">;
 
-/** The KMS commands fieldseal sends: the keyrings need the first two, the key store's createKey and versionKey the other two. */
-export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt";
+/**
+ * The KMS commands fieldseal sends: the keyrings need the first two, the key
+ * store's createKey and versionKey the next two, getPublicKeyPem the last.
+ */
+export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt" | "GetPublicKey";
 
 const COMMANDS = {
   GenerateDataKey: GenerateDataKeyCommand,
   Decrypt: DecryptCommand,
   GenerateDataKeyWithoutPlaintext: GenerateDataKeyWithoutPlaintextCommand,
   ReEncrypt: ReEncryptCommand,
+  GetPublicKey: GetPublicKeyCommand,
 } as const;
 
 const clientCaches = new WeakMap<KmsClientProvider, Map<string, Pick<KMSClient, "send">>>();

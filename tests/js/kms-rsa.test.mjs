@@ -5,8 +5,10 @@
 // uses only the PEM: the sealing keyrings have no clientProvider at all.
 // (Live moto and interop with the official SDK come in later steps.)
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { constants, generateKeyPairSync, privateDecrypt } from "node:crypto";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { FieldsealError, MultiKeyring } from "fieldseal";
 import { AwsKmsRsaKeyring, getPublicKeyPem } from "fieldseal/kms";
 import { aesKeyring, encryptor, sampleItem } from "./helpers/common.mjs";
@@ -194,4 +196,33 @@ test("KMS failures: denied is KEY_PROVIDER_FAILURE naming ARN, region and error;
   kms.state.fault = undefined;
   await rejectsWith(encryptor(opener("RSAES_OAEP_SHA_1", kms.provider)).decryptItem(sealed), "INTEGRITY_FAILURE", [KEY_A, "InvalidCiphertextException", "RSAES_OAEP_SHA_1"]);
   assert.deepEqual(await encryptor(opener("RSAES_OAEP_SHA_256", kms.provider)).decryptItem(sealed), sampleItem(8));
+});
+
+test("sealing with only the PEM never loads @aws-sdk/client-kms (an optional peer dependency)", () => {
+  // A child Node whose module resolution refuses the AWS SDK: fieldseal/kms
+  // must load and seal without it, and only a KMS call may ask for it.
+  const hooks = `export async function resolve(specifier, context, next) {
+    if (specifier.startsWith("@aws-sdk/")) throw new Error("refused: " + specifier);
+    return next(specifier, context);
+  }`;
+  const script = `
+    import { register } from "node:module";
+    register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hooks)}));
+    const { ItemEncryptor } = await import("fieldseal");
+    const { AwsKmsRsaKeyring } = await import("fieldseal/kms");
+    const keyring = new AwsKmsRsaKeyring({ kmsKeyId: ${JSON.stringify(KEY_A)}, encryptionAlgorithm: "RSAES_OAEP_SHA_256", publicKeyPem: ${JSON.stringify(pemOf(keyA))} });
+    const enc = new ItemEncryptor({ logicalTableName: "Orders", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY", card: "ENCRYPT_AND_SIGN" }, algorithmSuiteId: "0x6700", keyring });
+    const sealed = await enc.encryptItem({ pk: { S: "order#1" }, card: { S: "4111" } });
+    const opener = new AwsKmsRsaKeyring({ kmsKeyId: ${JSON.stringify(KEY_A)}, encryptionAlgorithm: "RSAES_OAEP_SHA_256", clientProvider: () => ({ send: async () => ({}) }) });
+    const failure = await new ItemEncryptor({ logicalTableName: "Orders", partitionKeyName: "pk", attributeActionsOnEncrypt: { pk: "SIGN_ONLY", card: "ENCRYPT_AND_SIGN" }, algorithmSuiteId: "0x6700", keyring: opener }).decryptItem(sealed).catch((e) => e);
+    console.log(JSON.stringify({ sealed: Object.keys(sealed).sort(), code: failure.code, message: failure.message }));
+  `;
+  const cwd = fileURLToPath(new URL(".", import.meta.url));
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd, encoding: "utf8" });
+  assert.equal(child.status, 0, child.stderr);
+  const out = JSON.parse(child.stdout.trim().split("\n").pop());
+  assert.ok(out.sealed.includes("aws_dbe_head") && out.sealed.includes("card"), child.stdout);
+  // Opening needs a KMS call, and so the SDK: the refusal shows where it loads.
+  assert.equal(out.code, "KEY_PROVIDER_FAILURE", out.message);
+  assert.match(out.message, /@aws-sdk\/client-kms/);
 });

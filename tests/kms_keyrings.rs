@@ -1180,6 +1180,7 @@ fn request_and_response_debug_hides_grant_tokens_and_key_bytes() {
         ciphertext_blob: blob.clone(),
         encryption_context: sample_ec(),
         grant_tokens: vec![token.clone()],
+        encryption_algorithm: None,
     };
     let generated = GenerateDataKeyResponse {
         key_id: arn("us-east-1", SRK),

@@ -2,28 +2,37 @@
 // store (keystore.ts): the function the wasm layer calls for each KMS
 // command, sent through the user's own @aws-sdk/client-kms clients. Internal:
 // not an entry point.
-import {
-  DecryptCommand,
-  GenerateDataKeyCommand,
-  GenerateDataKeyWithoutPlaintextCommand,
-  ReEncryptCommand,
-  type KMSClient,
-} from "@aws-sdk/client-kms";
+import type { KMSClient } from "@aws-sdk/client-kms";
 import { FieldsealError } from "./errors.js";
 import { copyArray } from "./hostile.js";
 
 /** Returns the KMS client for a region, e.g. `(region) => new KMSClient({ region, credentials })`. */
 export type KmsClientProvider = (region: string) => Pick<KMSClient, "send">;
 
-/** The KMS commands fieldseal sends: the keyrings need the first two, the key store's createKey and versionKey the other two. */
-export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt";
+/**
+ * The KMS commands fieldseal sends: the keyrings need the first two, the key
+ * store's createKey and versionKey the next two, getPublicKeyPem the last.
+ */
+export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt" | "GetPublicKey";
 
-const COMMANDS = {
-  GenerateDataKey: GenerateDataKeyCommand,
-  Decrypt: DecryptCommand,
-  GenerateDataKeyWithoutPlaintext: GenerateDataKeyWithoutPlaintextCommand,
-  ReEncrypt: ReEncryptCommand,
-} as const;
+type KmsModule = typeof import("@aws-sdk/client-kms");
+
+let kmsModule: Promise<KmsModule> | undefined;
+
+/**
+ * @aws-sdk/client-kms, imported on the first KMS call: it is an optional peer
+ * dependency, so a page that only seals with a KMS RSA public key (no client,
+ * no credentials) loads "fieldseal/kms" without it. A failed import is
+ * retried on the next call.
+ */
+function kmsCommands(): Promise<KmsModule> {
+  kmsModule ??= import("@aws-sdk/client-kms").catch((error: unknown) => {
+    kmsModule = undefined;
+    const why = error instanceof Error ? error.message : String(error);
+    throw Object.assign(new Error(`KMS calls need @aws-sdk/client-kms v3, which could not be loaded: ${why}`), { name: "MissingDependency" });
+  });
+  return kmsModule;
+}
 
 const clientCaches = new WeakMap<KmsClientProvider, Map<string, Pick<KMSClient, "send">>>();
 
@@ -40,7 +49,15 @@ export function kmsCall(provider: KmsClientProvider): (region: string, operation
       }
       cache.set(region, client);
     }
-    const Command = COMMANDS[operation] as new (input: never) => unknown;
+    const m = await kmsCommands();
+    const commands = {
+      GenerateDataKey: m.GenerateDataKeyCommand,
+      Decrypt: m.DecryptCommand,
+      GenerateDataKeyWithoutPlaintext: m.GenerateDataKeyWithoutPlaintextCommand,
+      ReEncrypt: m.ReEncryptCommand,
+      GetPublicKey: m.GetPublicKeyCommand,
+    };
+    const Command = commands[operation] as new (input: never) => unknown;
     return client.send(new Command(input as never) as never);
   };
 }

@@ -1,6 +1,6 @@
 /**
  * AWS KMS keyrings and the branch key store behind the hierarchical keyring:
- * `import { AwsKmsKeyring, KeyStore, AwsKmsHierarchicalKeyring, ... } from "fieldseal/kms"`.
+ * `import { AwsKmsKeyring, AwsKmsRsaKeyring, KeyStore, AwsKmsHierarchicalKeyring, ... } from "fieldseal/kms"`.
  *
  * A separate entry point so that apps which do not use KMS never load the
  * AWS SDK: `@aws-sdk/client-kms` v3 is an optional peer dependency, and so is
@@ -11,11 +11,11 @@
  * created on first use and cached).
  * @packageDocumentation
  */
-import { FieldsealError } from "./errors.js";
+import { FieldsealError, guarded } from "./errors.js";
 import { copyArray, readOptions } from "./hostile.js";
 import { Keyring } from "./keyrings.js";
 import { checkProvider, checkString, grantTokens, kmsCall, type KmsClientProvider } from "./kms-client.js";
-import type { Bindings } from "./wasm.js";
+import { loadWasm, type Bindings } from "./wasm.js";
 import type { WasmKeyring } from "./wasm/fieldseal_wasm.js";
 
 export type { KmsClientProvider } from "./kms-client.js";
@@ -174,4 +174,105 @@ export class AwsKmsMrkDiscoveryKeyring extends Keyring {
     const o = this.#options;
     return wasm.WasmKeyring.awsKmsMrkDiscovery({ region: o.region, discoveryFilter: o.discoveryFilter, grantTokens: o.grantTokens, kmsCall: kmsCall(o.clientProvider) });
   }
+}
+
+/** KMS's RSA encryption algorithms (`EncryptionAlgorithmSpec`) the AWS KMS RSA keyring supports. */
+export type KmsRsaEncryptionAlgorithm = "RSAES_OAEP_SHA_256" | "RSAES_OAEP_SHA_1";
+
+export interface AwsKmsRsaKeyringOptions {
+  /** The key ARN of a KMS RSA key with key usage ENCRYPT_DECRYPT (not an alias). */
+  kmsKeyId: string;
+  /** The algorithm KMS Decrypt is asked for; seal and open with the same one. */
+  encryptionAlgorithm: KmsRsaEncryptionAlgorithm;
+  /**
+   * The key's public key, SPKI PEM (`-----BEGIN PUBLIC KEY-----`), as
+   * `getPublicKeyPem` returns it. Needed to seal; sealing then never calls
+   * KMS and needs no credentials.
+   */
+  publicKeyPem?: string;
+  /** Needed to open: KMS Decrypt runs in the key's region with this provider's client. */
+  clientProvider?: KmsClientProvider;
+  /** Passed to every KMS call. */
+  grantTokens?: string[];
+}
+
+/**
+ * Seals with the public key of a KMS RSA key, locally (RSA-OAEP: no KMS call,
+ * no credentials, so a browser page can seal), and opens with KMS Decrypt,
+ * where the private key stays. Give it `publicKeyPem` to seal,
+ * `clientProvider` to open, or both. Items are sealed with algorithm suite
+ * 0x6700: the signing suite 0x6701 is refused, as anyone may hold the public key.
+ * Compatible with the AWS KMS RSA keyring of the AWS SDKs.
+ *
+ * @example
+ * // In the browser: seal only.
+ * const sealer = new AwsKmsRsaKeyring({ kmsKeyId: keyArn, encryptionAlgorithm: "RSAES_OAEP_SHA_256", publicKeyPem });
+ * // On the server: open.
+ * const opener = new AwsKmsRsaKeyring({ kmsKeyId: keyArn, encryptionAlgorithm: "RSAES_OAEP_SHA_256", clientProvider: (region) => new KMSClient({ region }) });
+ */
+export class AwsKmsRsaKeyring extends Keyring {
+  readonly kmsKeyId: string;
+  readonly encryptionAlgorithm: KmsRsaEncryptionAlgorithm;
+  /** Whether it has a public key and can seal. */
+  readonly canEncrypt: boolean;
+  /** Whether it has a KMS client provider and can open. */
+  readonly canDecrypt: boolean;
+  readonly #options: { publicKeyPem?: string; clientProvider?: KmsClientProvider; grantTokens: unknown[] };
+
+  constructor(options: AwsKmsRsaKeyringOptions) {
+    super();
+    const o = readOptions(options, "AwsKmsRsaKeyring", ["kmsKeyId", "encryptionAlgorithm", "publicKeyPem", "clientProvider", "grantTokens"]);
+    this.kmsKeyId = checkString(o.kmsKeyId, "kmsKeyId");
+    if (typeof o.encryptionAlgorithm !== "string") {
+      throw new FieldsealError("INVALID_CONFIG", 'encryptionAlgorithm must be "RSAES_OAEP_SHA_256" or "RSAES_OAEP_SHA_1"');
+    }
+    this.encryptionAlgorithm = o.encryptionAlgorithm as KmsRsaEncryptionAlgorithm;
+    if (o.publicKeyPem !== undefined && typeof o.publicKeyPem !== "string") {
+      throw new FieldsealError("INVALID_KEY", "publicKeyPem must be a PEM string");
+    }
+    const clientProvider = o.clientProvider === undefined ? undefined : checkProvider(o.clientProvider);
+    this.canEncrypt = o.publicKeyPem !== undefined;
+    this.canDecrypt = clientProvider !== undefined;
+    this.#options = { publicKeyPem: o.publicKeyPem as string | undefined, clientProvider, grantTokens: grantTokens(o.grantTokens) };
+    // The core's rules (a key ARN, an RSA public key of 2048 bits or more,
+    // the algorithm) throw from here once the module is loaded, else at first use.
+    this.buildNow();
+  }
+
+  /** @internal */
+  protected build(wasm: Bindings): WasmKeyring {
+    const o = this.#options;
+    return wasm.WasmKeyring.awsKmsRsa({
+      kmsKeyId: this.kmsKeyId,
+      encryptionAlgorithm: this.encryptionAlgorithm,
+      publicKeyPem: o.publicKeyPem,
+      grantTokens: o.grantTokens as string[],
+      kmsCall: o.clientProvider && kmsCall(o.clientProvider),
+    });
+  }
+}
+
+export interface GetPublicKeyPemOptions {
+  /** The ARN of a KMS RSA key; GetPublicKey is sent to its region. */
+  kmsKeyId: string;
+  clientProvider: KmsClientProvider;
+  grantTokens?: string[];
+}
+
+/**
+ * The public key of a KMS RSA key as an SPKI PEM, by KMS GetPublicKey (needs
+ * `kms:GetPublicKey`), for `AwsKmsRsaKeyring`'s `publicKeyPem`. Fetch it once
+ * (on the server, or at build time) and ship it: it is public. Rejects with
+ * `INVALID_KEY` for a key that is not an RSA encryption key of 2048 bits or
+ * more, and `KEY_PROVIDER_FAILURE` when the call fails.
+ */
+export function getPublicKeyPem(options: GetPublicKeyPemOptions): Promise<string> {
+  return guarded(async () => {
+    const o = readOptions(options, "getPublicKeyPem", ["kmsKeyId", "clientProvider", "grantTokens"]);
+    const kmsKeyId = checkString(o.kmsKeyId, "kmsKeyId");
+    const provider = checkProvider(o.clientProvider);
+    const tokens = grantTokens(o.grantTokens) as string[];
+    const wasm = await loadWasm();
+    return wasm.WasmKeyring.kmsRsaPublicKeyPem({ kmsKeyId, grantTokens: tokens, kmsCall: kmsCall(provider) });
+  });
 }

@@ -35,6 +35,8 @@ pub use raw_aes::RawAesKeyring;
 pub use crate::base::MaybeSendSync;
 
 #[cfg(feature = "rsa")]
+pub use kms::AwsKmsRsaKeyring;
+#[cfg(feature = "rsa")]
 pub use raw_rsa::{RawRsaKeyring, RsaPadding};
 
 /// Native keyrings are `Send + Sync` so one encryptor can serve many threads.

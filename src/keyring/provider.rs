@@ -20,6 +20,7 @@ use crate::materials::{
     EncryptionMaterials, KeyUse,
 };
 use crate::primitives::provider::SecureRandom;
+use crate::suite::AlgorithmSuiteId;
 
 /// What a provider is given to wrap a new EDK.
 pub struct WrapRequest<'a> {
@@ -114,6 +115,13 @@ pub trait KeyProvider: MaybeSendSync {
         None
     }
 
+    /// Refuse an algorithm suite this provider must not be used with (the
+    /// KMS RSA keyring refuses signing suites); checked on encrypt and on
+    /// decrypt before anything else is done.
+    fn check_suite(&self, _suite: AlgorithmSuiteId) -> Result<()> {
+        Ok(())
+    }
+
     /// See [`BrokenEdks`].
     fn broken_edks(&self) -> BrokenEdks {
         BrokenEdks::NoMatchingKey
@@ -156,6 +164,7 @@ async fn provider_on_encrypt(
     provider: &dyn KeyProvider,
     mut materials: EncryptionMaterials,
 ) -> Result<EncryptionMaterials> {
+    provider.check_suite(materials.suite)?;
     let serialized_ec = serialize_encryption_context(&materials.encryption_context)?;
     if materials.plaintext_data_key.is_none() {
         let data_key = materials.random.secret_bytes(crate::suite::KEY_LEN)?;
@@ -197,6 +206,7 @@ async fn provider_on_decrypt(
             detail: format!("{} {why}", provider.describe()),
         });
     }
+    provider.check_suite(materials.suite)?;
     let mut tally = Tally::new(provider.broken_edks());
     for (i, edk) in encrypted_data_keys.iter().enumerate() {
         if let Claim::Decline(why) = provider.claim(i, edk)? {

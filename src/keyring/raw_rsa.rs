@@ -87,7 +87,8 @@ impl RsaPadding {
         })
     }
 
-    fn encrypt(self, key: &RsaPublicKey, msg: &[u8]) -> rsa::Result<Vec<u8>> {
+    /// RSA-encrypt `msg` (also the KMS RSA keyring's local sealing).
+    pub(crate) fn encrypt(self, key: &RsaPublicKey, msg: &[u8]) -> rsa::Result<Vec<u8>> {
         let mut rng = OsRng;
         match self {
             RsaPadding::Pkcs1 => key.encrypt(&mut rng, Pkcs1v15Encrypt, msg),
@@ -228,7 +229,8 @@ fn parse_private_key(pem: &str) -> Result<RsaPrivateKey> {
     })
 }
 
-fn parse_public_key(pem: &str) -> Result<RsaPublicKey> {
+/// A PEM SPKI or PKCS#1 RSA public key (also the KMS RSA keyring's).
+pub(crate) fn parse_public_key(pem: &str) -> Result<RsaPublicKey> {
     let pem = pem.trim();
     let key = if pem.starts_with("-----BEGIN RSA PUBLIC KEY-----") {
         RsaPublicKey::from_pkcs1_pem(pem).ok()

@@ -420,6 +420,7 @@ impl KeyStore {
                 ciphertext_blob: record.enc.clone(),
                 encryption_context: record.kms_encryption_context(self.logical_key_store_name()),
                 grant_tokens: self.config.grant_tokens.clone(),
+                encryption_algorithm: None,
             })
             .await
             .map_err(|e| self.kms_failure("Decrypt", &key_arn, &record, &e))?;

@@ -46,7 +46,13 @@ export interface StaticBranchKeyOptions { branchKeyId: string; branchKeyVersion:
 /** Callbacks as described in wasm/README.md ("Custom keyrings"). */
 export interface CustomKeyringOptions { providerId: string; wrapKey: Function; unwrapKey: Function }
 /** Runs one KMS command with the user's client and resolves to its output. */
-export type KmsCall = (region: string, operation: "GenerateDataKey" | "Decrypt", input: object) => Promise<unknown>;
+export type KmsCall = (region: string, operation: "GenerateDataKey" | "Decrypt" | "GetPublicKey", input: object) => Promise<unknown>;
+/** KMS's RSA encryption algorithms (EncryptionAlgorithmSpec) for the AWS KMS RSA keyring. */
+export type KmsRsaEncryptionAlgorithm = "RSAES_OAEP_SHA_256" | "RSAES_OAEP_SHA_1";
+/** `kmsKeyId` a key ARN. Without `publicKeyPem` it only opens; without `kmsCall` it only seals (no KMS call ever). */
+export interface AwsKmsRsaOptions { kmsKeyId: string; encryptionAlgorithm: KmsRsaEncryptionAlgorithm; publicKeyPem?: string | null; grantTokens?: string[] | null; kmsCall?: KmsCall | null }
+/** `kmsKeyId` an ARN (its region is where GetPublicKey is sent). */
+export interface KmsPublicKeyOptions { kmsKeyId: string; grantTokens?: string[] | null; kmsCall: KmsCall }
 /** "strict": only the exact key; "mrk": any replica of a multi-Region key. */
 export type KmsKeyringKind = "strict" | "mrk";
 /** `region` only for key ids that are not ARNs. */
@@ -72,6 +78,10 @@ extern "C" {
     pub type AwsKmsMrkMultiOptions;
     #[wasm_bindgen(typescript_type = "AwsKmsMrkDiscoveryOptions")]
     pub type AwsKmsMrkDiscoveryOptions;
+    #[wasm_bindgen(typescript_type = "AwsKmsRsaOptions")]
+    pub type AwsKmsRsaOptions;
+    #[wasm_bindgen(typescript_type = "KmsPublicKeyOptions")]
+    pub type KmsPublicKeyOptions;
 }
 
 const RAW_RSA: &str = "the raw RSA keyring options";
@@ -261,6 +271,51 @@ impl WasmKeyring {
         )
     }
 
+    /// The AWS KMS RSA keyring: seals with `publicKeyPem` (no KMS call),
+    /// opens with KMS Decrypt through `kmsCall` in the key's region.
+    #[wasm_bindgen(js_name = awsKmsRsa)]
+    pub fn aws_kms_rsa(options: &AwsKmsRsaOptions) -> Result<WasmKeyring, JsValue> {
+        const KEYS: &[&str] = &[
+            "kmsKeyId",
+            "encryptionAlgorithm",
+            "publicKeyPem",
+            "grantTokens",
+            "kmsCall",
+        ];
+        build(
+            options,
+            "the AWS KMS RSA keyring options",
+            KEYS,
+            aws_kms_rsa,
+        )
+    }
+
+    /// The SPKI PEM of a KMS RSA key, by GetPublicKey in the ARN's region.
+    #[wasm_bindgen(js_name = kmsRsaPublicKeyPem, unchecked_return_type = "Promise<string>")]
+    pub fn kms_rsa_public_key_pem(options: &KmsPublicKeyOptions) -> js_sys::Promise {
+        let read = Fields::read(
+            options,
+            "the getPublicKeyPem options",
+            &["kmsKeyId", "grantTokens", "kmsCall"],
+        )
+        .and_then(|o| {
+            let key_id = o.string("kmsKeyId")?;
+            let region = key_region(&key_id)?;
+            Ok((
+                key_id,
+                o.string_list("grantTokens")?,
+                kms_client(region, &o.function("kmsCall")?),
+            ))
+        });
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (key_id, tokens, client) = read.map_err(to_js)?;
+            public_key_pem(client.as_ref(), &key_id, tokens)
+                .await
+                .map(|pem| JsValue::from_str(&pem))
+                .map_err(to_js)
+        })
+    }
+
     /// Another handle to the same keyring.
     pub fn share(&self) -> WasmKeyring {
         WasmKeyring {
@@ -309,6 +364,71 @@ fn raw_rsa(o: &Fields) -> fieldseal::Result<fieldseal::keyring::RawRsaKeyring> {
         Some(platform) => keyring.with_oaep_provider(Arc::new(platform)),
         None => keyring,
     })
+}
+
+/// The region of an ARN, where its KMS calls go.
+fn key_region(key_id: &str) -> fieldseal::Result<String> {
+    match KmsKeyId::parse(key_id)?.region() {
+        Some(region) => Ok(region.to_string()),
+        None => Err(fieldseal::Error::InvalidConfig(format!(
+            "kmsKeyId must be a KMS key ARN (its region is where KMS is called), got {key_id:?}"
+        ))),
+    }
+}
+
+#[cfg(feature = "rsa")]
+fn aws_kms_rsa(o: &Fields) -> fieldseal::Result<fieldseal::keyring::AwsKmsRsaKeyring> {
+    use fieldseal::keyring::kms::EncryptionAlgorithm;
+    let key_id = o.string("kmsKeyId")?;
+    let algorithm = o.named("encryptionAlgorithm", EncryptionAlgorithm::parse)?;
+    let public_key = o.optional_string("publicKeyPem")?;
+    let tokens = o.string_list("grantTokens")?;
+    // The core refuses an identifier that is not a key ARN, naming it.
+    let client = match o.has("kmsCall") {
+        true => {
+            let parsed = KmsKeyId::parse(&key_id).ok();
+            let region = parsed
+                .as_ref()
+                .and_then(KmsKeyId::region)
+                .unwrap_or_default();
+            let region = region.to_string();
+            Some(kms_client(region, &o.function("kmsCall")?))
+        }
+        false => None,
+    };
+    fieldseal::keyring::AwsKmsRsaKeyring::new(
+        &key_id,
+        algorithm,
+        public_key.as_deref(),
+        client,
+        tokens,
+    )
+}
+
+#[cfg(feature = "rsa")]
+async fn public_key_pem(
+    client: &dyn KmsClient,
+    key_id: &str,
+    tokens: Vec<String>,
+) -> fieldseal::Result<String> {
+    fieldseal::keyring::kms::get_public_key_pem(client, key_id, tokens).await
+}
+
+#[cfg(not(feature = "rsa"))]
+fn aws_kms_rsa(_: &Fields) -> fieldseal::Result<RawAesKeyring> {
+    Err(no_rsa())
+}
+
+#[cfg(not(feature = "rsa"))]
+async fn public_key_pem(_: &dyn KmsClient, _: &str, _: Vec<String>) -> fieldseal::Result<String> {
+    Err(no_rsa())
+}
+
+#[cfg(not(feature = "rsa"))]
+fn no_rsa() -> fieldseal::Error {
+    fieldseal::Error::InvalidConfig(
+        "this build of fieldseal has no RSA support (feature \"rsa\")".into(),
+    )
 }
 
 #[cfg(feature = "rsa")]

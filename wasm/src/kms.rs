@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use fieldseal::keyring::kms::{
     DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse,
-    GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsError, ReEncryptRequest,
-    ReEncryptResponse,
+    GenerateDataKeyWithoutPlaintextResponse, GetPublicKeyRequest, GetPublicKeyResponse, KmsClient,
+    KmsError, ReEncryptRequest, ReEncryptResponse,
 };
 use fieldseal::materials::SecretBytes;
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
@@ -155,20 +155,29 @@ impl KmsClient for JsKmsClient {
 
     async fn decrypt(&self, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
         let op = "Decrypt";
-        let output = self
-            .send(
-                op,
-                object(&[
-                    ("KeyId", JsValue::from_str(&request.key_id)),
-                    (
-                        "CiphertextBlob",
-                        Uint8Array::from(request.ciphertext_blob.as_slice()).into(),
-                    ),
-                    ("EncryptionContext", context(&request.encryption_context)),
-                    ("GrantTokens", strings(&request.grant_tokens)),
-                ]),
-            )
-            .await?;
+        let input = object(&[
+            ("KeyId", JsValue::from_str(&request.key_id)),
+            (
+                "CiphertextBlob",
+                Uint8Array::from(request.ciphertext_blob.as_slice()).into(),
+            ),
+            ("GrantTokens", strings(&request.grant_tokens)),
+        ]);
+        // An asymmetric key (the KMS RSA keyring) takes an algorithm and no
+        // encryption context, not even an empty one; a symmetric key the reverse.
+        match request.encryption_algorithm {
+            Some(algorithm) => define(
+                &input,
+                "EncryptionAlgorithm",
+                &JsValue::from_str(algorithm.name()),
+            ),
+            None => define(
+                &input,
+                "EncryptionContext",
+                &context(&request.encryption_context),
+            ),
+        }
+        let output = self.send(op, input).await?;
         Ok(DecryptResponse {
             key_id: key_id(&output, op)?,
             plaintext: take_secret(&output, op)?,
@@ -185,6 +194,30 @@ impl KmsClient for JsKmsClient {
         Ok(GenerateDataKeyWithoutPlaintextResponse {
             key_id: key_id(&output, op)?,
             ciphertext_blob: bytes(&output, "CiphertextBlob", op)?,
+        })
+    }
+
+    /// The public key of an asymmetric key (the KMS RSA keyring's helper).
+    async fn get_public_key(
+        &self,
+        request: GetPublicKeyRequest,
+    ) -> Result<GetPublicKeyResponse, KmsError> {
+        let op = "GetPublicKey";
+        let output = self
+            .send(
+                op,
+                object(&[
+                    ("KeyId", JsValue::from_str(&request.key_id)),
+                    ("GrantTokens", strings(&request.grant_tokens)),
+                ]),
+            )
+            .await?;
+        let text = |key: &str| field(&output, key, op).ok().and_then(|v| v.as_string());
+        Ok(GetPublicKeyResponse {
+            key_id: key_id(&output, op)?,
+            public_key: bytes(&output, "PublicKey", op)?,
+            key_usage: text("KeyUsage"),
+            key_spec: text("KeySpec"),
         })
     }
 

@@ -37,14 +37,77 @@ pub struct GenerateDataKeyResponse {
     pub ciphertext_blob: Vec<u8>,
 }
 
-/// Decrypt. Spec: aws-kms-keyring.md#ondecrypt
+/// KMS's `EncryptionAlgorithmSpec` for an asymmetric Decrypt: the RSA
+/// encryption algorithms of the AWS KMS RSA keyring.
+/// Spec: aws-kms-rsa-keyring.md#supported-padding-schemes
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptionAlgorithm {
+    /// RSAES-OAEP, SHA-1 and MGF1 with SHA-1.
+    RsaesOaepSha1,
+    /// RSAES-OAEP, SHA-256 and MGF1 with SHA-256.
+    RsaesOaepSha256,
+}
+
+impl EncryptionAlgorithm {
+    /// KMS's name, e.g. `"RSAES_OAEP_SHA_256"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EncryptionAlgorithm::RsaesOaepSha1 => "RSAES_OAEP_SHA_1",
+            EncryptionAlgorithm::RsaesOaepSha256 => "RSAES_OAEP_SHA_256",
+        }
+    }
+
+    /// KMS's names only: the keyring must not use any other scheme.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "RSAES_OAEP_SHA_1" => Ok(EncryptionAlgorithm::RsaesOaepSha1),
+            "RSAES_OAEP_SHA_256" => Ok(EncryptionAlgorithm::RsaesOaepSha256),
+            other => Err(Error::InvalidConfig(format!(
+                "unsupported KMS RSA encryption algorithm {other:?} \
+                 (use RSAES_OAEP_SHA_256 or RSAES_OAEP_SHA_1)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for EncryptionAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Decrypt. Spec: aws-kms-keyring.md#ondecrypt, aws-kms-rsa-keyring.md#ondecrypt
 /// `Debug` counts the grant tokens and shows the ciphertext's length only.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct DecryptRequest {
     pub key_id: String,
     pub ciphertext_blob: Vec<u8>,
     pub encryption_context: BTreeMap<String, String>,
     pub grant_tokens: Vec<String>,
+    /// `EncryptionAlgorithm` for an asymmetric key; `None`: left out
+    /// (KMS's `SYMMETRIC_DEFAULT`).
+    pub encryption_algorithm: Option<EncryptionAlgorithm>,
+}
+
+/// GetPublicKey: the public key of an asymmetric KMS key, to seal without
+/// calling KMS. `Debug` counts the grant tokens.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GetPublicKeyRequest {
+    pub key_id: String,
+    pub grant_tokens: Vec<String>,
+}
+
+/// The parts of KMS's GetPublicKey answer fieldseal uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetPublicKeyResponse {
+    /// The ARN of the key.
+    pub key_id: String,
+    /// DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    /// `ENCRYPT_DECRYPT`, `SIGN_VERIFY`...; `None` if the client did not say.
+    pub key_usage: Option<String>,
+    /// `RSA_2048`, `ECC_NIST_P256`...; `None` if the client did not say.
+    pub key_spec: Option<String>,
 }
 
 /// `Debug` shows the plaintext's length only ([`SecretBytes`] redacts it).
@@ -98,6 +161,16 @@ impl fmt::Debug for DecryptRequest {
             .field("key_id", &self.key_id)
             .field("ciphertext_blob", &Len(self.ciphertext_blob.len()))
             .field("encryption_context", &self.encryption_context)
+            .field("grant_tokens", &Count(self.grant_tokens.len()))
+            .field("encryption_algorithm", &self.encryption_algorithm)
+            .finish()
+    }
+}
+
+impl fmt::Debug for GetPublicKeyRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GetPublicKeyRequest")
+            .field("key_id", &self.key_id)
             .field("grant_tokens", &Count(self.grant_tokens.len()))
             .finish()
     }
@@ -196,8 +269,9 @@ impl std::error::Error for KmsError {}
 /// which the MPL calls GenerateDataKey even to add an EDK for an existing data
 /// key (`IntermediateKeyWrapping.IntermediateWrap` invokes `generateAndWrap`).
 /// The branch key store's admin operations (`createKey`, `versionKey`) also
-/// need GenerateDataKeyWithoutPlaintext and ReEncrypt; a client that only
-/// serves keyrings may leave those two out (they then fail, naming the call).
+/// need GenerateDataKeyWithoutPlaintext and ReEncrypt, and the KMS RSA
+/// keyring's helper GetPublicKey; a client that only serves keyrings may
+/// leave those three out (they then fail, naming the call).
 #[async_trait(?Send)]
 pub trait KmsClient: MaybeSendSync {
     async fn generate_data_key(
@@ -222,6 +296,14 @@ pub trait KmsClient: MaybeSendSync {
         _request: ReEncryptRequest,
     ) -> std::result::Result<ReEncryptResponse, KmsError> {
         Err(KmsError::unsupported("ReEncrypt"))
+    }
+
+    /// Spec: aws-kms-rsa-keyring.md (the public key a keyring may be given).
+    async fn get_public_key(
+        &self,
+        _request: GetPublicKeyRequest,
+    ) -> std::result::Result<GetPublicKeyResponse, KmsError> {
+        Err(KmsError::unsupported("GetPublicKey"))
     }
 }
 

@@ -26,6 +26,8 @@
 
 pub mod arn;
 pub mod client;
+#[cfg(feature = "rsa")]
+pub mod rsa_keyring;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,10 +39,13 @@ pub use arn::{
     MAX_IDENTIFIER_LEN,
 };
 pub use client::{
-    CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
-    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier,
-    KmsError, ReEncryptRequest, ReEncryptResponse,
+    CachingClientSupplier, DecryptRequest, DecryptResponse, EncryptionAlgorithm,
+    GenerateDataKeyRequest, GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse,
+    GetPublicKeyRequest, GetPublicKeyResponse, KmsClient, KmsClientSupplier, KmsError,
+    ReEncryptRequest, ReEncryptResponse,
 };
+#[cfg(feature = "rsa")]
+pub use rsa_keyring::{get_public_key_pem, AwsKmsRsaKeyring, MIN_RSA_KEY_BITS, RSA_PROVIDER_ID};
 
 use crate::error::{Error, Result};
 use crate::keyring::intermediate::ProviderWrapped;
@@ -57,7 +62,7 @@ pub const PROVIDER_ID: &str = "aws-kms";
 pub const MAX_GRANT_TOKENS: usize = 10;
 const MAX_GRANT_TOKEN_LEN: usize = 8192;
 /// KMS's `CiphertextType` length bounds (MPL `KMS.IsValid_CiphertextType`).
-const CIPHERTEXT_BLOB_LEN: std::ops::RangeInclusive<usize> = 1..=6144;
+pub(crate) const CIPHERTEXT_BLOB_LEN: std::ops::RangeInclusive<usize> = 1..=6144;
 
 pub(crate) fn validate_grant_tokens(tokens: &[String]) -> Result<()> {
     if tokens.len() > MAX_GRANT_TOKENS {
@@ -484,6 +489,7 @@ impl KeyProvider for AwsKmsKeyring {
                 ciphertext_blob: blob.to_vec(),
                 encryption_context: request.encryption_context.clone(),
                 grant_tokens: self.grant_tokens.clone(),
+                encryption_algorithm: None,
             })
             .await;
         Ok(match response {

@@ -55,8 +55,9 @@ const KDF_PURPOSE: &[u8] = b"ecdh-key-derivation";
 const KDF_PRF_NAME: &[u8] = b"HMAC_SHA384";
 
 /// The key agreement schema of a raw ECDH keyring, with its keys. Public
-/// keys are DER SubjectPublicKeyInfo (or the same as `BEGIN PUBLIC KEY`
-/// PEM); private keys are PEM PKCS#8 (`BEGIN PRIVATE KEY`).
+/// keys are DER SubjectPublicKeyInfo (as the MPL takes them) or the same as
+/// `BEGIN PUBLIC KEY` PEM; private keys are PEM PKCS#8 (`BEGIN PRIVATE KEY`,
+/// as the MPL takes them), SEC1 PEM (`BEGIN EC PRIVATE KEY`) or PKCS#8 DER.
 #[derive(Clone, Copy)]
 pub enum RawEcdhScheme<'a> {
     /// Encrypt and decrypt between two static key pairs: ours (the private
@@ -143,8 +144,8 @@ fn public_key(key: &[u8], curve: EcdhCurve, what: &str) -> Result<EcPublicKey> {
     EcPublicKey::from_spki_der(&der_of(key, what)?, curve).map_err(|e| name_key(e, what))
 }
 
-fn private_key(pem: &[u8], curve: EcdhCurve, what: &str) -> Result<EcPrivateKey> {
-    EcPrivateKey::from_pem(pem, curve).map_err(|e| name_key(e, what))
+fn private_key(key: &[u8], curve: EcdhCurve, what: &str) -> Result<EcPrivateKey> {
+    EcPrivateKey::parse(key, curve).map_err(|e| name_key(e, what))
 }
 
 /// The error `e`, naming which key it is about.

@@ -309,6 +309,16 @@ where
 }
 
 impl EcPrivateKey {
+    /// A private key as PEM text (see [`EcPrivateKey::from_pem`]) or as
+    /// PKCS#8 DER bytes.
+    pub fn parse(key: &[u8], curve: EcdhCurve) -> Result<Self> {
+        if trim_ascii(key).starts_with(b"-----BEGIN") {
+            EcPrivateKey::from_pem(key, curve)
+        } else {
+            EcPrivateKey::from_pkcs8_der(key, curve)
+        }
+    }
+
     /// A PEM private key: PKCS#8 (`BEGIN PRIVATE KEY`), as the MPL takes
     /// it; SEC1 (`BEGIN EC PRIVATE KEY`) is accepted too (aws-lc, under the
     /// MPL, parses both). `curve` is the keyring's.

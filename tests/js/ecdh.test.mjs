@@ -119,3 +119,52 @@ test("bad configurations are typed", async () => {
     assert.equal(code, expected, `${JSON.stringify(options, (_, v) => (v instanceof Uint8Array ? "<bytes>" : v))}: ${message}`);
   }
 });
+
+/** `make()` with WebCrypto hidden, so the keyring it builds computes in wasm (RustCrypto). */
+function withoutWebCrypto(make) {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, "crypto");
+  const real = globalThis.crypto;
+  Object.defineProperty(globalThis, "crypto", { value: { getRandomValues: (a) => real.getRandomValues(a) }, configurable: true, writable: true });
+  try {
+    return make();
+  } finally {
+    Object.defineProperty(globalThis, "crypto", descriptor);
+  }
+}
+
+test("WebCrypto's agreements and RustCrypto's are interchangeable, and WebCrypto is used where present", async () => {
+  const subtle = globalThis.crypto.subtle;
+  const deriveBits = subtle.deriveBits;
+  let platformCalls = 0;
+  subtle.deriveBits = function (...args) {
+    platformCalls++;
+    return deriveBits.apply(this, args);
+  };
+  try {
+    // Load the module, so keyrings are built in their constructors.
+    await encryptor(new RawEcdhKeyring({ curve: "P256", scheme: { ephemeralPrivateKeyToStaticPublicKey: { recipientPublicKey: pair("P-256").spki } } })).encryptItem(ITEM);
+    for (const [curve, namedCurve] of Object.entries(CURVES)) {
+      const sender = pair(namedCurve);
+      const recipient = pair(namedCurve);
+      const schemes = {
+        static: { staticPrivateKeyToStaticPublicKey: { senderStaticPrivateKey: sender.pkcs8, recipientPublicKey: recipient.spki } },
+        ephemeral: { ephemeralPrivateKeyToStaticPublicKey: { recipientPublicKey: recipient.spki } },
+        discovery: { publicKeyDiscovery: { recipientStaticPrivateKey: recipient.pkcs8 } },
+      };
+      const platform = Object.fromEntries(Object.entries(schemes).map(([k, scheme]) => [k, new RawEcdhKeyring({ curve, scheme })]));
+      const wasm = withoutWebCrypto(() => Object.fromEntries(Object.entries(schemes).map(([k, scheme]) => [k, new RawEcdhKeyring({ curve, scheme })])));
+      for (const sealer of ["static", "ephemeral"]) {
+        let before = platformCalls;
+        const byPlatform = await encryptor(platform[sealer]).encryptItem(ITEM);
+        assert.ok(platformCalls > before, `${curve} ${sealer}: WebCrypto computed the agreement`);
+        before = platformCalls;
+        const byWasm = await encryptor(wasm[sealer]).encryptItem(ITEM);
+        assert.equal(platformCalls, before, `${curve} ${sealer}: the wasm keyring did not call WebCrypto`);
+        assert.deepEqual(await encryptor(wasm.discovery).decryptItem(byPlatform), ITEM, `${curve} ${sealer}: WebCrypto -> wasm`);
+        assert.deepEqual(await encryptor(platform.discovery).decryptItem(byWasm), ITEM, `${curve} ${sealer}: wasm -> WebCrypto`);
+      }
+    }
+  } finally {
+    subtle.deriveBits = deriveBits;
+  }
+});

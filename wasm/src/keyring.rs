@@ -200,7 +200,13 @@ impl WasmKeyring {
                     )))
                 }
             };
-            RawEcdhKeyring::new(curve, scheme)
+            let keyring = RawEcdhKeyring::new(curve, scheme)?;
+            // Keys are parsed and validated in Rust either way; the platform
+            // only computes the agreements.
+            Ok(match crate::webcrypto::WebCrypto::detect(0) {
+                Some(platform) => keyring.with_ecdh_provider(Arc::new(platform)),
+                None => keyring,
+            })
         })
     }
 

@@ -15,11 +15,8 @@
 use async_trait::async_trait;
 use elliptic_curve::pkcs8::der::{pem, Decode};
 use elliptic_curve::pkcs8::spki::SubjectPublicKeyInfoRef;
-use elliptic_curve::pkcs8::{AssociatedOid, DecodePrivateKey, EncodePrivateKey, PrivateKeyInfo};
-use elliptic_curve::sec1::{FromEncodedPoint, ModulusSize, ToEncodedPoint};
-use elliptic_curve::{
-    AffinePoint, CurveArithmetic, FieldBytes, FieldBytesSize, PublicKey, SecretKey,
-};
+use elliptic_curve::pkcs8::{ObjectIdentifier, PrivateKeyInfo};
+use fieldseal_ec::Curve;
 use p384::elliptic_curve;
 use zeroize::Zeroizing;
 
@@ -105,9 +102,9 @@ impl EcdhCurve {
 
     fn oid(self) -> elliptic_curve::pkcs8::ObjectIdentifier {
         match self {
-            EcdhCurve::P256 => p256::NistP256::OID,
-            EcdhCurve::P384 => p384::NistP384::OID,
-            EcdhCurve::P521 => p521::NistP521::OID,
+            EcdhCurve::P256 => ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7"),
+            EcdhCurve::P384 => ObjectIdentifier::new_unwrap("1.3.132.0.34"),
+            EcdhCurve::P521 => ObjectIdentifier::new_unwrap("1.3.132.0.35"),
         }
     }
 }
@@ -118,24 +115,15 @@ impl std::fmt::Display for EcdhCurve {
     }
 }
 
-/// Runs `$body` with `$c` the RustCrypto curve type of `$curve`.
-macro_rules! with_curve {
-    ($curve:expr, $c:ident => $body:expr) => {
-        match $curve {
-            EcdhCurve::P256 => {
-                type $c = p256::NistP256;
-                $body
-            }
-            EcdhCurve::P384 => {
-                type $c = p384::NistP384;
-                $body
-            }
-            EcdhCurve::P521 => {
-                type $c = p521::NistP521;
-                $body
-            }
+impl EcdhCurve {
+    /// The curve in fieldseal-ec, where the curve-generic code is instantiated.
+    fn ec(self) -> Curve {
+        match self {
+            EcdhCurve::P256 => Curve::P256,
+            EcdhCurve::P384 => Curve::P384,
+            EcdhCurve::P521 => Curve::P521,
         }
-    };
+    }
 }
 
 /// A validated public key: a point of `curve` other than the identity.
@@ -152,26 +140,11 @@ impl std::fmt::Debug for EcPublicKey {
     }
 }
 
-/// The compressed and uncompressed encodings of a SEC1 point of `C`, if it
-/// is one: on the curve and not the identity (`PublicKey::from_sec1_bytes`).
-fn sec1_point<C>(sec1: &[u8]) -> Option<(Vec<u8>, Vec<u8>)>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    let key = PublicKey::<C>::from_sec1_bytes(sec1).ok()?;
-    Some((
-        key.to_encoded_point(true).as_bytes().to_vec(),
-        key.to_encoded_point(false).as_bytes().to_vec(),
-    ))
-}
-
 impl EcPublicKey {
     /// A SEC1 point (compressed or uncompressed) of `curve`; refused unless
     /// it is on the curve and not the identity.
     pub fn from_sec1(curve: EcdhCurve, sec1: &[u8]) -> Result<Self> {
-        let point = with_curve!(curve, C => sec1_point::<C>(sec1));
+        let point = fieldseal_ec::sec1_point(curve.ec(), sec1);
         let (compressed, uncompressed) = point.ok_or_else(|| {
             Error::InvalidKey(format!(
                 "{} bytes are not a point of {curve} (off the curve, the identity, or not \
@@ -229,12 +202,7 @@ impl EcPublicKey {
 
     /// The DER SubjectPublicKeyInfo, as the MPL serializes public keys.
     pub fn to_spki_der(&self) -> Vec<u8> {
-        use elliptic_curve::pkcs8::EncodePublicKey;
-        with_curve!(self.curve, C => PublicKey::<C>::from_sec1_bytes(&self.uncompressed)
-            .ok()
-            .and_then(|k| k.to_public_key_der().ok())
-            .map(|d| d.as_bytes().to_vec()))
-        .unwrap_or_default()
+        fieldseal_ec::spki_der(self.curve.ec(), &self.uncompressed).unwrap_or_default()
     }
 
     /// A short name for messages: the curve's tag byte and the first 8
@@ -289,25 +257,6 @@ impl std::fmt::Debug for EcPrivateKey {
     }
 }
 
-/// (PKCS#8 DER, SEC1 uncompressed public key) of a PKCS#8 or SEC1 DER key of `C`.
-fn private_key<C>(der: &[u8], pkcs8: bool) -> Option<(SecretBytes, Vec<u8>)>
-where
-    C: CurveArithmetic + AssociatedOid,
-    AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    let key = if pkcs8 {
-        SecretKey::<C>::from_pkcs8_der(der).ok()?
-    } else {
-        SecretKey::<C>::from_sec1_der(der).ok()?
-    };
-    let normalized = key.to_pkcs8_der().ok()?;
-    Some((
-        SecretBytes::from_slice(normalized.as_bytes()),
-        key.public_key().to_encoded_point(false).as_bytes().to_vec(),
-    ))
-}
-
 impl EcPrivateKey {
     /// A private key as PEM text (see [`EcPrivateKey::from_pem`]) or as
     /// PKCS#8 DER bytes.
@@ -330,11 +279,11 @@ impl EcPrivateKey {
         match label {
             "PRIVATE KEY" => EcPrivateKey::from_pkcs8_der(&der, curve),
             "EC PRIVATE KEY" => {
-                let parsed = with_curve!(curve, C => private_key::<C>(&der, false));
+                let parsed = fieldseal_ec::private_key(curve.ec(), &der, false);
                 if parsed.is_none() {
                     // A SEC1 key names its curve: another curve's key parses there.
                     for other in EcdhCurve::ALL.into_iter().filter(|c| *c != curve) {
-                        if with_curve!(other, C => private_key::<C>(&der, false)).is_some() {
+                        if fieldseal_ec::private_key(other.ec(), &der, false).is_some() {
                             return Err(curve_mismatch("private", other, curve));
                         }
                     }
@@ -360,10 +309,10 @@ impl EcPrivateKey {
         if key_curve != curve {
             return Err(curve_mismatch("private", key_curve, curve));
         }
-        EcPrivateKey::finish(curve, with_curve!(curve, C => private_key::<C>(der, true)))
+        EcPrivateKey::finish(curve, fieldseal_ec::private_key(curve.ec(), der, true))
     }
 
-    fn finish(curve: EcdhCurve, parsed: Option<(SecretBytes, Vec<u8>)>) -> Result<Self> {
+    fn finish(curve: EcdhCurve, parsed: Option<(Zeroizing<Vec<u8>>, Vec<u8>)>) -> Result<Self> {
         let (pkcs8, public) = parsed.ok_or_else(|| {
             Error::InvalidKey(format!(
                 "the {curve} private key does not parse (a scalar out of range, or a public key \
@@ -372,7 +321,7 @@ impl EcPrivateKey {
         })?;
         Ok(EcPrivateKey {
             curve,
-            pkcs8,
+            pkcs8: SecretBytes::from_slice(&pkcs8),
             public: EcPublicKey::from_sec1(curve, &public)?,
         })
     }
@@ -403,45 +352,17 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-/// Z = x(d·Q) with RustCrypto, or `None` if a key does not parse.
-fn agree_with<C>(private_pkcs8: &[u8], public_sec1: &[u8]) -> Option<SecretBytes>
-where
-    C: CurveArithmetic + AssociatedOid + elliptic_curve::Curve,
-    AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    let secret = SecretKey::<C>::from_pkcs8_der(private_pkcs8).ok()?;
-    let public = PublicKey::<C>::from_sec1_bytes(public_sec1).ok()?;
-    let shared =
-        elliptic_curve::ecdh::diffie_hellman(secret.to_nonzero_scalar(), public.as_affine());
-    Some(SecretBytes::from_slice(shared.raw_secret_bytes()))
-}
-
-/// A fresh key pair of `C` from `random`: (PKCS#8 DER, SEC1 uncompressed public key).
-fn generate_with<C>(
-    random: &dyn SecureRandom,
-    field_len: usize,
-    top_mask: u8,
-) -> Result<(SecretBytes, Vec<u8>)>
-where
-    C: CurveArithmetic + AssociatedOid,
-    AffinePoint<C>: FromEncodedPoint<C> + ToEncodedPoint<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
+/// A fresh key pair of `curve` from `random`: (PKCS#8 DER, SEC1 uncompressed public key).
+fn generate(curve: EcdhCurve, random: &dyn SecureRandom) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>)> {
     // Rejection sampling: a scalar in [1, n). n is within 2^-32 of the
     // masked range for all three curves, so one draw almost always does.
+    let top_mask = if curve == EcdhCurve::P521 { 0x01 } else { 0xff };
     for _ in 0..64 {
-        let mut bytes = Zeroizing::new(vec![0u8; field_len]);
-        random.fill(&mut bytes)?;
-        bytes[0] &= top_mask;
-        if let Ok(key) = SecretKey::<C>::from_bytes(FieldBytes::<C>::from_slice(&bytes)) {
-            let der = key.to_pkcs8_der().map_err(|_| {
-                Error::Internal("PKCS#8 encoding of an ephemeral key failed".into())
-            })?;
-            return Ok((
-                SecretBytes::from_slice(der.as_bytes()),
-                key.public_key().to_encoded_point(false).as_bytes().to_vec(),
-            ));
+        let mut scalar = Zeroizing::new(vec![0u8; curve.field_len()]);
+        random.fill(&mut scalar)?;
+        scalar[0] &= top_mask;
+        if let Some(pair) = fieldseal_ec::key_pair(curve.ec(), &scalar) {
+            return Ok(pair);
         }
     }
     Err(Error::KeyProviderFailure(
@@ -461,9 +382,11 @@ impl EcdhProvider for RustCryptoEcdh {
         private_key_pkcs8: &[u8],
         public_key: &[u8],
     ) -> Result<SecretBytes> {
-        with_curve!(curve, C => agree_with::<C>(private_key_pkcs8, public_key)).ok_or_else(|| {
-            Error::InvalidKey(format!("{curve} key agreement: a key does not parse"))
-        })
+        let z =
+            fieldseal_ec::agree(curve.ec(), private_key_pkcs8, public_key).ok_or_else(|| {
+                Error::InvalidKey(format!("{curve} key agreement: a key does not parse"))
+            })?;
+        Ok(SecretBytes::from_slice(&z))
     }
 
     async fn ephemeral_agree(
@@ -472,10 +395,8 @@ impl EcdhProvider for RustCryptoEcdh {
         public_key: &[u8],
         random: &dyn SecureRandom,
     ) -> Result<(Vec<u8>, SecretBytes)> {
-        let top_mask = if curve == EcdhCurve::P521 { 0x01 } else { 0xff };
-        let (private, public) =
-            with_curve!(curve, C => generate_with::<C>(random, curve.field_len(), top_mask))?;
-        let shared = self.agree(curve, private.expose(), public_key).await?;
+        let (private, public) = generate(curve, random)?;
+        let shared = self.agree(curve, &private, public_key).await?;
         Ok((public, shared))
     }
 }

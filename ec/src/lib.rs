@@ -137,3 +137,32 @@ where
         elliptic_curve::ecdh::diffie_hellman(secret.to_nonzero_scalar(), public.as_affine());
     Some(Zeroizing::new(shared.raw_secret_bytes().to_vec()))
 }
+
+pub use elliptic_curve::pkcs8::ObjectIdentifier;
+
+/// The parts of a DER SubjectPublicKeyInfo the core checks.
+pub struct Spki<'a> {
+    pub algorithm: ObjectIdentifier,
+    /// The named curve, when the parameters are an OID.
+    pub parameters: Option<ObjectIdentifier>,
+    /// The subject public key, when it is whole bytes.
+    pub point: Option<&'a [u8]>,
+}
+
+/// A DER SubjectPublicKeyInfo's parts.
+pub fn spki(der: &[u8]) -> Option<Spki<'_>> {
+    use elliptic_curve::pkcs8::der::Decode;
+    let spki = elliptic_curve::pkcs8::spki::SubjectPublicKeyInfoRef::from_der(der).ok()?;
+    Some(Spki {
+        algorithm: spki.algorithm.oid,
+        parameters: spki.algorithm.parameters_oid().ok(),
+        point: spki.subject_public_key.as_bytes(),
+    })
+}
+
+/// (algorithm, named-curve parameter) of a PKCS#8 DER private key.
+pub fn pkcs8_algorithm(der: &[u8]) -> Option<(ObjectIdentifier, Option<ObjectIdentifier>)> {
+    use elliptic_curve::pkcs8::der::Decode;
+    let info = elliptic_curve::pkcs8::PrivateKeyInfo::from_der(der).ok()?;
+    Some((info.algorithm.oid, info.algorithm.parameters_oid().ok()))
+}

@@ -13,10 +13,9 @@
 //! compressed points.
 
 use async_trait::async_trait;
-use elliptic_curve::pkcs8::der::{pem, Decode};
-use elliptic_curve::pkcs8::spki::SubjectPublicKeyInfoRef;
-use elliptic_curve::pkcs8::{ObjectIdentifier, PrivateKeyInfo};
+use elliptic_curve::pkcs8::der::pem;
 use fieldseal_ec::Curve;
+use fieldseal_ec::ObjectIdentifier;
 use p384::elliptic_curve;
 use zeroize::Zeroizing;
 
@@ -162,18 +161,14 @@ impl EcPublicKey {
     /// A DER SubjectPublicKeyInfo (id-ecPublicKey, named curve, uncompressed
     /// point), as the MPL takes public keys; `curve` is the keyring's.
     pub fn from_spki_der(der: &[u8], curve: EcdhCurve) -> Result<Self> {
-        let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(|_| {
+        let spki = fieldseal_ec::spki(der).ok_or_else(|| {
             Error::InvalidKey("not a DER SubjectPublicKeyInfo (BEGIN PUBLIC KEY)".into())
         })?;
-        let key_curve = named_curve(
-            spki.algorithm.oid,
-            spki.algorithm.parameters_oid().ok(),
-            "public",
-        )?;
+        let key_curve = named_curve(spki.algorithm, spki.parameters, "public")?;
         if key_curve != curve {
             return Err(curve_mismatch("public", key_curve, curve));
         }
-        let point = spki.subject_public_key.as_bytes().ok_or_else(|| {
+        let point = spki.point.ok_or_else(|| {
             Error::InvalidKey("the public key's BIT STRING is not whole bytes".into())
         })?;
         // The MPL refuses SPKIs of any other length than the uncompressed
@@ -298,14 +293,10 @@ impl EcPrivateKey {
 
     /// A PKCS#8 DER private key of `curve`.
     pub fn from_pkcs8_der(der: &[u8], curve: EcdhCurve) -> Result<Self> {
-        let info = PrivateKeyInfo::from_der(der).map_err(|_| {
+        let (algorithm, parameters) = fieldseal_ec::pkcs8_algorithm(der).ok_or_else(|| {
             Error::InvalidKey("the private key is not PKCS#8 (BEGIN PRIVATE KEY)".into())
         })?;
-        let key_curve = named_curve(
-            info.algorithm.oid,
-            info.algorithm.parameters_oid().ok(),
-            "private",
-        )?;
+        let key_curve = named_curve(algorithm, parameters, "private")?;
         if key_curve != curve {
             return Err(curve_mismatch("private", key_curve, curve));
         }

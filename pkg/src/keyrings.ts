@@ -198,6 +198,91 @@ export class RawRsaKeyring extends Keyring {
   }
 }
 
+/** ECDH curves, named as in the AWS Material Providers Library (`ECDHCurveSpec`); `"P256"`... are accepted too. */
+export type EcdhCurve = "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" | "P256" | "P384" | "P521";
+
+/** A private key: PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, as the MPL takes it; SEC1 `BEGIN EC PRIVATE KEY` too), or PKCS#8 DER bytes. */
+export type EcdhPrivateKey = string | Uint8Array;
+/** A public key: DER SubjectPublicKeyInfo bytes with an uncompressed point (as the MPL takes it), or the same as `-----BEGIN PUBLIC KEY-----` PEM. */
+export type EcdhPublicKey = Uint8Array | string;
+
+/** The key agreement schema (the MPL's `RawEcdhStaticConfigurations`), exactly one of: */
+export type RawEcdhScheme =
+  /** Both parties' static keys: encrypts, and opens for both parties (the MPL's `RawPrivateKeyToStaticPublicKey`). */
+  | { staticPrivateKeyToStaticPublicKey: { senderStaticPrivateKey: EcdhPrivateKey; recipientPublicKey: EcdhPublicKey } }
+  /** A fresh sender key pair per item: encrypts only, for the recipient's private key. */
+  | { ephemeralPrivateKeyToStaticPublicKey: { recipientPublicKey: EcdhPublicKey } }
+  /** The recipient's private key: opens every item sealed to it, encrypts nothing. */
+  | { publicKeyDiscovery: { recipientStaticPrivateKey: EcdhPrivateKey } };
+
+export interface RawEcdhKeyringOptions {
+  curve: EcdhCurve;
+  scheme: RawEcdhScheme;
+}
+
+const ECDH_SCHEMES = {
+  staticPrivateKeyToStaticPublicKey: ["senderStaticPrivateKey", "recipientPublicKey"],
+  ephemeralPrivateKeyToStaticPublicKey: ["recipientPublicKey"],
+  publicKeyDiscovery: ["recipientStaticPrivateKey"],
+} as const;
+type EcdhSchemeName = keyof typeof ECDH_SCHEMES;
+
+/** A private copy of a key given as text or bytes. */
+function copyKeyInput(value: unknown, what: string): Uint8Array {
+  if (typeof value === "string") return new TextEncoder().encode(value);
+  if (value === undefined || value === null) throw new FieldsealError("INVALID_KEY", `${what} is required`);
+  return copyKey(value, what);
+}
+
+/**
+ * Wraps data keys under a key agreed by ECDH (P-256, P-384 or P-521),
+ * compatible with the raw ECDH keyring of the AWS SDKs: seal to a
+ * recipient's public key, open with its private key.
+ *
+ * @example
+ * const seal = new RawEcdhKeyring({ curve: "ECC_NIST_P256", scheme: { ephemeralPrivateKeyToStaticPublicKey: { recipientPublicKey: spkiDer } } });
+ * const open = new RawEcdhKeyring({ curve: "ECC_NIST_P256", scheme: { publicKeyDiscovery: { recipientStaticPrivateKey: pkcs8Pem } } });
+ */
+export class RawEcdhKeyring extends Keyring {
+  readonly curve: EcdhCurve;
+  readonly scheme: EcdhSchemeName;
+  /** publicKeyDiscovery cannot encrypt. */
+  readonly canEncrypt: boolean;
+  /** ephemeralPrivateKeyToStaticPublicKey cannot decrypt. */
+  readonly canDecrypt: boolean;
+  #privateKey: Uint8Array | undefined;
+  #publicKey: Uint8Array | undefined;
+
+  constructor(options: RawEcdhKeyringOptions) {
+    super();
+    const o = readOptions(options, "RawEcdhKeyring", ["curve", "scheme"]);
+    this.curve = requireString(o.curve, "curve") as EcdhCurve;
+    const names = Object.keys(ECDH_SCHEMES) as EcdhSchemeName[];
+    const union = readOptions(o.scheme, "RawEcdhKeyring scheme", names);
+    const given = names.filter((n) => union[n] !== undefined && union[n] !== null);
+    if (given.length !== 1) throw configError(`scheme must have exactly one of ${names.join(", ")}`);
+    const name = given[0]!;
+    this.scheme = name;
+    const keys = readOptions(union[name], `RawEcdhKeyring scheme.${name}`, ECDH_SCHEMES[name]);
+    const privateName = name === "publicKeyDiscovery" ? "recipientStaticPrivateKey" : "senderStaticPrivateKey";
+    if (name !== "ephemeralPrivateKeyToStaticPublicKey") this.#privateKey = copyKeyInput(keys[privateName], `scheme.${name}.${privateName}`);
+    if (name !== "publicKeyDiscovery") this.#publicKey = copyKeyInput(keys.recipientPublicKey, `scheme.${name}.recipientPublicKey`);
+    this.canEncrypt = name !== "publicKeyDiscovery";
+    this.canDecrypt = name !== "ephemeralPrivateKeyToStaticPublicKey";
+    this.buildNow();
+  }
+
+  /** @internal */
+  protected build(wasm: Bindings): WasmKeyring {
+    try {
+      return wasm.WasmKeyring.rawEcdh({ curve: this.curve, scheme: this.scheme, privateKey: this.#privateKey, publicKey: this.#publicKey });
+    } finally {
+      this.#privateKey?.fill(0);
+      this.#privateKey = this.#publicKey = undefined;
+    }
+  }
+}
+
 export interface StaticBranchKeyKeyringOptions {
   branchKeyId: string;
   branchKeyVersion: string;

@@ -20,6 +20,7 @@ pub mod kms;
 pub mod multi;
 pub mod provider;
 pub mod raw_aes;
+pub mod raw_ecdh;
 #[cfg(feature = "rsa")]
 pub mod raw_rsa;
 
@@ -31,6 +32,7 @@ pub use kms::{
 pub use multi::MultiKeyring;
 pub use provider::KeyProvider;
 pub use raw_aes::RawAesKeyring;
+pub use raw_ecdh::{RawEcdhKeyring, RawEcdhScheme};
 
 pub use crate::base::MaybeSendSync;
 

@@ -10,6 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::base::SecretBytes;
 use crate::error::{Error, Result};
 
+pub mod ecdh;
 pub mod provider;
 pub mod signature;
 
@@ -128,19 +129,35 @@ pub fn aes256_ctr_stream(key: &[u8; 32], counter_block: &[u8; 16], len: usize) -
 /// The hierarchical keyring uses it with label `"aws-kms-hierarchy"` and the
 /// 16-byte EDK salt as context to derive its 32-byte wrapping key.
 pub fn kdf_ctr_hmac_sha256(key: &[u8], label: &[u8], context: &[u8], len: usize) -> SecretBytes {
+    kdf_ctr::<Hmac<sha2::Sha256>>(key, label, context, len)
+}
+
+/// [`kdf_ctr_hmac_sha256`] with HMAC-SHA384 as the PRF (the MPL's
+/// `KdfCounterMode` with `SHA_384`). The ECDH keyrings use it with their
+/// FixedInfo as the label and the EDK's 32-byte salt as the context
+/// (the MPL's `purpose` and `nonce`) to derive 64 bytes.
+pub fn kdf_ctr_hmac_sha384(key: &[u8], label: &[u8], context: &[u8], len: usize) -> SecretBytes {
+    kdf_ctr::<Hmac<Sha384>>(key, label, context, len)
+}
+
+fn kdf_ctr<M: Mac + hmac::digest::KeyInit>(
+    key: &[u8],
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> SecretBytes {
     let length_bits = u32::try_from(len * 8).expect("KDF output length fits in 32 bits");
-    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(len.div_ceil(32) * 32));
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(len + 64));
     let mut counter: u32 = 1;
     while out.len() < len {
-        let mut mac =
-            <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        let mut mac = <M as Mac>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(&counter.to_be_bytes());
         mac.update(label);
         mac.update(&[0x00]);
         mac.update(context);
         mac.update(&length_bits.to_be_bytes());
-        let block = zeroize::Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
-        out.extend_from_slice(&*block);
+        let block = zeroize::Zeroizing::new(mac.finalize().into_bytes().to_vec());
+        out.extend_from_slice(&block);
         counter += 1;
     }
     out.truncate(len);

@@ -225,3 +225,41 @@ pub trait RsaOaepPrivateKey: MaybeSendSync {
     /// keyring's implicit rejection hides it).
     async fn decrypt(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>>;
 }
+
+/// ECDH key agreement (SP 800-56A: Z is the x-coordinate of d·Q) for the
+/// raw ECDH keyring, so the platform's ECDH (WebCrypto `deriveBits`) can do
+/// it; [`super::ecdh::RustCryptoEcdh`] is the default.
+///
+/// Obligations:
+/// - Keys come in checked: the private key is PKCS#8 DER of `curve`
+///   (re-encoded by the core), the public key a SEC1 uncompressed point
+///   that the core has verified is on `curve` and not the identity. An
+///   implementation need not validate again, and must not accept other
+///   encodings in their place.
+/// - Z is returned whole: exactly the curve's field length (32, 48 or 66
+///   bytes), big-endian, never hashed or truncated. The core checks the
+///   length and fails the operation otherwise.
+/// - Nothing secret is kept: an implementation may import the private key
+///   for the call but must not keep it (or Z) beyond it.
+/// - `ephemeral_agree` draws a fresh key pair for every call and forgets its
+///   private key once Z is computed. It may use its own CSPRNG instead of
+///   `random`. It returns the ephemeral public key (SEC1, compressed or
+///   not), which the core validates and compresses for the EDK.
+#[async_trait(?Send)]
+pub trait EcdhProvider: MaybeSendSync {
+    /// Z of a static private key and a peer's public key.
+    async fn agree(
+        &self,
+        curve: super::ecdh::EcdhCurve,
+        private_key_pkcs8: &[u8],
+        public_key: &[u8],
+    ) -> Result<SecretBytes>;
+
+    /// A fresh ephemeral key pair on `curve`: (its public key, Z with `public_key`).
+    async fn ephemeral_agree(
+        &self,
+        curve: super::ecdh::EcdhCurve,
+        public_key: &[u8],
+        random: &dyn SecureRandom,
+    ) -> Result<(Vec<u8>, SecretBytes)>;
+}

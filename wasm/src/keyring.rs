@@ -42,6 +42,8 @@ export type RsaPaddingName = "PKCS1" | "OAEP_SHA1_MGF1" | "OAEP_SHA256_MGF1" | "
 export interface RawAesOptions { keyNamespace: string; keyName: string; wrappingKey: Uint8Array }
 /** At least one PEM; without the private key the keyring encrypts only. */
 export interface RawRsaOptions { keyNamespace: string; keyName: string; padding: RsaPaddingName; publicKeyPem?: string | null; privateKeyPem?: string | null }
+/** The raw ECDH keyring, flattened by the package: the key agreement schema's name and its key bytes (PEM text or DER). */
+export interface RawEcdhOptions { curve: string; scheme: "staticPrivateKeyToStaticPublicKey" | "ephemeralPrivateKeyToStaticPublicKey" | "publicKeyDiscovery"; privateKey?: Uint8Array | null; publicKey?: Uint8Array | null }
 export interface StaticBranchKeyOptions { branchKeyId: string; branchKeyVersion: string; branchKey: Uint8Array }
 /** Callbacks as described in wasm/README.md ("Custom keyrings"). */
 export interface CustomKeyringOptions { providerId: string; wrapKey: Function; unwrapKey: Function }
@@ -68,6 +70,8 @@ extern "C" {
     pub type RawAesOptions;
     #[wasm_bindgen(typescript_type = "RawRsaOptions")]
     pub type RawRsaOptions;
+    #[wasm_bindgen(typescript_type = "RawEcdhOptions")]
+    pub type RawEcdhOptions;
     #[wasm_bindgen(typescript_type = "StaticBranchKeyOptions")]
     pub type StaticBranchKeyOptions;
     #[wasm_bindgen(typescript_type = "CustomKeyringOptions")]
@@ -155,6 +159,65 @@ impl WasmKeyring {
         Fields::read(options, RAW_RSA, RAW_RSA_KEYS)
             .and_then(|o| check_raw_rsa(&o))
             .map_err(to_js)
+    }
+
+    /// Raw ECDH keyring (the MPL's `CreateRawEcdhKeyring`): `scheme` names
+    /// the key agreement schema, `privateKey` / `publicKey` are the keys it
+    /// takes (static: both; ephemeral: the recipient's public key;
+    /// discovery: the recipient's private key).
+    #[wasm_bindgen(js_name = rawEcdh)]
+    pub fn raw_ecdh(options: &RawEcdhOptions) -> Result<WasmKeyring, JsValue> {
+        const KEYS: &[&str] = &["curve", "scheme", "privateKey", "publicKey"];
+        build(options, "the raw ECDH keyring options", KEYS, |o| {
+            use fieldseal::keyring::{RawEcdhKeyring, RawEcdhScheme};
+            let curve = o.named("curve", fieldseal::primitives::ecdh::EcdhCurve::parse)?;
+            let scheme = o.string("scheme")?;
+            let key = |k: &str| -> fieldseal::Result<zeroize::Zeroizing<Vec<u8>>> {
+                if o.has(k) {
+                    o.key_bytes(k)
+                } else {
+                    Err(fieldseal::Error::InvalidKey(format!(
+                        "the raw ECDH keyring's {scheme} needs {k}"
+                    )))
+                }
+            };
+            let (private, public);
+            let scheme = match scheme.as_str() {
+                "staticPrivateKeyToStaticPublicKey" => {
+                    (private, public) = (key("privateKey")?, key("publicKey")?);
+                    RawEcdhScheme::StaticPrivateKeyToStaticPublicKey {
+                        sender_static_private_key: &private,
+                        recipient_public_key: &public,
+                    }
+                }
+                "ephemeralPrivateKeyToStaticPublicKey" => {
+                    public = key("publicKey")?;
+                    RawEcdhScheme::EphemeralPrivateKeyToStaticPublicKey {
+                        recipient_public_key: &public,
+                    }
+                }
+                "publicKeyDiscovery" => {
+                    private = key("privateKey")?;
+                    RawEcdhScheme::PublicKeyDiscovery {
+                        recipient_static_private_key: &private,
+                    }
+                }
+                other => {
+                    return Err(fieldseal::Error::InvalidConfig(format!(
+                        "unknown raw ECDH key agreement schema {other:?} (use \
+                         staticPrivateKeyToStaticPublicKey, ephemeralPrivateKeyToStaticPublicKey \
+                         or publicKeyDiscovery)"
+                    )))
+                }
+            };
+            let keyring = RawEcdhKeyring::new(curve, scheme)?;
+            // Keys are parsed and validated in Rust either way; the platform
+            // only computes the agreements.
+            Ok(match crate::webcrypto::WebCrypto::detect(0) {
+                Some(platform) => keyring.with_ecdh_provider(Arc::new(platform)),
+                None => keyring,
+            })
+        })
     }
 
     /// The hierarchical keyring's EDK format under a fixed 32-byte branch key.

@@ -4,11 +4,15 @@
 //! large values. The core keeps the wire format (keys, nonces, DER, the
 //! 103-byte rule); this only computes. Private keys are non-extractable.
 //! It also decrypts RSA-OAEP for the raw RSA keyring: the platform's RSA is
-//! constant-time, the `rsa` crate's is not (RUSTSEC-2023-0071).
+//! constant-time, the `rsa` crate's is not (RUSTSEC-2023-0071); and computes
+//! the raw ECDH keyring's key agreements (`deriveBits`).
 
 use async_trait::async_trait;
+use fieldseal::base::SecretBytes;
+use fieldseal::primitives::ecdh::{EcdhCurve, RustCryptoEcdh};
 use fieldseal::primitives::provider::{
-    BulkCrypto, CryptoProvider, OaepHash, RsaOaepPrivateKey, RsaOaepProvider, SecureRandom,
+    BulkCrypto, CryptoProvider, EcdhProvider, OaepHash, RsaOaepPrivateKey, RsaOaepProvider,
+    SecureRandom,
 };
 use fieldseal::primitives::signature::{
     decompress_public_key, EcdsaP384Provider, EcdsaP384SigningKey, P1363Signature,
@@ -400,5 +404,114 @@ impl RsaOaepPrivateKey for WebCryptoRsaKey {
         let message = Zeroizing::new(plain.to_vec());
         plain.fill(0, 0, plain.length());
         Ok(message)
+    }
+}
+
+/// The algorithm of an ECDH key on `curve`.
+fn ecdh_params(curve: EcdhCurve) -> JsValue {
+    object(&[("name", "ECDH"), ("namedCurve", curve.name())])
+}
+
+impl WebCrypto {
+    /// A peer's public key (validated by the core) as a CryptoKey.
+    async fn ecdh_public_key(&self, curve: EcdhCurve, point: &[u8]) -> Result<JsValue> {
+        self.call(
+            "importKey",
+            &[
+                JsValue::from_str("raw"),
+                Uint8Array::from(point).into(),
+                ecdh_params(curve),
+                JsValue::TRUE,
+                strings(&[]),
+            ],
+        )
+        .await
+    }
+
+    /// Z of two CryptoKeys: the whole x-coordinate, wiped from JS once copied.
+    async fn derive_z(
+        &self,
+        curve: EcdhCurve,
+        private: &JsValue,
+        public: JsValue,
+    ) -> Result<SecretBytes> {
+        let params = Object::new();
+        let _ = Reflect::set(&params, &"name".into(), &"ECDH".into());
+        let _ = Reflect::set(&params, &"public".into(), &public);
+        let bits = self
+            .call(
+                "deriveBits",
+                &[
+                    params.into(),
+                    private.clone(),
+                    JsValue::from_f64((curve.field_len() * 8) as f64),
+                ],
+            )
+            .await?;
+        let z = Uint8Array::new(&bits);
+        let out = SecretBytes::new(z.to_vec());
+        z.fill(0, 0, z.length());
+        Ok(out)
+    }
+}
+
+/// ECDH for the raw ECDH keyring by WebCrypto (`deriveBits`), RustCrypto
+/// where the platform fails (an engine without a curve): the same Z either way.
+#[async_trait(?Send)]
+impl EcdhProvider for WebCrypto {
+    async fn agree(
+        &self,
+        curve: EcdhCurve,
+        private_key_pkcs8: &[u8],
+        public_key: &[u8],
+    ) -> Result<SecretBytes> {
+        let platform = async {
+            let private = self
+                .import_secret("pkcs8", private_key_pkcs8, ecdh_params(curve), "deriveBits")
+                .await?;
+            let public = self.ecdh_public_key(curve, public_key).await?;
+            self.derive_z(curve, &private, public).await
+        };
+        match platform.await {
+            Ok(z) => Ok(z),
+            Err(_) => {
+                RustCryptoEcdh
+                    .agree(curve, private_key_pkcs8, public_key)
+                    .await
+            }
+        }
+    }
+
+    /// The ephemeral key pair is the platform's (its own CSPRNG), never extractable.
+    async fn ephemeral_agree(
+        &self,
+        curve: EcdhCurve,
+        public_key: &[u8],
+        random: &dyn SecureRandom,
+    ) -> Result<(Vec<u8>, SecretBytes)> {
+        let platform = async {
+            let pair = self
+                .call(
+                    "generateKey",
+                    &[ecdh_params(curve), JsValue::FALSE, strings(&["deriveBits"])],
+                )
+                .await?;
+            let get =
+                |k: &str| Reflect::get(&pair, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+            let raw = self
+                .call("exportKey", &[JsValue::from_str("raw"), get("publicKey")])
+                .await?;
+            let public = self.ecdh_public_key(curve, public_key).await?;
+            let z = self.derive_z(curve, &get("privateKey"), public).await?;
+            Ok::<_, Error>((bytes(&raw), z))
+        };
+        match platform.await {
+            Ok(out) => Ok(out),
+            Err(_) => {
+                RustCryptoEcdh
+                    .ephemeral_agree(curve, public_key, random)
+                    .await
+            }
+        }
     }
 }

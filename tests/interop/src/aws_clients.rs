@@ -21,11 +21,13 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ScalarAttributeType,
     TransactWriteItem,
 };
+use aws_sdk_kms::types::EncryptionAlgorithmSpec;
 use aws_smithy_types::Blob;
 use fieldseal::keyring::kms::{
     CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
-    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, KmsClient, KmsClientSupplier,
-    KmsError, ReEncryptRequest, ReEncryptResponse,
+    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, GetPublicKeyRequest,
+    GetPublicKeyResponse, KmsClient, KmsClientSupplier, KmsError, ReEncryptRequest,
+    ReEncryptResponse,
 };
 use fieldseal::keystore::{
     ConditionalPut, DynamoDbError, KeyStoreStorage, TableDescription, KEY_SCHEMA,
@@ -372,12 +374,19 @@ impl KmsClient for SdkKms {
 
     async fn decrypt(&self, request: DecryptRequest) -> Result<DecryptResponse, KmsError> {
         let op = "Decrypt";
+        // An asymmetric Decrypt names its algorithm and takes no encryption
+        // context (the JS transport, wasm/src/kms.rs, does the same).
+        let (encryption_context, algorithm) = match request.encryption_algorithm {
+            Some(a) => (None, Some(EncryptionAlgorithmSpec::from(a.name()))),
+            None => (context(request.encryption_context), None),
+        };
         let out = self
             .client
             .decrypt()
             .key_id(request.key_id)
             .ciphertext_blob(Blob::new(request.ciphertext_blob))
-            .set_encryption_context(context(request.encryption_context))
+            .set_encryption_context(encryption_context)
+            .set_encryption_algorithm(algorithm)
             .set_grant_tokens(tokens(request.grant_tokens))
             .send()
             .await
@@ -413,6 +422,30 @@ impl KmsClient for SdkKms {
                 .ciphertext_blob
                 .ok_or_else(|| bad_kms_response(op, "CiphertextBlob"))?
                 .into_inner(),
+        })
+    }
+
+    async fn get_public_key(
+        &self,
+        request: GetPublicKeyRequest,
+    ) -> Result<GetPublicKeyResponse, KmsError> {
+        let op = "GetPublicKey";
+        let out = self
+            .client
+            .get_public_key()
+            .key_id(request.key_id)
+            .set_grant_tokens(tokens(request.grant_tokens))
+            .send()
+            .await
+            .map_err(|e| kms_error(&e))?;
+        Ok(GetPublicKeyResponse {
+            key_id: out.key_id.ok_or_else(|| bad_kms_response(op, "KeyId"))?,
+            public_key: out
+                .public_key
+                .ok_or_else(|| bad_kms_response(op, "PublicKey"))?
+                .into_inner(),
+            key_usage: out.key_usage.map(|u| u.as_str().to_owned()),
+            key_spec: out.key_spec.map(|s| s.as_str().to_owned()),
         })
     }
 

@@ -18,6 +18,10 @@
 //              next to encryptItem/decryptItem of the same item, and 10,000 rows inserted and
 //              selected against a live PostgreSQL, sealed and plaintext (PG* env, else a
 //              throw-away cluster from scripts/pg.sh; skipped with the reason if neither)
+//   keyrings   issue 17's keyrings (keyrings.mjs): seal/open items/s, suite 0x6700, of raw ECDH
+//              (P-256/384/521, static and ephemeral, opened by the recipient) and AWS KMS RSA
+//              (sealed with the PEM only; opened with Decrypt answered in-process, calls counted)
+//              next to raw AES, in Node and in headless Chromium (tests/js/browser-keyrings/)
 //
 // Also measures the package size (pkg/scripts/size.mjs). Each measurement warms
 // up, then runs for a fixed wall time. Prints the tables and the issue's
@@ -26,14 +30,14 @@
 //   BENCH_SECONDS=2.5          measured seconds per (implementation, suite, op)
 //   BENCH_WARMUP_SECONDS       warm-up per measurement (default seconds/4, 0.3..1)
 //   BENCH_LARGE_SECONDS=0.5    measured seconds per large-field measurement (warm-up a quarter)
-//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy, dynamodb, search, sql)
+//   BENCH_ONLY=native,esdk-js  run only these rows (native, node, chromium, esdk-js, large, hierarchy, dynamodb, search, sql, keyrings)
 //   BENCH_SQL_ROUNDS=3         timed rounds of the sql row's 10,000-row INSERT and SELECT
 //   BENCH_HIERARCHY_ITEMS=10000 items sealed and opened for the hierarchy row's call counts
 //   CHROMIUM_PATH              default /usr/bin/chromium; if missing the browser rows
 //                              are skipped with a note, or fail when CI is set
 // Exits 1 if a row failed (the others are still measured and printed).
 
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { constants, createCipheriv, createDecipheriv, generateKeyPairSync, privateDecrypt, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -49,6 +53,7 @@ import { esdkItemEncryptor } from "./esdk-js.mjs";
 import { benchDynamoDbMoto, benchDynamoDbStub, dynamodbLines, dynamodbStubTable } from "./dynamodb.mjs";
 import { benchHierarchy, hierarchyLines } from "./hierarchy.mjs";
 import { benchSearch, searchLines, searchTable } from "./search.mjs";
+import { benchKeyrings, CURVES, keyringsLines, keyringsTable } from "./keyrings.mjs";
 import { benchSqlCpu, benchSqlLive, postgresServer, sqlCpuTable, sqlLines, sqlLiveTable } from "./sql.mjs";
 import { LARGE_SIZES, measureLargeField, webCryptoAesGcm } from "./large.mjs";
 import { measure, measureEncryptor } from "./measure.mjs";
@@ -65,7 +70,7 @@ const markdownPath = join(repoRoot, "BENCHMARKS.md");
 const chartPath = join(repoRoot, "docs/bench-chart.svg");
 const require = createRequire(import.meta.url);
 
-const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy", "dynamodb", "search", "sql"];
+const ROWS = ["native", "node", "chromium", "esdk-js", "large", "hierarchy", "dynamodb", "search", "sql", "keyrings"];
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 
 function envNumber(name, fallback) {
@@ -103,6 +108,7 @@ let hierarchy = null; // benchHierarchy's result
 const dynamodb = { stub: null, moto: null }; // benchDynamoDbStub's and benchDynamoDbMoto's results
 let search = null; // benchSearch's result
 const sql = { cpu: null, live: null, liveSkipped: null }; // benchSqlCpu's and benchSqlLive's results
+const keyrings = { results: {}, skipped: {} }; // runtime label -> benchKeyrings's result, or why not measured
 const skipped = []; // { row, reason }
 const errors = []; // { row, error }
 /** Per ROW_NAMES entry: null once measured, else why there are no numbers. */
@@ -413,6 +419,74 @@ async function benchSqlLiveRow() {
   }
 }
 
+/** Fresh key material for the keyrings row, as plain data (it crosses into the page as it is). */
+let keyringKeys;
+function keyringsKeys() {
+  if (keyringKeys) return keyringKeys;
+  const ec = (namedCurve) => {
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve });
+    return { privatePem: privateKey.export({ type: "pkcs8", format: "pem" }), publicPem: publicKey.export({ type: "spki", format: "pem" }) };
+  };
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  keyringKeys = {
+    rawAes: reference.keyring,
+    ecdh: Object.fromEntries(Object.entries(CURVES).map(([curve, namedCurve]) => [curve, { sender: ec(namedCurve), recipient: ec(namedCurve) }])),
+    rsa: {
+      arn: "arn:aws:kms:us-west-2:111122223333:key/b3537ef1-d8dc-4780-9f5a-55776cbb2f7f",
+      publicKeyPem: rsa.publicKey.export({ type: "spki", format: "pem" }),
+      privateKeyPkcs8: rsa.privateKey.export({ type: "pkcs8", format: "der" }).toString("base64"),
+      privateKey: rsa.privateKey,
+    },
+  };
+  return keyringKeys;
+}
+
+function logKeyrings(runtime) {
+  const one = { [runtime]: keyrings.results[runtime] };
+  for (const line of keyringsLines(one).slice(-1)) log(`  ${line}`);
+  log(textTable(keyringsTable(one)).replace(/^/gm, "  "));
+}
+
+async function benchKeyringsNode() {
+  log("keyrings/node: raw ECDH and KMS RSA keyrings vs raw AES, suite 0x6700, Node (KMS Decrypt answered by node:crypto)");
+  const fieldseal = await importFieldseal();
+  const keys = keyringsKeys();
+  const rsaDecrypt = async (ciphertext) =>
+    new Uint8Array(privateDecrypt({ key: keys.rsa.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: "sha256" }, ciphertext));
+  const runtime = `Node ${process.versions.node}`;
+  keyrings.results[runtime] = await benchKeyrings({ fieldseal, kms: await import("fieldseal/kms"), keys, rsaDecrypt, config: reference.config, item, opts });
+  logKeyrings(runtime);
+}
+
+async function benchKeyringsChromium() {
+  if (!chromiumPath()) {
+    keyrings.skipped.Chromium = `Chromium not found at ${process.env.CHROMIUM_PATH || "/usr/bin/chromium"}`;
+    skip(keyrings.skipped.Chromium);
+  }
+  log("keyrings/chromium: the same in headless Chromium (Vite build of tests/js/browser-keyrings/, KMS Decrypt answered by WebCrypto)");
+  const root = fileURLToPath(new URL("../browser-keyrings/", import.meta.url));
+  const { privateKey, ...rsa } = keyringsKeys().rsa;
+  const keys = { ...keyringsKeys(), rsa };
+  const built = await buildPage({ root });
+  let server;
+  let browser;
+  try {
+    server = await servePreview(built.outDir, { root });
+    browser = await launchChromium();
+    env.chromium = browser.version();
+    const { page, problems } = await openHarnessPage(browser, server.url);
+    const r = await callPage(page, "benchKeyrings", keys, reference.config, wireItem, opts);
+    if (problems.length) throw new Error(`the keyrings page reported problems:\n  ${problems.join("\n  ")}`);
+    const runtime = `Chromium ${browser.version().split(".")[0]}`;
+    keyrings.results[runtime] = r;
+    logKeyrings(runtime);
+  } finally {
+    await browser?.close().catch(() => {});
+    await server?.close().catch(() => {});
+    await built.cleanup();
+  }
+}
+
 /** Runs one row, recording in `status` whether it measured, was skipped or failed. */
 async function runRow(name, runner) {
   try {
@@ -441,6 +515,7 @@ const runners = {
   dynamodb: { "dynamodb/stub": benchDynamoDbStubRow, "dynamodb/moto": benchDynamoDbMotoRow },
   search: { search: benchSearchRow },
   sql: { "sql/cpu": benchSqlCpuRow, "sql/pg": benchSqlLiveRow },
+  keyrings: { "keyrings/node": benchKeyringsNode, "keyrings/chromium": benchKeyringsChromium },
 };
 log(`reference item: ${relative(repoRoot, fixturePath)}; suites ${suites.join(", ")}; ${seconds}s per measurement after ${warmupSeconds}s warm-up`);
 try {
@@ -486,6 +561,7 @@ const results = {
   dynamodb,
   search,
   sql,
+  keyrings,
   packageSize: size,
   status,
 };
@@ -510,6 +586,9 @@ if (sql.cpu || sql.live || sql.liveSkipped) {
   console.log(`\n${sqlLines(sql.cpu, sql.live, sql.liveSkipped).join("\n")}`);
   if (sql.cpu) console.log(textTable(sqlCpuTable(sql.cpu)));
   if (sql.live) console.log(textTable(sqlLiveTable(sql.live)));
+}
+if (Object.keys(keyrings.results).length) {
+  console.log(`\n${keyringsLines(keyrings.results, keyrings.skipped).join("\n")}\n${textTable(keyringsTable(keyrings.results))}`);
 }
 if (size) console.log(`\n${packageSizeLine(size)}`);
 console.log("\nTargets");

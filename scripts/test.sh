@@ -132,7 +132,8 @@ step_js() {
   npm --prefix pkg run size
   say "TypeScript consumer compiles under --strict"
   npx --no-install tsc --noEmit --strict -p tests/types
-  say "JS tests (node --test): vectors, records, custom keyrings, errors, concurrency, memory, KMS, the DynamoDB plug-in against moto (Node and Chromium), the README quick start, cross-runtime, the demo page end to end"
+  npx --no-install tsc --noEmit --strict -p tests/types/kms
+  say "JS tests (node --test): vectors, records, custom keyrings, errors, concurrency, memory, KMS, the DynamoDB plug-in against moto (Node and Chromium), the README quick starts (DynamoDB, KMS RSA browser-to-server), cross-runtime, the demo page end to end"
   # tests/js/sql.test.mjs needs a PostgreSQL server, which only the sql step
   # starts: here it skips, saying so, instead of failing as it does under CI
   # when no server is given.

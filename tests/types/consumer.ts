@@ -6,10 +6,13 @@ import {
   ItemEncryptor,
   MultiKeyring,
   RawAesKeyring,
+  RawEcdhKeyring,
   RawRsaKeyring,
   StaticBranchKeyKeyring,
   wasmMemoryBytes,
   type AttributeValue,
+  type EcdhCurve,
+  type RawEcdhKeyringOptions,
   type ErrorCode,
   type Item,
   type ItemEncryptorConfig,
@@ -25,7 +28,16 @@ const custom = new CustomKeyring({
   wrapKey: async ({ plaintextDataKey, encryptionContext }) => ({ providerInfo: encryptionContext["aws-crypto-table-name"], ciphertext: plaintextDataKey }),
   unwrapKey: async ({ ciphertext }) => (ciphertext.length === 32 ? ciphertext : null),
 });
-const multi: Keyring = new MultiKeyring({ generator: aes, children: [rsa, custom] });
+// Raw ECDH: public keys as DER SPKI bytes or PEM, private keys as PKCS#8 PEM or DER bytes.
+const curve: EcdhCurve = "ECC_NIST_P384";
+const ecdhSealer = new RawEcdhKeyring({ curve, scheme: { ephemeralPrivateKeyToStaticPublicKey: { recipientPublicKey: new Uint8Array(120) } } });
+const ecdhOpener = new RawEcdhKeyring({ curve: "ECC_NIST_P256", scheme: { publicKeyDiscovery: { recipientStaticPrivateKey: "-----BEGIN PRIVATE KEY-----..." } } });
+const ecdhOptions: RawEcdhKeyringOptions = {
+  curve: "ECC_NIST_P521",
+  scheme: { staticPrivateKeyToStaticPublicKey: { senderStaticPrivateKey: new Uint8Array(0), recipientPublicKey: "-----BEGIN PUBLIC KEY-----..." } },
+};
+const ecdhBoth: Keyring = new RawEcdhKeyring(ecdhOptions);
+const multi: Keyring = new MultiKeyring({ generator: aes, children: [rsa, custom, ecdhSealer, ecdhOpener, ecdhBoth] });
 
 const config: ItemEncryptorConfig = {
   logicalTableName: "Orders",
@@ -95,6 +107,12 @@ new ItemEncryptor({ ...config, algorithmSuiteId: "0x6702" });
 new RawAesKeyring({ keyNamespace: "app", keyName: "k", wrappingKey: "00112233" });
 // @ts-expect-error unknown RSA padding
 new RawRsaKeyring({ keyNamespace: "a", keyName: "b", padding: "OAEP_MD5", publicKeyPem: "..." });
+// @ts-expect-error not an ECDH curve name (the MPL's ECC_NIST_P256, ...)
+new RawEcdhKeyring({ curve: "P-256", scheme: { publicKeyDiscovery: { recipientStaticPrivateKey: "..." } } });
+// @ts-expect-error the ephemeral scheme needs the recipient's public key
+new RawEcdhKeyring({ curve: "ECC_NIST_P384", scheme: { ephemeralPrivateKeyToStaticPublicKey: {} } });
+// @ts-expect-error a scheme is required
+new RawEcdhKeyring({ curve: "ECC_NIST_P384" });
 // @ts-expect-error wrapKey must be async (return a Promise)
 new CustomKeyring({ providerId: "p", wrapKey: ({ plaintextDataKey }) => ({ ciphertext: plaintextDataKey }), unwrapKey: async () => null });
 // @ts-expect-error children must be keyrings

@@ -279,6 +279,7 @@ fn kms_discovery(
         curve,
         AwsKmsEcdhScheme::KmsPublicKeyDiscovery {
             recipient_kms_key_id: arn,
+            recipient_public_key: None,
         },
         kms.client(),
         vec![],

@@ -16,9 +16,8 @@
 //! KMS calls: one DeriveSharedSecret per seal and per opened EDK
 //! (`KeyAgreementAlgorithm` ECDH, `PublicKey` the peer's DER SPKI, the grant
 //! tokens); the answer must name the configured key and ECDH. GetPublicKey
-//! once at construction when the keyring needs a public key of its KMS key
-//! (the sender's, if not given; always the recipient's in discovery, as the
-//! MPL does).
+//! once at construction when the keyring needs its KMS key's public key and
+//! was not given it (the MPL always fetches it in discovery).
 
 use std::sync::Arc;
 
@@ -54,8 +53,14 @@ pub enum AwsKmsEcdhScheme<'a> {
         recipient_public_key: &'a [u8],
     },
     /// Open only: every EDK sealed to the KMS key's public key, whoever sent
-    /// it. The public key is fetched with GetPublicKey (MPL).
-    KmsPublicKeyDiscovery { recipient_kms_key_id: &'a str },
+    /// it. `recipient_public_key`: the KMS key's public key; `None`: fetched
+    /// with GetPublicKey. The spec allows giving it (key-agreement-schemas.md
+    /// "MAY provide the recipient's public key"); the MPL's input has no such
+    /// field and always fetches it.
+    KmsPublicKeyDiscovery {
+        recipient_kms_key_id: &'a str,
+        recipient_public_key: Option<&'a [u8]>,
+    },
 }
 
 /// Seals and opens data keys under a key agreed by ECDH with a KMS key, on
@@ -228,16 +233,27 @@ impl AwsKmsEcdhKeyring {
             }
             AwsKmsEcdhScheme::KmsPublicKeyDiscovery {
                 recipient_kms_key_id,
+                recipient_public_key,
             } => {
                 let arn = parse_key_arn(recipient_kms_key_id, "AWS KMS ECDH")?;
-                let recipient = fetch_public_key(
-                    client.as_ref(),
-                    curve,
-                    recipient_kms_key_id,
-                    &arn.region,
-                    &grant_tokens,
-                )
-                .await?;
+                let recipient = match recipient_public_key {
+                    Some(key) => checked_key(
+                        &spki_der(key, recipient_kms_key_id, "recipient public key")?,
+                        curve,
+                        recipient_kms_key_id,
+                        "recipient public key",
+                    )?,
+                    None => {
+                        fetch_public_key(
+                            client.as_ref(),
+                            curve,
+                            recipient_kms_key_id,
+                            &arn.region,
+                            &grant_tokens,
+                        )
+                        .await?
+                    }
+                };
                 Ok(AwsKmsEcdhKeyring {
                     curve,
                     key_arn: recipient_kms_key_id.to_owned(),

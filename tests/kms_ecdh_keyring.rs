@@ -785,3 +785,24 @@ fn debug_counts_grant_tokens() {
     let dbg = format!("{keyring:?}");
     assert!(dbg.contains(KEY_S) && !dbg.contains("grant-1"), "{dbg}");
 }
+
+#[test]
+fn public_keys_may_be_pem_and_a_private_key_pem_is_refused() {
+    let curve = EcdhCurve::P384;
+    let kms = FakeKms::new(curve);
+    let recipient = Sk::random(curve);
+    let pem = match &recipient {
+        Sk::P384(k) => k.public_key().to_public_key_pem(LineEnding::LF).unwrap(),
+        _ => unreachable!(),
+    };
+    let keyring = kms_static(&kms, curve, KEY_S, None, pem.as_bytes()).unwrap();
+    assert_eq!(
+        keyring.recipient_public_key().to_spki_der(),
+        recipient.spki()
+    );
+    expect(
+        kms_static(&kms, curve, KEY_S, None, recipient.pem().as_bytes()),
+        "INVALID_KEY",
+        &[KEY_S, "not a PUBLIC KEY"],
+    );
+}

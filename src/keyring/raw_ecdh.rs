@@ -124,8 +124,8 @@ impl std::fmt::Debug for RawEcdhKeyring {
     }
 }
 
-/// The DER of a key given as DER or as PEM text.
-fn der_of(key: &[u8], what: &str) -> Result<Vec<u8>> {
+/// The DER of a key given as DER or as PEM text (also the KMS ECDH keyring's).
+pub(crate) fn der_of(key: &[u8], what: &str) -> Result<Vec<u8>> {
     let text = key.trim_ascii_start();
     if !text.starts_with(b"-----BEGIN") {
         return Ok(key.to_vec());

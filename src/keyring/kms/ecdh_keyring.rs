@@ -32,7 +32,7 @@ use crate::keyring::provider::{
     BrokenEdks, Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
 };
 use crate::keyring::raw_ecdh::{
-    check_wrapped_len, curve_of_info, edk_points, open_intermediate, parse_provider_info,
+    check_wrapped_len, curve_of_info, der_of, edk_points, open_intermediate, parse_provider_info,
     provider_info, seal_intermediate, KMS_ECDH_PROVIDER_ID, RAW_ECDH_PROVIDER_ID,
 };
 use crate::materials::{EncryptedDataKey, KeyUse};
@@ -91,24 +91,13 @@ impl std::fmt::Debug for AwsKmsEcdhKeyring {
     }
 }
 
-/// The DER of a public key given as DER or as `PUBLIC KEY` PEM.
+/// The DER of a public key given as DER or as `PUBLIC KEY` PEM (the raw
+/// ECDH keyring's parser), errors naming the KMS key.
 fn spki_der(key: &[u8], key_arn: &str, what: &str) -> Result<Vec<u8>> {
-    let text = key.trim_ascii_start();
-    if !text.starts_with(b"-----BEGIN") {
-        return Ok(key.to_vec());
-    }
-    let (label, der) = p384::elliptic_curve::pkcs8::der::pem::decode_vec(text.trim_ascii_end())
-        .map_err(|_| {
-            Error::InvalidKey(format!(
-                "AWS KMS ECDH keyring ({key_arn}): the {what} is not valid PEM"
-            ))
-        })?;
-    if label != "PUBLIC KEY" {
-        return Err(Error::InvalidKey(format!(
-            "AWS KMS ECDH keyring ({key_arn}): the {what} PEM is a {label:?}, not a PUBLIC KEY"
-        )));
-    }
-    Ok(der)
+    der_of(key, what).map_err(|e| match e {
+        Error::InvalidKey(m) => Error::InvalidKey(format!("AWS KMS ECDH keyring ({key_arn}): {m}")),
+        other => other,
+    })
 }
 
 /// A configured or fetched public key, validated (its curve, on the curve,

@@ -11,9 +11,11 @@ export type KmsClientProvider = (region: string) => Pick<KMSClient, "send">;
 
 /**
  * The KMS commands fieldseal sends: the keyrings need the first two, the key
- * store's createKey and versionKey the next two, getPublicKeyPem the last.
+ * store's createKey and versionKey the next two, getPublicKeyPem (and
+ * AwsKmsEcdhKeyring without a public key) GetPublicKey, AwsKmsEcdhKeyring
+ * DeriveSharedSecret.
  */
-export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt" | "GetPublicKey";
+export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt" | "GetPublicKey" | "DeriveSharedSecret";
 
 type KmsModule = typeof import("@aws-sdk/client-kms");
 
@@ -56,6 +58,7 @@ export function kmsCall(provider: KmsClientProvider): (region: string, operation
       GenerateDataKeyWithoutPlaintext: m.GenerateDataKeyWithoutPlaintextCommand,
       ReEncrypt: m.ReEncryptCommand,
       GetPublicKey: m.GetPublicKeyCommand,
+      DeriveSharedSecret: m.DeriveSharedSecretCommand,
     };
     const Command = commands[operation] as new (input: never) => unknown;
     return client.send(new Command(input as never) as never);

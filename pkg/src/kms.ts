@@ -1,6 +1,6 @@
 /**
  * AWS KMS keyrings and the branch key store behind the hierarchical keyring:
- * `import { AwsKmsKeyring, AwsKmsRsaKeyring, KeyStore, AwsKmsHierarchicalKeyring, ... } from "fieldseal/kms"`.
+ * `import { AwsKmsKeyring, AwsKmsRsaKeyring, AwsKmsEcdhKeyring, KeyStore, AwsKmsHierarchicalKeyring, ... } from "fieldseal/kms"`.
  *
  * A separate entry point so that apps which do not use KMS never load the
  * AWS SDK: `@aws-sdk/client-kms` v3 is an optional peer dependency, and so is
@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 import { FieldsealError, guarded } from "./errors.js";
-import { copyArray, readOptions } from "./hostile.js";
+import { copyArray, copyBytes, readOptions } from "./hostile.js";
 import { Keyring } from "./keyrings.js";
 import { checkProvider, checkString, grantTokens, kmsCall, type KmsClientProvider } from "./kms-client.js";
 import { loadWasm, type Bindings } from "./wasm.js";
@@ -275,4 +275,102 @@ export function getPublicKeyPem(options: GetPublicKeyPemOptions): Promise<string
     const wasm = await loadWasm();
     return wasm.WasmKeyring.kmsRsaPublicKeyPem({ kmsKeyId, grantTokens: tokens, kmsCall: kmsCall(provider) });
   });
+}
+
+/** The curves of KMS key agreement keys. */
+export type KmsEcdhCurve = "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521";
+
+/** A public key: DER SubjectPublicKeyInfo (as KMS GetPublicKey returns it) or SPKI PEM. */
+export type EcdhPublicKey = Uint8Array | string;
+
+/** The key agreement schema of an `AwsKmsEcdhKeyring` (the names are the AWS SDKs'). */
+export type AwsKmsEcdhScheme =
+  /** Seal and open between your KMS key (KEY_AGREEMENT) and the other party's public key. */
+  | { kmsPrivateKeyToStaticPublicKey: { senderKmsIdentifier: string; senderPublicKey?: EcdhPublicKey; recipientPublicKey: EcdhPublicKey } }
+  /** Open every item sealed to your KMS key's public key; seals nothing. */
+  | { kmsPublicKeyDiscovery: { recipientKmsIdentifier: string; recipientPublicKey?: EcdhPublicKey } };
+
+export interface AwsKmsEcdhKeyringOptions {
+  curve: KmsEcdhCurve;
+  scheme: AwsKmsEcdhScheme;
+  /** KMS DeriveSharedSecret (and GetPublicKey when the KMS key's public key is not given) run in the key's region with this provider's client. */
+  clientProvider: KmsClientProvider;
+  grantTokens?: string[];
+}
+
+const KMS_ECDH_SCHEMES = {
+  kmsPrivateKeyToStaticPublicKey: ["senderKmsIdentifier", "senderPublicKey", "recipientPublicKey"],
+  kmsPublicKeyDiscovery: ["recipientKmsIdentifier", "recipientPublicKey"],
+} as const;
+type KmsEcdhSchemeName = keyof typeof KMS_ECDH_SCHEMES;
+
+/** A private copy of a public key given as text (PEM) or bytes (DER). */
+function publicKeyInput(value: unknown, what: string): Uint8Array | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return new TextEncoder().encode(value);
+  const key = copyBytes(value, true);
+  if (key === undefined || key === "detached") throw new FieldsealError("INVALID_KEY", `${what} must be a Uint8Array (DER) or a PEM string`);
+  return key;
+}
+
+/**
+ * Wraps data keys under a key agreed by ECDH between a KMS key (key usage
+ * KEY_AGREEMENT, P-256/P-384/P-521) and a public key, through KMS
+ * DeriveSharedSecret: the private key never leaves KMS. Items are compatible
+ * with the AWS KMS ECDH keyring of the AWS SDKs and with `RawEcdhKeyring`
+ * (the other party opens with its private key). One DeriveSharedSecret per
+ * item sealed or opened.
+ *
+ * @example
+ * const keyring = new AwsKmsEcdhKeyring({ curve: "ECC_NIST_P256", clientProvider: (region) => new KMSClient({ region }),
+ *   scheme: { kmsPrivateKeyToStaticPublicKey: { senderKmsIdentifier: keyArn, recipientPublicKey: spkiDer } } });
+ */
+export class AwsKmsEcdhKeyring extends Keyring {
+  readonly curve: KmsEcdhCurve;
+  readonly scheme: KmsEcdhSchemeName;
+  /** The sender's KMS key (static) or the recipient's (discovery). */
+  readonly kmsKeyId: string;
+  /** kmsPublicKeyDiscovery cannot encrypt. */
+  readonly canEncrypt: boolean;
+  readonly #options: { senderPublicKey?: Uint8Array; recipientPublicKey?: Uint8Array; clientProvider: KmsClientProvider; grantTokens: unknown[] };
+
+  constructor(options: AwsKmsEcdhKeyringOptions) {
+    super();
+    const o = readOptions(options, "AwsKmsEcdhKeyring", ["curve", "scheme", "clientProvider", "grantTokens"]);
+    this.curve = checkString(o.curve, "curve") as KmsEcdhCurve;
+    const names = Object.keys(KMS_ECDH_SCHEMES) as KmsEcdhSchemeName[];
+    const union = readOptions(o.scheme, "AwsKmsEcdhKeyring scheme", names);
+    const given = names.filter((n) => union[n] !== undefined && union[n] !== null);
+    if (given.length !== 1) throw new FieldsealError("INVALID_CONFIG", `scheme must have exactly one of ${names.join(", ")}`);
+    const name = given[0]!;
+    this.scheme = name;
+    const keys = readOptions(union[name], `AwsKmsEcdhKeyring scheme.${name}`, KMS_ECDH_SCHEMES[name]);
+    const idName = name === "kmsPublicKeyDiscovery" ? "recipientKmsIdentifier" : "senderKmsIdentifier";
+    this.kmsKeyId = checkString(keys[idName], `scheme.${name}.${idName}`);
+    const recipientPublicKey = publicKeyInput(keys.recipientPublicKey, `scheme.${name}.recipientPublicKey`);
+    if (name === "kmsPrivateKeyToStaticPublicKey" && !recipientPublicKey) {
+      throw new FieldsealError("INVALID_KEY", `scheme.${name}.recipientPublicKey is required`);
+    }
+    this.canEncrypt = name === "kmsPrivateKeyToStaticPublicKey";
+    this.#options = {
+      senderPublicKey: publicKeyInput(keys.senderPublicKey, `scheme.${name}.senderPublicKey`),
+      recipientPublicKey,
+      clientProvider: checkProvider(o.clientProvider),
+      grantTokens: grantTokens(o.grantTokens),
+    };
+  }
+
+  /** @internal Async: GetPublicKey may run first. */
+  protected build(wasm: Bindings): Promise<WasmKeyring> {
+    const o = this.#options;
+    return wasm.WasmKeyring.awsKmsEcdh({
+      curve: this.curve,
+      scheme: this.scheme,
+      kmsKeyId: this.kmsKeyId,
+      senderPublicKey: o.senderPublicKey,
+      recipientPublicKey: o.recipientPublicKey,
+      grantTokens: o.grantTokens as string[],
+      kmsCall: kmsCall(o.clientProvider),
+    });
+  }
 }

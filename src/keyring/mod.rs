@@ -26,8 +26,8 @@ pub mod raw_rsa;
 
 pub use hierarchy::{AwsKmsHierarchicalKeyring, StaticBranchKeyKeyring};
 pub use kms::{
-    AwsKmsKeyring, AwsKmsMrkDiscoveryKeyring, AwsKmsMrkKeyring, CachingClientSupplier,
-    DiscoveryFilter, KmsClient, KmsClientSupplier,
+    AwsKmsEcdhKeyring, AwsKmsEcdhScheme, AwsKmsKeyring, AwsKmsMrkDiscoveryKeyring,
+    AwsKmsMrkKeyring, CachingClientSupplier, DiscoveryFilter, KmsClient, KmsClientSupplier,
 };
 pub use multi::MultiKeyring;
 pub use provider::KeyProvider;

@@ -124,8 +124,8 @@ impl std::fmt::Debug for RawEcdhKeyring {
     }
 }
 
-/// The DER of a key given as DER or as PEM text.
-fn der_of(key: &[u8], what: &str) -> Result<Vec<u8>> {
+/// The DER of a key given as DER or as PEM text (also the KMS ECDH keyring's).
+pub(crate) fn der_of(key: &[u8], what: &str) -> Result<Vec<u8>> {
     let text = key.trim_ascii_start();
     if !text.starts_with(b"-----BEGIN") {
         return Ok(key.to_vec());
@@ -216,94 +216,6 @@ impl RawEcdhKeyring {
         }
     }
 
-    /// `0x01 || u32 len || recipient || u32 len || sender` (compressed points).
-    /// Spec: raw-ecdh-keyring.md#key-provider-information. MPL: the keys
-    /// are 33, 49 or 67 bytes (SEC1 compressed), not "32 or 48 or 56".
-    fn provider_info(sender: &[u8], recipient: &[u8]) -> Vec<u8> {
-        let mut info = Vec::with_capacity(9 + sender.len() + recipient.len());
-        info.push(KEYRING_VERSION);
-        info.extend_from_slice(&(recipient.len() as u32).to_be_bytes());
-        info.extend_from_slice(recipient);
-        info.extend_from_slice(&(sender.len() as u32).to_be_bytes());
-        info.extend_from_slice(sender);
-        info
-    }
-
-    /// Spec: key-agreement-schemas.md#key-derivation (FixedInfo).
-    fn fixed_info(&self, sender: &[u8], recipient: &[u8], serialized_ec: &[u8]) -> Vec<u8> {
-        let curve = self.curve.kdf_name().as_bytes();
-        let mut out = Vec::with_capacity(
-            KDF_PURPOSE.len()
-                + curve.len()
-                + KDF_PRF_NAME.len()
-                + 6
-                + sender.len()
-                + recipient.len()
-                + serialized_ec.len(),
-        );
-        for part in [KDF_PURPOSE, b"\0", curve, b"\0", KDF_PRF_NAME, b"\0"] {
-            out.extend_from_slice(part);
-        }
-        out.extend_from_slice(sender);
-        out.extend_from_slice(recipient);
-        out.extend_from_slice(&[0, KEYRING_VERSION, 0]);
-        out.extend_from_slice(serialized_ec);
-        out
-    }
-
-    /// (commitment key, wrapping key) for `z`, `fixed_info` and `salt`.
-    fn derive(&self, z: &SecretBytes, fixed_info: &[u8], salt: &[u8]) -> Result<SecretBytes> {
-        if z.len() != self.curve.field_len() {
-            return Err(Error::KeyProviderFailure(format!(
-                "the ECDH provider returned a {}-byte shared secret for {}, expected {}",
-                z.len(),
-                self.curve,
-                self.curve.field_len()
-            )));
-        }
-        Ok(primitives::kdf_ctr_hmac_sha384(
-            z.expose(),
-            fixed_info,
-            salt,
-            KDF_LEN,
-        ))
-    }
-
-    /// The key provider info's (recipient, sender) public keys, or why the
-    /// EDK is malformed. MPL (`OnDecryptEcdhDataKeyFilter`): the info must be
-    /// 75, 107 or 143 bytes, the version 1, and the recipient's length must
-    /// leave room for the sender's; the sender's length field is skipped,
-    /// the sender's key is the rest.
-    fn parse_provider_info(info: &[u8]) -> Result<(&[u8], &[u8])> {
-        if ![75, 107, 143].contains(&info.len()) {
-            return Err(Error::malformed(format!(
-                "raw ECDH key provider info of {} bytes (expected 75, 107 or 143)",
-                info.len()
-            )));
-        }
-        if info[0] != KEYRING_VERSION {
-            return Err(Error::malformed(format!(
-                "raw ECDH key provider info version {} (expected 1)",
-                info[0]
-            )));
-        }
-        let recipient_len = u32::from_be_bytes(info[1..5].try_into().expect("4 bytes")) as usize;
-        let recipient_end = 5usize.saturating_add(recipient_len);
-        if recipient_end.saturating_add(4) >= info.len() {
-            return Err(Error::malformed(
-                "raw ECDH key provider info: the recipient key length overruns it",
-            ));
-        }
-        Ok((&info[5..recipient_end], &info[recipient_end + 4..]))
-    }
-
-    /// The curve whose compressed points fill a provider info of this length.
-    fn curve_of_info(info_len: usize) -> Option<EcdhCurve> {
-        EcdhCurve::ALL
-            .into_iter()
-            .find(|c| 1 + 2 * (4 + c.compressed_len()) == info_len)
-    }
-
     fn key_use(recipient: &[u8]) -> KeyUse {
         KeyUse {
             key_provider_id: RAW_ECDH_PROVIDER_ID.to_owned(),
@@ -312,6 +224,187 @@ impl RawEcdhKeyring {
             cache_hit: false,
         }
     }
+}
+
+/// `0x01 || u32 len || recipient || u32 len || sender` (compressed points).
+/// Spec: raw-ecdh-keyring.md#key-provider-information. MPL: the keys
+/// are 33, 49 or 67 bytes (SEC1 compressed), not "32 or 48 or 56".
+pub(crate) fn provider_info(sender: &[u8], recipient: &[u8]) -> Vec<u8> {
+    let mut info = Vec::with_capacity(9 + sender.len() + recipient.len());
+    info.push(KEYRING_VERSION);
+    info.extend_from_slice(&(recipient.len() as u32).to_be_bytes());
+    info.extend_from_slice(recipient);
+    info.extend_from_slice(&(sender.len() as u32).to_be_bytes());
+    info.extend_from_slice(sender);
+    info
+}
+
+/// Spec: key-agreement-schemas.md#key-derivation (FixedInfo).
+fn fixed_info(curve: EcdhCurve, sender: &[u8], recipient: &[u8], serialized_ec: &[u8]) -> Vec<u8> {
+    let curve = curve.kdf_name().as_bytes();
+    let mut out = Vec::with_capacity(
+        KDF_PURPOSE.len()
+            + curve.len()
+            + KDF_PRF_NAME.len()
+            + 6
+            + sender.len()
+            + recipient.len()
+            + serialized_ec.len(),
+    );
+    for part in [KDF_PURPOSE, b"\0", curve, b"\0", KDF_PRF_NAME, b"\0"] {
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(sender);
+    out.extend_from_slice(recipient);
+    out.extend_from_slice(&[0, KEYRING_VERSION, 0]);
+    out.extend_from_slice(serialized_ec);
+    out
+}
+
+/// (commitment key, wrapping key) for `z`, `fixed_info` and `salt`.
+fn derive(
+    curve: EcdhCurve,
+    z: &SecretBytes,
+    fixed_info: &[u8],
+    salt: &[u8],
+) -> Result<SecretBytes> {
+    if z.len() != curve.field_len() {
+        return Err(Error::KeyProviderFailure(format!(
+            "the ECDH provider returned a {}-byte shared secret for {}, expected {}",
+            z.len(),
+            curve,
+            curve.field_len()
+        )));
+    }
+    Ok(primitives::kdf_ctr_hmac_sha384(
+        z.expose(),
+        fixed_info,
+        salt,
+        KDF_LEN,
+    ))
+}
+
+/// The key provider info's (recipient, sender) public keys, or why the
+/// EDK is malformed. MPL (`OnDecryptEcdhDataKeyFilter`): the info must be
+/// 75, 107 or 143 bytes, the version 1, and the recipient's length must
+/// leave room for the sender's; the sender's length field is skipped,
+/// the sender's key is the rest.
+pub(crate) fn parse_provider_info(info: &[u8]) -> Result<(&[u8], &[u8])> {
+    if ![75, 107, 143].contains(&info.len()) {
+        return Err(Error::malformed(format!(
+            "ECDH key provider info of {} bytes (expected 75, 107 or 143)",
+            info.len()
+        )));
+    }
+    if info[0] != KEYRING_VERSION {
+        return Err(Error::malformed(format!(
+            "ECDH key provider info version {} (expected 1)",
+            info[0]
+        )));
+    }
+    let recipient_len = u32::from_be_bytes(info[1..5].try_into().expect("4 bytes")) as usize;
+    let recipient_end = 5usize.saturating_add(recipient_len);
+    if recipient_end.saturating_add(4) >= info.len() {
+        return Err(Error::malformed(
+            "ECDH key provider info: the recipient key length overruns it",
+        ));
+    }
+    Ok((&info[5..recipient_end], &info[recipient_end + 4..]))
+}
+
+/// The curve whose compressed points fill a provider info of this length.
+pub(crate) fn curve_of_info(info_len: usize) -> Option<EcdhCurve> {
+    EcdhCurve::ALL
+        .into_iter()
+        .find(|c| 1 + 2 * (4 + c.compressed_len()) == info_len)
+}
+
+// The EDK format both ECDH keyrings share (raw and AWS KMS): only the
+// provider id and where Z comes from differ (MPL `EcdhEdkWrapping.dfy`).
+
+/// Seals a fresh intermediate key under Z: returns it and the provider's part
+/// of the EDK ciphertext (`salt || commitment key || AES-GCM(...) || tag`).
+/// `sender` and `recipient` are SEC1 compressed points.
+pub(crate) fn seal_intermediate(
+    curve: EcdhCurve,
+    z: &SecretBytes,
+    sender: &[u8],
+    recipient: &[u8],
+    request: &WrapRequest<'_>,
+) -> Result<(SecretBytes, Vec<u8>)> {
+    let fixed_info = fixed_info(curve, sender, recipient, request.serialized_ec);
+    // Spec: key-agreement-schemas.md#key-derivation — a 32-byte random salt.
+    let salt: [u8; SALT_LEN] = request.random.array()?;
+    let okm = derive(curve, z, &fixed_info, &salt)?;
+    let (commitment_key, wrapping_key) = okm.expose().split_at(COMMITMENT_KEY_LEN);
+    let intermediate_key = request.fresh_intermediate_key()?;
+    // Spec: raw-ecdh-keyring.md#data-key-wrapping — zero IV, AAD = FixedInfo.
+    let sealed = primitives::aes_gcm_encrypt(
+        wrapping_key,
+        &[0u8; NONCE_LEN],
+        &fixed_info,
+        intermediate_key.expose(),
+    )?;
+    let mut wrapped = Vec::with_capacity(WRAPPED_LEN);
+    wrapped.extend_from_slice(&salt);
+    wrapped.extend_from_slice(commitment_key);
+    wrapped.extend_from_slice(&sealed);
+    Ok((intermediate_key, wrapped))
+}
+
+/// Checks the wrapped part's length before Z is computed (or KMS called).
+pub(crate) fn check_wrapped_len(wrapped: &[u8]) -> Result<()> {
+    if wrapped.len() != WRAPPED_LEN {
+        return Err(Error::malformed(format!(
+            "ECDH wrapped key of {} bytes (expected {WRAPPED_LEN})",
+            wrapped.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Opens the provider's part of an EDK with Z; `sender` and `recipient` are
+/// the EDK's own key bytes, in its order (MPL `EcdhUnwrap`).
+pub(crate) fn open_intermediate(
+    curve: EcdhCurve,
+    z: &SecretBytes,
+    sender: &[u8],
+    recipient: &[u8],
+    serialized_ec: &[u8],
+    wrapped: &[u8],
+) -> Result<SecretBytes> {
+    check_wrapped_len(wrapped)?;
+    let (salt, rest) = wrapped.split_at(SALT_LEN);
+    let (commitment_key, sealed) = rest.split_at(COMMITMENT_KEY_LEN);
+    let fixed_info = fixed_info(curve, sender, recipient, serialized_ec);
+    let okm = derive(curve, z, &fixed_info, salt)?;
+    let (expected_commitment, wrapping_key) = okm.expose().split_at(COMMITMENT_KEY_LEN);
+    // Spec: raw-ecdh-keyring.md#ondecrypt — a constant-time check.
+    if !ct_eq(expected_commitment, commitment_key) {
+        return Err(Error::integrity(
+            "the ECDH commitment key does not match: the record was altered or moved \
+             (e.g. under another primary key), or the EDK was made with other keys",
+        ));
+    }
+    let key = primitives::aes_gcm_decrypt(wrapping_key, &[0u8; NONCE_LEN], &fixed_info, sealed)
+        .map_err(|_| Error::integrity("the ECDH wrapped data key did not verify (altered EDK)"))?;
+    Ok(SecretBytes::new(key))
+}
+
+/// The EDK's (recipient, sender) keys as validated points (on the curve, not
+/// the identity), as the MPL does (`DecompressPublicKey`, `ValidatePublicKey`)
+/// before any agreement: in discovery mode the sender's point is the
+/// attacker's choice.
+pub(crate) fn edk_points(
+    curve: EcdhCurve,
+    recipient: &[u8],
+    sender: &[u8],
+) -> Result<(EcPublicKey, EcPublicKey)> {
+    let sender = EcPublicKey::from_sec1(curve, sender)
+        .map_err(|e| Error::malformed(format!("the EDK's sender public key: {e}")))?;
+    let recipient = EcPublicKey::from_sec1(curve, recipient)
+        .map_err(|e| Error::malformed(format!("the EDK's recipient public key: {e}")))?;
+    Ok((recipient, sender))
 }
 
 #[async_trait(?Send)]
@@ -375,32 +468,18 @@ impl KeyProvider for RawEcdhKeyring {
                 (public, z)
             }
         };
-        let fixed_info = self.fixed_info(
+        let (intermediate_key, wrapped) = seal_intermediate(
+            self.curve,
+            &z,
             sender.compressed(),
             recipient.compressed(),
-            request.serialized_ec,
-        );
-        // Spec: key-agreement-schemas.md#key-derivation — a 32-byte random salt.
-        let salt: [u8; SALT_LEN] = request.random.array()?;
-        let okm = self.derive(&z, &fixed_info, &salt)?;
-        let (commitment_key, wrapping_key) = okm.expose().split_at(COMMITMENT_KEY_LEN);
-        let intermediate_key = request.fresh_intermediate_key()?;
-        // Spec: raw-ecdh-keyring.md#data-key-wrapping — zero IV, AAD = FixedInfo.
-        let sealed = primitives::aes_gcm_encrypt(
-            wrapping_key,
-            &[0u8; NONCE_LEN],
-            &fixed_info,
-            intermediate_key.expose(),
+            &request,
         )?;
-        let mut wrapped = Vec::with_capacity(WRAPPED_LEN);
-        wrapped.extend_from_slice(&salt);
-        wrapped.extend_from_slice(commitment_key);
-        wrapped.extend_from_slice(&sealed);
         Ok(Wrapped {
             intermediate_key,
             edk: ProviderWrapped {
                 key_provider_id: RAW_ECDH_PROVIDER_ID.to_owned(),
-                key_provider_info: Self::provider_info(sender.compressed(), recipient.compressed()),
+                key_provider_info: provider_info(sender.compressed(), recipient.compressed()),
                 wrapped_intermediate_key: wrapped,
             },
             key_use: Some(Self::key_use(recipient.compressed())),
@@ -416,7 +495,7 @@ impl KeyProvider for RawEcdhKeyring {
             return Ok(Claim::Skip);
         }
         let info = &edk.key_provider_info;
-        let (recipient, sender) = Self::parse_provider_info(info)
+        let (recipient, sender) = parse_provider_info(info)
             .map_err(|e| Error::malformed(format!("EDK #{index} ({id}): {e}")))?;
         let ours = match &self.keys {
             // Spec: key-agreement-schemas.md#publickeydiscovery — the
@@ -433,7 +512,7 @@ impl KeyProvider for RawEcdhKeyring {
         if ours {
             return Ok(Claim::Mine);
         }
-        let why = match Self::curve_of_info(info.len()) {
+        let why = match curve_of_info(info.len()) {
             Some(c) if c != self.curve => format!(
                 "a {c} EDK ({id}); this keyring is {}, recipient {}",
                 self.curve,
@@ -453,15 +532,8 @@ impl KeyProvider for RawEcdhKeyring {
     }
 
     async fn unwrap(&self, request: UnwrapRequest<'_>) -> Result<Unwrapped> {
-        let (recipient, sender) = Self::parse_provider_info(&request.edk.key_provider_info)?;
-        // Both points are decoded and validated (on the curve, not the
-        // identity) before any agreement, as the MPL does
-        // (`DecompressPublicKey`, `ValidatePublicKey`): in discovery mode
-        // the sender's point is the attacker's choice.
-        let sender_key = EcPublicKey::from_sec1(self.curve, sender)
-            .map_err(|e| Error::malformed(format!("the EDK's sender public key: {e}")))?;
-        EcPublicKey::from_sec1(self.curve, recipient)
-            .map_err(|e| Error::malformed(format!("the EDK's recipient public key: {e}")))?;
+        let (recipient, sender) = parse_provider_info(&request.edk.key_provider_info)?;
+        let (_, sender_key) = edk_points(self.curve, recipient, sender)?;
         let (private, partner) = match &self.keys {
             Keys::Discovery { private } => (private, &sender_key),
             // MPL: the agreement is with the configured peer, whichever
@@ -473,37 +545,19 @@ impl KeyProvider for RawEcdhKeyring {
                 ))
             }
         };
-        let wrapped = request.wrapped;
-        if wrapped.len() != WRAPPED_LEN {
-            return Err(Error::malformed(format!(
-                "raw ECDH wrapped key of {} bytes (expected {WRAPPED_LEN})",
-                wrapped.len()
-            )));
-        }
-        let (salt, rest) = wrapped.split_at(SALT_LEN);
-        let (commitment_key, sealed) = rest.split_at(COMMITMENT_KEY_LEN);
+        check_wrapped_len(request.wrapped)?;
         let z = self
             .agreement
             .agree(self.curve, private.pkcs8_der(), partner.uncompressed())
             .await?;
-        // FixedInfo with the EDK's own key bytes, in its order (MPL `EcdhUnwrap`).
-        let fixed_info = self.fixed_info(sender, recipient, request.serialized_ec);
-        let okm = self.derive(&z, &fixed_info, salt)?;
-        let (expected_commitment, wrapping_key) = okm.expose().split_at(COMMITMENT_KEY_LEN);
-        // Spec: raw-ecdh-keyring.md#ondecrypt — a constant-time check.
-        if !ct_eq(expected_commitment, commitment_key) {
-            return Err(Error::integrity(
-                "the raw ECDH commitment key does not match: the record was altered or moved \
-                 (e.g. under another primary key), or the EDK was made with other keys",
-            ));
-        }
-        let key = primitives::aes_gcm_decrypt(wrapping_key, &[0u8; NONCE_LEN], &fixed_info, sealed)
-            .map_err(|_| {
-                Error::integrity("the raw ECDH wrapped data key did not verify (altered EDK)")
-            })?;
-        Ok(Unwrapped::Key(
-            SecretBytes::new(key),
-            Some(Self::key_use(recipient)),
-        ))
+        let key = open_intermediate(
+            self.curve,
+            &z,
+            sender,
+            recipient,
+            request.serialized_ec,
+            request.wrapped,
+        )?;
+        Ok(Unwrapped::Key(key, Some(Self::key_use(recipient))))
     }
 }

@@ -48,12 +48,13 @@ export interface StaticBranchKeyOptions { branchKeyId: string; branchKeyVersion:
 /** Callbacks as described in wasm/README.md ("Custom keyrings"). */
 export interface CustomKeyringOptions { providerId: string; wrapKey: Function; unwrapKey: Function }
 /** Runs one KMS command with the user's client and resolves to its output. */
-export type KmsCall = (region: string, operation: "GenerateDataKey" | "Decrypt" | "GetPublicKey", input: object) => Promise<unknown>;
+export type KmsCall = (region: string, operation: "GenerateDataKey" | "Decrypt" | "GetPublicKey" | "DeriveSharedSecret", input: object) => Promise<unknown>;
 /** KMS's RSA encryption algorithms (EncryptionAlgorithmSpec) for the AWS KMS RSA keyring. */
 export type KmsRsaEncryptionAlgorithm = "RSAES_OAEP_SHA_256" | "RSAES_OAEP_SHA_1";
 /** `kmsKeyId` a key ARN. Without `publicKeyPem` it only opens; without `kmsCall` it only seals (no KMS call ever). */
 export interface AwsKmsRsaOptions { kmsKeyId: string; encryptionAlgorithm: KmsRsaEncryptionAlgorithm; publicKeyPem?: string | null; grantTokens?: string[] | null; kmsCall?: KmsCall | null }
 /** `kmsKeyId` an ARN (its region is where GetPublicKey is sent). */
+export interface AwsKmsEcdhOptions { curve: string; scheme: "kmsPrivateKeyToStaticPublicKey" | "kmsPublicKeyDiscovery"; kmsKeyId: string; senderPublicKey?: Uint8Array | null; recipientPublicKey?: Uint8Array | null; grantTokens?: string[] | null; kmsCall: KmsCall }
 export interface KmsPublicKeyOptions { kmsKeyId: string; grantTokens?: string[] | null; kmsCall: KmsCall }
 /** "strict": only the exact key; "mrk": any replica of a multi-Region key. */
 export type KmsKeyringKind = "strict" | "mrk";
@@ -84,6 +85,8 @@ extern "C" {
     pub type AwsKmsMrkDiscoveryOptions;
     #[wasm_bindgen(typescript_type = "AwsKmsRsaOptions")]
     pub type AwsKmsRsaOptions;
+    #[wasm_bindgen(typescript_type = "AwsKmsEcdhOptions")]
+    pub type AwsKmsEcdhOptions;
     #[wasm_bindgen(typescript_type = "KmsPublicKeyOptions")]
     pub type KmsPublicKeyOptions;
 }
@@ -351,6 +354,75 @@ impl WasmKeyring {
             KEYS,
             aws_kms_rsa,
         )
+    }
+
+    /// The AWS KMS ECDH keyring (the MPL's `CreateAwsKmsEcdhKeyring`):
+    /// `kmsKeyId` is the sender's KMS key (kmsPrivateKeyToStaticPublicKey)
+    /// or the recipient's (kmsPublicKeyDiscovery); public keys DER SPKI or
+    /// PEM bytes. A promise: the KMS key's public key, if not given, is
+    /// fetched with GetPublicKey through `kmsCall` in the ARN's region.
+    #[wasm_bindgen(js_name = awsKmsEcdh, unchecked_return_type = "Promise<WasmKeyring>")]
+    pub fn aws_kms_ecdh(options: &AwsKmsEcdhOptions) -> js_sys::Promise {
+        const KEYS: &[&str] = &[
+            "curve",
+            "scheme",
+            "kmsKeyId",
+            "senderPublicKey",
+            "recipientPublicKey",
+            "grantTokens",
+            "kmsCall",
+        ];
+        let read = Fields::read(options, "the AWS KMS ECDH keyring options", KEYS).and_then(|o| {
+            let curve = o.named("curve", fieldseal::primitives::ecdh::EcdhCurve::parse)?;
+            let scheme = o.string("scheme")?;
+            let key_id = o.string("kmsKeyId")?;
+            let optional = |k: &str| -> fieldseal::Result<Option<Vec<u8>>> {
+                Ok(if o.has(k) {
+                    Some(o.key_bytes(k)?.to_vec())
+                } else {
+                    None
+                })
+            };
+            let sender = optional("senderPublicKey")?;
+            let recipient = optional("recipientPublicKey")?;
+            let tokens = o.string_list("grantTokens")?;
+            let region = key_region(&key_id)?;
+            let client = kms_client(region, &o.function("kmsCall")?);
+            Ok((curve, scheme, key_id, sender, recipient, tokens, client))
+        });
+        wasm_bindgen_futures::future_to_promise(async move {
+            use fieldseal::keyring::{AwsKmsEcdhKeyring, AwsKmsEcdhScheme};
+            let (curve, scheme, key_id, sender, recipient, tokens, client) = read.map_err(to_js)?;
+            let scheme = match scheme.as_str() {
+                "kmsPrivateKeyToStaticPublicKey" => {
+                    AwsKmsEcdhScheme::KmsPrivateKeyToStaticPublicKey {
+                        sender_kms_key_id: &key_id,
+                        sender_public_key: sender.as_deref(),
+                        recipient_public_key: recipient.as_deref().ok_or_else(|| {
+                            to_js(fieldseal::Error::InvalidKey(
+                                "the AWS KMS ECDH keyring's kmsPrivateKeyToStaticPublicKey needs \
+                             recipientPublicKey"
+                                    .into(),
+                            ))
+                        })?,
+                    }
+                }
+                "kmsPublicKeyDiscovery" => AwsKmsEcdhScheme::KmsPublicKeyDiscovery {
+                    recipient_kms_key_id: &key_id,
+                    recipient_public_key: recipient.as_deref(),
+                },
+                other => {
+                    return Err(to_js(fieldseal::Error::InvalidConfig(format!(
+                        "unknown AWS KMS ECDH key agreement scheme {other:?} (use \
+                         kmsPrivateKeyToStaticPublicKey or kmsPublicKeyDiscovery)"
+                    ))))
+                }
+            };
+            AwsKmsEcdhKeyring::new(curve, scheme, client, tokens)
+                .await
+                .map(|k| JsValue::from(WasmKeyring::new(k)))
+                .map_err(to_js)
+        })
     }
 
     /// The SPKI PEM of a KMS RSA key, by GetPublicKey in the ARN's region.

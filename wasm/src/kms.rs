@@ -5,9 +5,10 @@
 
 use async_trait::async_trait;
 use fieldseal::keyring::kms::{
-    DecryptRequest, DecryptResponse, GenerateDataKeyRequest, GenerateDataKeyResponse,
-    GenerateDataKeyWithoutPlaintextResponse, GetPublicKeyRequest, GetPublicKeyResponse, KmsClient,
-    KmsError, ReEncryptRequest, ReEncryptResponse,
+    DecryptRequest, DecryptResponse, DeriveSharedSecretRequest, DeriveSharedSecretResponse,
+    GenerateDataKeyRequest, GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse,
+    GetPublicKeyRequest, GetPublicKeyResponse, KmsClient, KmsError, ReEncryptRequest,
+    ReEncryptResponse,
 };
 use fieldseal::materials::SecretBytes;
 use js_sys::{Array, Function, Object, Reflect, Uint8Array};
@@ -122,10 +123,14 @@ fn bytes(output: &Object, key: &str, operation: &str) -> Result<Vec<u8>, KmsErro
 
 /// Copy a plaintext key out of JS and wipe the JS copy.
 fn take_secret(output: &Object, operation: &str) -> Result<SecretBytes, KmsError> {
-    let array = field(output, "Plaintext", operation)?;
+    take_secret_field(output, "Plaintext", operation)
+}
+
+fn take_secret_field(output: &Object, key: &str, operation: &str) -> Result<SecretBytes, KmsError> {
+    let array = field(output, key, operation)?;
     let secret = args::bytes(&array).map(SecretBytes::new);
     args::wipe(&array);
-    secret.map_err(|_| invalid(operation, "Plaintext"))
+    secret.map_err(|_| invalid(operation, key))
 }
 
 /// The input of GenerateDataKey and of GenerateDataKeyWithoutPlaintext.
@@ -218,6 +223,39 @@ impl KmsClient for JsKmsClient {
             public_key: bytes(&output, "PublicKey", op)?,
             key_usage: text("KeyUsage"),
             key_spec: text("KeySpec"),
+        })
+    }
+
+    /// The AWS KMS ECDH keyring's agreement; the secret is copied out of JS
+    /// and the JS copy wiped.
+    async fn derive_shared_secret(
+        &self,
+        request: DeriveSharedSecretRequest,
+    ) -> Result<DeriveSharedSecretResponse, KmsError> {
+        let op = "DeriveSharedSecret";
+        let output = self
+            .send(
+                op,
+                object(&[
+                    ("KeyId", JsValue::from_str(&request.key_id)),
+                    (
+                        "KeyAgreementAlgorithm",
+                        JsValue::from_str(DeriveSharedSecretRequest::KEY_AGREEMENT_ALGORITHM),
+                    ),
+                    (
+                        "PublicKey",
+                        Uint8Array::from(request.public_key.as_slice()).into(),
+                    ),
+                    ("GrantTokens", strings(&request.grant_tokens)),
+                ]),
+            )
+            .await?;
+        Ok(DeriveSharedSecretResponse {
+            key_id: key_id(&output, op)?,
+            shared_secret: take_secret_field(&output, "SharedSecret", op)?,
+            key_agreement_algorithm: field(&output, "KeyAgreementAlgorithm", op)
+                .ok()
+                .and_then(|v| v.as_string()),
         })
     }
 

@@ -110,6 +110,54 @@ pub struct GetPublicKeyResponse {
     pub key_spec: Option<String>,
 }
 
+/// DeriveSharedSecret: ECDH between a KMS key (`KEY_AGREEMENT`) and a
+/// public key, for the AWS KMS ECDH keyring. `KeyAgreementAlgorithm` is
+/// always `ECDH` (the only value KMS has). `Debug` counts the grant tokens.
+/// Spec: aws-kms-ecdh-keyring.md (the MPL's `DeriveSharedSecret`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeriveSharedSecretRequest {
+    pub key_id: String,
+    /// The other party's public key, DER SubjectPublicKeyInfo.
+    pub public_key: Vec<u8>,
+    pub grant_tokens: Vec<String>,
+}
+
+impl DeriveSharedSecretRequest {
+    /// The request's `KeyAgreementAlgorithm`.
+    pub const KEY_AGREEMENT_ALGORITHM: &'static str = "ECDH";
+}
+
+/// `Debug` shows the secret's length only ([`SecretBytes`] redacts it).
+pub struct DeriveSharedSecretResponse {
+    /// The ARN of the key KMS used.
+    pub key_id: String,
+    /// The raw shared secret (the x-coordinate: 32, 48 or 66 bytes).
+    pub shared_secret: SecretBytes,
+    /// `ECDH`; `None` if the client did not say (the keyring then refuses
+    /// the answer, as the MPL does).
+    pub key_agreement_algorithm: Option<String>,
+}
+
+impl fmt::Debug for DeriveSharedSecretRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeriveSharedSecretRequest")
+            .field("key_id", &self.key_id)
+            .field("public_key", &Len(self.public_key.len()))
+            .field("grant_tokens", &Count(self.grant_tokens.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for DeriveSharedSecretResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeriveSharedSecretResponse")
+            .field("key_id", &self.key_id)
+            .field("shared_secret", &self.shared_secret)
+            .field("key_agreement_algorithm", &self.key_agreement_algorithm)
+            .finish()
+    }
+}
+
 /// `Debug` shows the plaintext's length only ([`SecretBytes`] redacts it).
 pub struct DecryptResponse {
     pub key_id: String,
@@ -270,8 +318,9 @@ impl std::error::Error for KmsError {}
 /// key (`IntermediateKeyWrapping.IntermediateWrap` invokes `generateAndWrap`).
 /// The branch key store's admin operations (`createKey`, `versionKey`) also
 /// need GenerateDataKeyWithoutPlaintext and ReEncrypt, and the KMS RSA
-/// keyring's helper GetPublicKey; a client that only serves keyrings may
-/// leave those three out (they then fail, naming the call).
+/// keyring's helper GetPublicKey (also the AWS KMS ECDH keyring's), and the
+/// AWS KMS ECDH keyring DeriveSharedSecret; a client that only serves the
+/// symmetric keyrings may leave those four out (they then fail, naming the call).
 #[async_trait(?Send)]
 pub trait KmsClient: MaybeSendSync {
     async fn generate_data_key(
@@ -304,6 +353,15 @@ pub trait KmsClient: MaybeSendSync {
         _request: GetPublicKeyRequest,
     ) -> std::result::Result<GetPublicKeyResponse, KmsError> {
         Err(KmsError::unsupported("GetPublicKey"))
+    }
+
+    /// Spec: aws-kms-ecdh-keyring.md (the AWS KMS ECDH keyring's only call
+    /// on seal and on open).
+    async fn derive_shared_secret(
+        &self,
+        _request: DeriveSharedSecretRequest,
+    ) -> std::result::Result<DeriveSharedSecretResponse, KmsError> {
+        Err(KmsError::unsupported("DeriveSharedSecret"))
     }
 }
 

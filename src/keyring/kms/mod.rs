@@ -26,6 +26,7 @@
 
 pub mod arn;
 pub mod client;
+pub mod ecdh_keyring;
 #[cfg(feature = "rsa")]
 pub mod rsa_keyring;
 
@@ -39,11 +40,13 @@ pub use arn::{
     MAX_IDENTIFIER_LEN,
 };
 pub use client::{
-    CachingClientSupplier, DecryptRequest, DecryptResponse, EncryptionAlgorithm,
-    GenerateDataKeyRequest, GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse,
-    GetPublicKeyRequest, GetPublicKeyResponse, KmsClient, KmsClientSupplier, KmsError,
-    ReEncryptRequest, ReEncryptResponse,
+    CachingClientSupplier, DecryptRequest, DecryptResponse, DeriveSharedSecretRequest,
+    DeriveSharedSecretResponse, EncryptionAlgorithm, GenerateDataKeyRequest,
+    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, GetPublicKeyRequest,
+    GetPublicKeyResponse, KmsClient, KmsClientSupplier, KmsError, ReEncryptRequest,
+    ReEncryptResponse,
 };
+pub use ecdh_keyring::{AwsKmsEcdhKeyring, AwsKmsEcdhScheme};
 #[cfg(feature = "rsa")]
 pub use rsa_keyring::{get_public_key_pem, AwsKmsRsaKeyring, MIN_RSA_KEY_BITS, RSA_PROVIDER_ID};
 
@@ -63,6 +66,25 @@ pub const MAX_GRANT_TOKENS: usize = 10;
 const MAX_GRANT_TOKEN_LEN: usize = 8192;
 /// KMS's `CiphertextType` length bounds (MPL `KMS.IsValid_CiphertextType`).
 pub(crate) const CIPHERTEXT_BLOB_LEN: std::ops::RangeInclusive<usize> = 1..=6144;
+
+/// A key ARN (not an alias, not a bare id) for the asymmetric KMS keyrings:
+/// their EDKs or KMS answers name it, and its region goes into messages.
+pub(crate) fn parse_key_arn(key_arn: &str, keyring: &str) -> Result<KmsArn> {
+    let refuse = |why: String| {
+        Error::InvalidConfig(format!(
+            "the {keyring} keyring needs the ARN of a KMS key \
+             (arn:aws:kms:REGION:ACCOUNT:key/ID), got {key_arn:?}: {why}"
+        ))
+    };
+    if !key_arn.starts_with("arn:") {
+        return Err(refuse("not an ARN".into()));
+    }
+    let arn = KmsArn::parse(key_arn).map_err(|e| refuse(e.to_string()))?;
+    if arn.resource_type != ResourceType::Key {
+        return Err(refuse("an alias cannot be used".into()));
+    }
+    Ok(arn)
+}
 
 pub(crate) fn validate_grant_tokens(tokens: &[String]) -> Result<()> {
     if tokens.len() > MAX_GRANT_TOKENS {

@@ -51,7 +51,7 @@ use super::client::{
     DecryptRequest, EncryptionAlgorithm, GetPublicKeyRequest, KmsClient, KmsError,
 };
 use super::{
-    mrk_match_for_decrypt, validate_grant_tokens, KmsArn, ResourceType, CIPHERTEXT_BLOB_LEN,
+    mrk_match_for_decrypt, parse_key_arn, validate_grant_tokens, KmsArn, CIPHERTEXT_BLOB_LEN,
 };
 use crate::base::SecretBytes;
 use crate::error::{Error, Result};
@@ -125,7 +125,7 @@ impl AwsKmsRsaKeyring {
         client: Option<Arc<dyn KmsClient>>,
         grant_tokens: Vec<String>,
     ) -> Result<Self> {
-        let arn = parse_key_arn(key_arn)?;
+        let arn = parse_key_arn(key_arn, "AWS KMS RSA")?;
         validate_grant_tokens(&grant_tokens)?;
         if public_key_pem.is_none() && client.is_none() {
             return Err(Error::InvalidConfig(format!(
@@ -175,25 +175,6 @@ impl AwsKmsRsaKeyring {
             Claim::Decline(format!("it is for {info}"))
         })
     }
-}
-
-/// A key ARN (not an alias, not a bare id): the EDK names it, and Decrypt
-/// must be able to use it.
-fn parse_key_arn(key_arn: &str) -> Result<KmsArn> {
-    let refuse = |why: String| {
-        Error::InvalidConfig(format!(
-            "the AWS KMS RSA keyring needs the ARN of a KMS key \
-             (arn:aws:kms:REGION:ACCOUNT:key/ID), got {key_arn:?}: {why}"
-        ))
-    };
-    if !key_arn.starts_with("arn:") {
-        return Err(refuse("not an ARN".into()));
-    }
-    let arn = KmsArn::parse(key_arn).map_err(|e| refuse(e.to_string()))?;
-    if arn.resource_type != ResourceType::Key {
-        return Err(refuse("an alias cannot be used".into()));
-    }
-    Ok(arn)
 }
 
 /// The PEM as an RSA public key of at least [`MIN_RSA_KEY_BITS`].

@@ -80,6 +80,21 @@ that region, so a blob made in us-east-1 decrypts in eu-west-1 with the
 replica's ARN as KeyId, and Decrypt answers with the replica's ARN. Decrypt
 with a KeyId that names another key fails (AccessDeniedException in moto).
 
+Why the fourth patch (DynamoDB writes are isolated)
+---------------------------------------------------
+Real DynamoDB applies a conditional write and a TransactWriteItems
+atomically: the condition is checked and the write made as one step, so of
+two writers that both read version A and both write "if still A", exactly one
+wins and the other gets ConditionalCheckFailedException /
+TransactionCanceledException. moto's server answers each request on its own
+thread (werkzeug, threaded=True) and `DynamoDBBackend.put_item / update_item /
+delete_item / transact_write_items` check the condition and then write with no
+lock, so two such requests can both pass the check and both write. fieldseal's
+key store relies on the real behaviour (versionKey's race check); a CI run saw
+both racing versionKey calls succeed against unpatched moto. We run those four
+methods under one process-wide lock, which is what DynamoDB's per-item
+serialization gives a single test table.
+
 check.py exercises all of this against a running server.
 """
 
@@ -91,7 +106,11 @@ import os
 import struct
 import sys
 
+import functools
+import threading
+
 import moto
+import moto.dynamodb.models
 import moto.kms.models  # noqa: F401  (loads every moto.kms module that could hold references)
 import moto.kms.responses  # noqa: F401
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -466,12 +485,41 @@ def patch_asymmetric() -> list[str]:
     return patched
 
 
+# ---------------------------------------------------------------------------
+# Fourth patch: the DynamoDB writes that check a condition and then write.
+ISOLATED_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_dynamodb_write_lock = threading.RLock()
+
+
+def _isolated(write):
+    @functools.wraps(write)
+    def isolated(self, *args, **kwargs):
+        with _dynamodb_write_lock:
+            return write(self, *args, **kwargs)
+
+    return isolated
+
+
+def patch_dynamodb_isolation() -> list[str]:
+    """Run moto's conditional DynamoDB writes one at a time; returns what was wrapped."""
+    backend = moto.dynamodb.models.DynamoDBBackend
+    wrapped = []
+    for name in ISOLATED_DYNAMODB_WRITES:
+        original = getattr(backend, name, None)
+        if not callable(original):
+            raise SystemExit(f"[moto] moto.dynamodb.models.DynamoDBBackend.{name} is gone: the patch needs updating")
+
+        setattr(backend, name, _isolated(original))
+        wrapped.append(f"DynamoDBBackend.{name}")
+    return wrapped
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
     parser.add_argument("--host", default="127.0.0.1", help="bind address (keep it on loopback)")
     args = parser.parse_args(argv)
-    rebound = patch() + patch_asymmetric()
+    rebound = patch() + patch_asymmetric() + patch_dynamodb_isolation()
     from moto.server import main as moto_main
 
     print(f"[moto] moto {moto.__version__}; patched {', '.join(rebound)}", flush=True)

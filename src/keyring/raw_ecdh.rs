@@ -312,6 +312,31 @@ pub(crate) fn parse_provider_info(info: &[u8]) -> Result<(&[u8], &[u8])> {
     Ok((&info[5..recipient_end], &info[recipient_end + 4..]))
 }
 
+/// An ECDH EDK's stored (recipient, sender) keys; `None` for another
+/// provider's EDK.
+/// MPL (`OnDecryptEcdhDataKeyFilter`): an EDK of either ECDH provider id
+/// whose provider info does not parse fails the whole OnDecrypt, where the
+/// spec lists parsing among the filter's conditions.
+pub(crate) fn ecdh_edk_keys(
+    index: usize,
+    edk: &EncryptedDataKey,
+) -> Result<Option<(&[u8], &[u8])>> {
+    let id = edk.key_provider_id.as_str();
+    if id != RAW_ECDH_PROVIDER_ID && id != KMS_ECDH_PROVIDER_ID {
+        return Ok(None);
+    }
+    parse_provider_info(&edk.key_provider_info)
+        .map(Some)
+        .map_err(|e| Error::malformed(format!("EDK #{index} ({id}): {e}")))
+}
+
+/// Whether an EDK's (recipient, sender) are the two static keys `a` and `b`
+/// in either order. MPL: either order, so the sender and the recipient both
+/// open what a static-static keyring sealed.
+pub(crate) fn names_pair((recipient, sender): (&[u8], &[u8]), a: &[u8], b: &[u8]) -> bool {
+    (sender == a && recipient == b) || (sender == b && recipient == a)
+}
+
 /// The curve whose compressed points fill a provider info of this length.
 pub(crate) fn curve_of_info(info_len: usize) -> Option<EcdhCurve> {
     EcdhCurve::ALL
@@ -486,27 +511,23 @@ impl KeyProvider for RawEcdhKeyring {
         })
     }
 
-    /// MPL (`OnDecryptEcdhDataKeyFilter`): an EDK of either ECDH provider id
-    /// whose provider info does not parse fails the whole OnDecrypt, where
-    /// the spec lists parsing among the filter's conditions.
     fn claim(&self, index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
-        let id = edk.key_provider_id.as_str();
-        if id != RAW_ECDH_PROVIDER_ID && id != KMS_ECDH_PROVIDER_ID {
+        let Some(edk_pair) = ecdh_edk_keys(index, edk)? else {
             return Ok(Claim::Skip);
-        }
-        let info = &edk.key_provider_info;
-        let (recipient, sender) = parse_provider_info(info)
-            .map_err(|e| Error::malformed(format!("EDK #{index} ({id}): {e}")))?;
+        };
+        let (recipient, sender) = edk_pair;
+        let (id, info) = (edk.key_provider_id.as_str(), &edk.key_provider_info);
         let ours = match &self.keys {
             // Spec: key-agreement-schemas.md#publickeydiscovery — the
             // recipient key must be ours.
             Keys::Discovery { private } => recipient == private.public_key().compressed(),
             // Spec: key-agreement-schemas.md#rawprivatekeytostaticpublickey —
             // both keys must be ours. MPL: in either order, so both parties open.
-            Keys::Static { private, peer } => {
-                let (own, peer) = (private.public_key().compressed(), peer.compressed());
-                (sender == own && recipient == peer) || (sender == peer && recipient == own)
-            }
+            Keys::Static { private, peer } => names_pair(
+                edk_pair,
+                private.public_key().compressed(),
+                peer.compressed(),
+            ),
             Keys::Ephemeral { .. } => false,
         };
         if ours {

@@ -32,8 +32,8 @@ use crate::keyring::provider::{
     BrokenEdks, Claim, KeyProvider, UnwrapRequest, Unwrapped, WrapRequest, Wrapped,
 };
 use crate::keyring::raw_ecdh::{
-    check_wrapped_len, curve_of_info, der_of, edk_points, open_intermediate, parse_provider_info,
-    provider_info, seal_intermediate, KMS_ECDH_PROVIDER_ID, RAW_ECDH_PROVIDER_ID,
+    check_wrapped_len, curve_of_info, der_of, ecdh_edk_keys, edk_points, names_pair,
+    open_intermediate, parse_provider_info, provider_info, seal_intermediate, KMS_ECDH_PROVIDER_ID,
 };
 use crate::materials::{EncryptedDataKey, KeyUse};
 use crate::primitives::ecdh::{EcPublicKey, EcdhCurve};
@@ -393,26 +393,16 @@ impl KeyProvider for AwsKmsEcdhKeyring {
         })
     }
 
-    /// MPL (`OnDecryptEcdhDataKeyFilter`): EDKs of both ECDH provider ids;
-    /// one whose provider info does not parse fails the whole OnDecrypt.
     fn claim(&self, index: usize, edk: &EncryptedDataKey) -> Result<Claim> {
-        let id = edk.key_provider_id.as_str();
-        if id != RAW_ECDH_PROVIDER_ID && id != KMS_ECDH_PROVIDER_ID {
+        let Some(edk_pair) = ecdh_edk_keys(index, edk)? else {
             return Ok(Claim::Skip);
-        }
-        let info = &edk.key_provider_info;
-        let (recipient, sender) = parse_provider_info(info)
-            .map_err(|e| Error::malformed(format!("EDK #{index} ({id}): {e}")))?;
+        };
+        let (id, info) = (edk.key_provider_id.as_str(), &edk.key_provider_info);
         let own_recipient = self.recipient.compressed();
         let ours = match &self.sender {
             // Spec: key-agreement-schemas.md#kmspublickeydiscovery
-            None => recipient == own_recipient,
-            // MPL: the two keys in either order, so both parties open.
-            Some(own_sender) => {
-                let own_sender = own_sender.compressed();
-                (sender == own_sender && recipient == own_recipient)
-                    || (sender == own_recipient && recipient == own_sender)
-            }
+            None => edk_pair.0 == own_recipient,
+            Some(own_sender) => names_pair(edk_pair, own_sender.compressed(), own_recipient),
         };
         if ours {
             return Ok(Claim::Mine);

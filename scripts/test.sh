@@ -20,7 +20,7 @@ steps=(
   "rust|format, clippy (workspace; the binding layer on wasm32), wasm32 builds, cargo tests"
   "fuzz|the cargo-fuzz targets: property unit tests, then 20 s each (scripts/fuzz.sh 20)"
   "vectors|the official DB-ESDK decrypt vectors through fieldseal-vectors"
-  "interop|the oracle against aws-db-esdk (the item matrix; the branch key store and hierarchical keyring against moto, in Rust and through the npm package; the official DbEsdkInterceptor and the fieldseal/dynamodb plug-in reading each other's items through moto, and finding each other's items by beacon with byte-equal beacons; fieldseal/sql rows sealed into a throw-away PostgreSQL opened by the official item encryptor, and its items inserted as rows opened by fieldseal/sql), and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
+  "interop|the oracle against aws-db-esdk (the item matrix; the branch key store and hierarchical keyring against moto, in Rust and through the npm package; the official DbEsdkInterceptor and the fieldseal/dynamodb plug-in reading each other's items through moto, and finding each other's items by beacon with byte-equal beacons; fieldseal/sql rows sealed into a throw-away PostgreSQL opened by the official item encryptor, and its items inserted as rows opened by fieldseal/sql; the raw ECDH keyring, and the KMS RSA and KMS ECDH keyrings through moto, both ways), and manifests sealed by fieldseal-vectors and by the npm package opened by the official SDK"
   "wasm|the binding layer's wasm-pack tests in Node and in headless Chromium"
   "js|npm package build and size budget, the strict TypeScript consumer, the JS tests (node --test)"
   "sql|fieldseal/sql against a live PostgreSQL (Debian's, a throw-away cluster from scripts/pg.sh) through pg: column types, 10,000 rows, search by beacon, tampers, KMS and hierarchical keyrings (moto), the README's SQL quick start"
@@ -108,7 +108,7 @@ step_interop() {
   # The npm package: the key store test opens and seals items through it in
   # Node (tests/js/tools/open-hierarchy-items.mjs), and fails under CI without it.
   build_package
-  say "interop oracle against the official aws-db-esdk crate (the key store test against moto, in Rust and through the npm package; fieldseal/sql rows in PostgreSQL)"
+  say "interop oracle against the official aws-db-esdk crate (the key store, KMS RSA and KMS ECDH tests against moto, the first two also through the npm package; fieldseal/sql rows in PostgreSQL)"
   (cd tests/interop && cargo clippy --all-targets -- -D warnings && ../../scripts/pg.sh run cargo test --release)
   have_vectors || return 0
   say "a decrypt manifest written by fieldseal opens with the official SDK"

@@ -21,13 +21,13 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, Put, ScalarAttributeType,
     TransactWriteItem,
 };
-use aws_sdk_kms::types::EncryptionAlgorithmSpec;
+use aws_sdk_kms::types::{EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec};
 use aws_smithy_types::Blob;
 use fieldseal::keyring::kms::{
-    CachingClientSupplier, DecryptRequest, DecryptResponse, GenerateDataKeyRequest,
-    GenerateDataKeyResponse, GenerateDataKeyWithoutPlaintextResponse, GetPublicKeyRequest,
-    GetPublicKeyResponse, KmsClient, KmsClientSupplier, KmsError, ReEncryptRequest,
-    ReEncryptResponse,
+    CachingClientSupplier, DecryptRequest, DecryptResponse, DeriveSharedSecretRequest,
+    DeriveSharedSecretResponse, GenerateDataKeyRequest, GenerateDataKeyResponse,
+    GenerateDataKeyWithoutPlaintextResponse, GetPublicKeyRequest, GetPublicKeyResponse, KmsClient,
+    KmsClientSupplier, KmsError, ReEncryptRequest, ReEncryptResponse,
 };
 use fieldseal::keystore::{
     ConditionalPut, DynamoDbError, KeyStoreStorage, TableDescription, KEY_SCHEMA,
@@ -446,6 +446,34 @@ impl KmsClient for SdkKms {
                 .into_inner(),
             key_usage: out.key_usage.map(|u| u.as_str().to_owned()),
             key_spec: out.key_spec.map(|s| s.as_str().to_owned()),
+        })
+    }
+
+    async fn derive_shared_secret(
+        &self,
+        request: DeriveSharedSecretRequest,
+    ) -> Result<DeriveSharedSecretResponse, KmsError> {
+        let op = "DeriveSharedSecret";
+        let out = self
+            .client
+            .derive_shared_secret()
+            .key_id(request.key_id)
+            .key_agreement_algorithm(KeyAgreementAlgorithmSpec::from(
+                DeriveSharedSecretRequest::KEY_AGREEMENT_ALGORITHM,
+            ))
+            .public_key(Blob::new(request.public_key))
+            .set_grant_tokens(tokens(request.grant_tokens))
+            .send()
+            .await
+            .map_err(|e| kms_error(&e))?;
+        Ok(DeriveSharedSecretResponse {
+            key_id: out.key_id.ok_or_else(|| bad_kms_response(op, "KeyId"))?,
+            shared_secret: SecretBytes::new(
+                out.shared_secret
+                    .ok_or_else(|| bad_kms_response(op, "SharedSecret"))?
+                    .into_inner(),
+            ),
+            key_agreement_algorithm: out.key_agreement_algorithm.map(|a| a.as_str().to_owned()),
         })
     }
 

@@ -1,6 +1,7 @@
 //! The official side: `aws-db-esdk`'s item encryptor built from the same
 //! [`TableSpec`] / [`KeySpec`] as fieldseal's.
 
+use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -11,6 +12,7 @@ use aws_db_esdk::material_providers::types::keyring::KeyringRef;
 use aws_db_esdk::material_providers::types::material_providers_config::MaterialProvidersConfig;
 use aws_db_esdk::material_providers::types::{AesWrappingAlg, DbeAlgorithmSuiteId, PaddingScheme};
 use fieldseal::keyring::RsaPadding;
+use fieldseal::primitives::ecdh::EcdhCurve;
 use fieldseal::{AlgorithmSuiteId, CryptoAction, Item};
 
 use crate::convert::{item_from_ddb, item_to_ddb, DdbItem};
@@ -190,4 +192,29 @@ pub async fn encrypt(client: &Client, item: &Item) -> Result<Item, String> {
 /// Decrypt a fieldseal item with the official SDK.
 pub async fn decrypt(client: &Client, item: &Item) -> Result<Item, String> {
     item_from_ddb(&decrypt_ddb(client, item_to_ddb(item)).await?)
+}
+
+/// The official `EcdhCurveSpec` for `curve`. aws-db-esdk 1.3.0 takes it in
+/// `curve_spec` but does not export it (it lives in a private module), so
+/// the type is inferred from a public getter's signature and the value made
+/// from its discriminant (declaration order: P256, P384, P521, SM2), then
+/// checked by the type's own `Display` (`ECC_NIST_P256`...). Usage:
+/// `official_curve(CreateRawEcdhKeyringInput::curve_spec, curve)` (any
+/// input with a `curve_spec` getter).
+pub fn official_curve<I, T: Copy + Display>(_getter: fn(&I) -> &Option<T>, curve: EcdhCurve) -> T {
+    assert_eq!(
+        std::mem::size_of::<T>(),
+        1,
+        "EcdhCurveSpec is a one-byte enum"
+    );
+    let index = EcdhCurve::ALL.iter().position(|c| *c == curve).unwrap() as u8;
+    // SAFETY: T is a fieldless enum of one byte with at least four variants
+    // (checked above and by the Display below), and `index` < 3.
+    let value: T = unsafe { std::mem::transmute_copy(&index) };
+    assert_eq!(
+        value.to_string(),
+        curve.mpl_name(),
+        "EcdhCurveSpec discriminant"
+    );
+    value
 }

@@ -8,7 +8,6 @@
 //! (../shared/vectors/dbesdk/keys.json); without them a loud skip, a failure
 //! under CI.
 
-use std::fmt::Display;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,6 +23,7 @@ use fieldseal::keyring::{RawEcdhKeyring, RawEcdhScheme};
 use fieldseal::primitives::ecdh::EcdhCurve;
 use fieldseal::{CryptoAction, Item, ItemEncryptor};
 use fieldseal_interop::convert::show;
+use fieldseal_interop::official::official_curve;
 use fieldseal_interop::shapes::{all_types, Shape};
 use fieldseal_interop::spec::BOTH_SUITES;
 use fieldseal_interop::{block_on, canonical, ddb_equal, official};
@@ -149,29 +149,6 @@ impl Side<'_> {
             .await
             .map_err(|e| format!("create_raw_ecdh_keyring: {e:?}"))
     }
-}
-
-/// The official `EcdhCurveSpec` for `curve`. aws-db-esdk 1.3.0 takes it in
-/// `curve_spec` but does not export it (it lives in a private module), so
-/// the type is inferred from a public getter's signature and the value made
-/// from its discriminant (declaration order: P256, P384, P521, SM2), then
-/// checked by the type's own `Display` (`ECC_NIST_P256`...).
-fn official_curve<I, T: Copy + Display>(_getter: fn(&I) -> &Option<T>, curve: EcdhCurve) -> T {
-    assert_eq!(
-        std::mem::size_of::<T>(),
-        1,
-        "EcdhCurveSpec is a one-byte enum"
-    );
-    let index = EcdhCurve::ALL.iter().position(|c| *c == curve).unwrap() as u8;
-    // SAFETY: T is a fieldless enum of one byte with at least four variants
-    // (checked above and by the Display below), and `index` < 3.
-    let value: T = unsafe { std::mem::transmute_copy(&index) };
-    assert_eq!(
-        value.to_string(),
-        curve.mpl_name(),
-        "EcdhCurveSpec discriminant"
-    );
-    value
 }
 
 fn fs_seal(shape: &Shape, side: Side, curve: EcdhCurve) -> Result<Item, String> {

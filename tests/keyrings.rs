@@ -1408,6 +1408,76 @@ fn multi_keyring_decrypt_failure_aggregates_children() {
     }
 }
 
+/// A child keyring that fails every OnDecrypt with one error.
+struct FailingChild(fn() -> Error);
+
+#[async_trait::async_trait(?Send)]
+impl Keyring for FailingChild {
+    async fn on_encrypt(
+        &self,
+        materials: EncryptionMaterials,
+    ) -> fieldseal::Result<EncryptionMaterials> {
+        Ok(materials)
+    }
+    async fn on_decrypt(
+        &self,
+        _materials: DecryptionMaterials,
+        _encrypted_data_keys: &[EncryptedDataKey],
+    ) -> fieldseal::Result<DecryptionMaterials> {
+        Err((self.0)())
+    }
+}
+
+#[test]
+fn multi_keyring_failure_codes_follow_the_keyrings_rule() {
+    // One rule for a keyring's EDKs and a multi-keyring's children: a
+    // provider outage (the key store's code if it came first), then a record
+    // that did not verify or parse, else no matching key.
+    let ec = sample_ec();
+    let m = encrypt(&aes(1), SUITE, &ec);
+    let other_name = || RawAesKeyring::new("ns", "k9", &[1u8; 32]).unwrap();
+    let child = |f: fn() -> Error| -> Arc<dyn Keyring> { Arc::new(FailingChild(f)) };
+    let store_down = || Error::KeyStoreFailure("GetItem failed: throttled".into());
+    let kms_down = || Error::KeyProviderFailure("KMS Decrypt failed: throttled".into());
+    let moved = || Error::IntegrityFailure("altered or moved".into());
+    let truncated = || Error::MalformedCiphertext("EDK too short".into());
+    type Children = Vec<Arc<dyn Keyring>>;
+    let cases: [(&str, Children, &str); 6] = [
+        (
+            "key store down",
+            vec![child(store_down)],
+            "KEY_STORE_FAILURE",
+        ),
+        ("KMS down", vec![child(kms_down)], "KEY_PROVIDER_FAILURE"),
+        (
+            "key store first",
+            vec![child(store_down), child(kms_down)],
+            "KEY_STORE_FAILURE",
+        ),
+        (
+            "outage over a moved record",
+            vec![child(moved), child(kms_down)],
+            "KEY_PROVIDER_FAILURE",
+        ),
+        (
+            "moved record",
+            vec![child(moved), child(truncated)],
+            "INTEGRITY_FAILURE",
+        ),
+        (
+            "malformed record",
+            vec![child(truncated)],
+            "MALFORMED_CIPHERTEXT",
+        ),
+    ];
+    for (label, children, code) in cases {
+        let multi = MultiKeyring::new(Some(Arc::new(other_name())), children).unwrap();
+        let err = decrypt(&multi, SUITE, &ec, &m.encrypted_data_keys).unwrap_err();
+        assert_eq!(err.code(), code, "{label}: {err}");
+        assert!(err.to_string().contains("child #0"), "{label}: {err}");
+    }
+}
+
 #[test]
 fn multi_keyring_encrypt_rules() {
     let ec = sample_ec();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::keyring::provider::providers_seen;
+use crate::keyring::provider::{providers_seen, FailureCode};
 use crate::keyring::Keyring;
 use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials};
 use crate::primitives::ct_eq;
@@ -134,8 +134,7 @@ impl Keyring for MultiKeyring {
             return Ok(materials);
         }
         let mut failures = Vec::new();
-        let mut provider_failed = false;
-        let mut integrity_failed = false;
+        let mut code = FailureCode::default();
         for (who, keyring) in self.keyrings() {
             match keyring
                 .on_decrypt(materials.clone(), encrypted_data_keys)
@@ -149,26 +148,17 @@ impl Keyring for MultiKeyring {
                     failures.push(format!("{who}: {detail}"))
                 }
                 Err(e) => {
-                    provider_failed |= matches!(e, Error::KeyProviderFailure(_));
-                    integrity_failed |= matches!(e, Error::IntegrityFailure(_));
+                    code.child_failed(&e);
                     failures.push(format!("{who}: {e}"))
                 }
             }
         }
         let detail = format!("multi-keyring: [{}]", failures.join(" | "));
-        // A provider that was asked and failed (KMS throttling, access denied...)
-        // is an outage to retry or fix, not a missing key: say so in the code.
-        if provider_failed {
-            return Err(Error::KeyProviderFailure(detail));
-        }
-        // A child found its key and the record did not verify under it (a
-        // record moved or altered): the same code as that keyring alone.
-        if integrity_failed {
-            return Err(Error::IntegrityFailure(detail));
-        }
-        Err(Error::NoMatchingKey {
+        // The children's codes by the keyrings' one rule: a provider outage,
+        // then a record that did not verify, else no matching key.
+        Err(code.error(detail, |detail| Error::NoMatchingKey {
             providers_seen: providers_seen(encrypted_data_keys),
             detail,
-        })
+        }))
     }
 }

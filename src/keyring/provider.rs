@@ -276,6 +276,77 @@ async fn open_one<P: KeyProvider + ?Sized>(
     Ok((data_key, signing_key, used))
 }
 
+/// Which code an OnDecrypt that opened nothing fails with: one rule for a
+/// keyring's EDKs and a multi-keyring's children. A provider that was asked
+/// and failed wins (an outage to retry or fix, not a missing key; the key
+/// store's code if the first such failure was the key store's); then the
+/// first record that was found but did not verify or parse, with its own
+/// code; else `None`: no matching key.
+#[derive(Default)]
+pub(crate) struct FailureCode {
+    provider_failed: bool,
+    /// Whether the first provider failure that came as an error was the key store's.
+    key_store_first: Option<bool>,
+    /// The first broken record's code.
+    first_broken: Option<BrokenCode>,
+}
+
+#[derive(Clone, Copy)]
+enum BrokenCode {
+    Integrity,
+    Malformed,
+    Other,
+}
+
+impl FailureCode {
+    /// A provider was asked and failed; `error` if it said more than a message.
+    pub(crate) fn provider_failed(&mut self, error: Option<&Error>) {
+        self.provider_failed = true;
+        if let Some(e) = error {
+            self.key_store_first
+                .get_or_insert(matches!(e, Error::KeyStoreFailure(_)));
+        }
+    }
+
+    /// A record that was found but did not verify or parse.
+    pub(crate) fn broken(&mut self, error: &Error) {
+        self.first_broken.get_or_insert(match error {
+            Error::IntegrityFailure(_) => BrokenCode::Integrity,
+            Error::MalformedCiphertext(_) => BrokenCode::Malformed,
+            _ => BrokenCode::Other,
+        });
+    }
+
+    /// A child keyring's error, by its code; any other code says no more
+    /// than "not mine".
+    pub(crate) fn child_failed(&mut self, error: &Error) {
+        match error {
+            Error::KeyProviderFailure(_) | Error::KeyStoreFailure(_) => {
+                self.provider_failed(Some(error))
+            }
+            Error::IntegrityFailure(_) | Error::MalformedCiphertext(_) => self.broken(error),
+            _ => {}
+        }
+    }
+
+    /// The error carrying `detail`; `no_match` makes it when nothing failed
+    /// or broke.
+    pub(crate) fn error(self, detail: String, no_match: impl FnOnce(String) -> Error) -> Error {
+        if !self.provider_failed {
+            match self.first_broken {
+                None => return no_match(detail),
+                Some(BrokenCode::Integrity) => return Error::IntegrityFailure(detail),
+                Some(BrokenCode::Malformed) => return Error::MalformedCiphertext(detail),
+                Some(BrokenCode::Other) => {}
+            }
+        }
+        match self.key_store_first {
+            Some(true) => Error::KeyStoreFailure(detail),
+            _ => Error::KeyProviderFailure(detail),
+        }
+    }
+}
+
 /// The per-EDK error accounting of one OnDecrypt (no allocation until an
 /// EDK fails).
 struct Tally {
@@ -283,10 +354,7 @@ struct Tally {
     /// Provider failures and, under [`BrokenEdks::KeepCode`], broken EDKs.
     failures: Vec<String>,
     declined: Vec<String>,
-    provider_failed: bool,
-    /// The first provider failure that came as an error, for its code.
-    first_failure: Option<Error>,
-    first_broken: Option<Error>,
+    code: FailureCode,
 }
 
 impl Tally {
@@ -295,9 +363,7 @@ impl Tally {
             policy,
             failures: Vec::new(),
             declined: Vec::new(),
-            provider_failed: false,
-            first_failure: None,
-            first_broken: None,
+            code: FailureCode::default(),
         }
     }
 
@@ -309,27 +375,25 @@ impl Tally {
         match outcome {
             Outcome::Declined(why) => self.declined(index, why),
             Outcome::Failed(why) => {
-                self.provider_failed = true;
+                self.code.provider_failed(None);
                 self.failures.push(format!("EDK #{index}: {why}"));
             }
             Outcome::FailedWith(e) => {
-                self.provider_failed = true;
+                self.code.provider_failed(Some(&e));
                 self.failures.push(format!("EDK #{index}: {e}"));
-                self.first_failure.get_or_insert(e);
             }
             Outcome::Broken(e) => match self.policy {
                 BrokenEdks::NoMatchingKey => self.declined(index, e.to_string()),
                 BrokenEdks::KeepCode => {
+                    self.code.broken(&e);
                     self.failures.push(format!("EDK #{index}: {e}"));
-                    self.first_broken.get_or_insert(e);
                 }
             },
         }
     }
 
-    /// A provider failure wins (an outage to retry or fix, not a missing
-    /// key); then a broken EDK's code, under [`BrokenEdks::KeepCode`]; else
-    /// no matching key.
+    /// [`FailureCode`]'s rule; a broken EDK counts under
+    /// [`BrokenEdks::KeepCode`] only.
     fn into_error(mut self, keyring: &str, encrypted_data_keys: &[EncryptedDataKey]) -> Error {
         if self.failures.is_empty() {
             return no_matching_key(keyring, encrypted_data_keys, &self.declined);
@@ -339,18 +403,10 @@ impl Tally {
             "{keyring}: no encrypted data key opened: {}",
             self.failures.join("; ")
         );
-        match self.first_broken {
-            Some(Error::IntegrityFailure(_)) if !self.provider_failed => {
-                Error::IntegrityFailure(detail)
-            }
-            Some(Error::MalformedCiphertext(_)) if !self.provider_failed => {
-                Error::MalformedCiphertext(detail)
-            }
-            _ => match self.first_failure {
-                Some(Error::KeyStoreFailure(_)) => Error::KeyStoreFailure(detail),
-                _ => Error::KeyProviderFailure(detail),
-            },
-        }
+        self.code.error(detail, |detail| Error::NoMatchingKey {
+            providers_seen: providers_seen(encrypted_data_keys),
+            detail,
+        })
     }
 }
 

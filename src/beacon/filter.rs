@@ -1198,7 +1198,8 @@ pub fn test_partition_for_scan(values: &Item) -> Result<()> {
 }
 
 /// One expression ready to run on opened items: beaconized without keys
-/// (beacon names, values unchanged), parsed, with its names and values.
+/// (beacon names, values unchanged) where the table has beacons, parsed,
+/// with its names and values.
 struct ItemFilter {
     condition: Condition,
     names: Names,
@@ -1208,20 +1209,26 @@ struct ItemFilter {
 
 impl ItemFilter {
     fn new(
-        bv: &BeaconVersion,
+        bv: Option<&BeaconVersion>,
         expr: &str,
         what: &'static str,
         names: &Names,
         values: &Item,
     ) -> Result<ItemFilter> {
         let tokens = parse_expr(expr, what)?;
-        let mut new_names = names.clone();
-        let mut new_values = Item::new();
-        let tokens = beaconize_naked(bv, &tokens, values, &mut new_names, &mut new_values)?;
+        let (tokens, names, values) = match bv {
+            Some(bv) => {
+                let mut new_names = names.clone();
+                let mut new_values = Item::new();
+                let tokens = beaconize_naked(bv, &tokens, values, &mut new_names, &mut new_values)?;
+                (tokens, new_names, new_values)
+            }
+            None => (tokens, names.clone(), values.clone()),
+        };
         Ok(ItemFilter {
             condition: parse_condition(&tokens, what)?,
-            names: new_names,
-            values: new_values,
+            names,
+            values,
             what,
         })
     }
@@ -1256,7 +1263,7 @@ pub fn filter_results(
     let mut filters = Vec::with_capacity(2);
     if let Some(k) = key_expr {
         filters.push(ItemFilter::new(
-            bv,
+            Some(bv),
             k,
             "KeyConditionExpression",
             names,
@@ -1264,51 +1271,64 @@ pub fn filter_results(
         )?);
     }
     if let Some(f) = filter_expr {
-        filters.push(ItemFilter::new(bv, f, "FilterExpression", names, values)?);
+        filters.push(ItemFilter::new(
+            Some(bv),
+            f,
+            "FilterExpression",
+            names,
+            values,
+        )?);
     }
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        let plain = bv.generate_plain_beacons(&item, 0)?;
-        let keep = if plain.is_empty() {
-            all_hold(&filters, &item)?
-        } else {
-            let mut with_beacons = item.clone();
-            with_beacons.extend(plain);
-            all_hold(&filters, &with_beacons)?
-        };
-        if keep {
+        if all_hold(Some(bv), &filters, &item)? {
             out.push(item);
         }
     }
     Ok(out)
 }
 
-/// For each opened item, whether the filter expression `expr` holds, its
-/// plaintext beacons added as in [`filter_results`]: the false positives of
-/// a query that is not a DynamoDB request (SQL rows) dropped by the same rule.
+/// For each opened item, whether the filter expression `expr` holds, by
+/// [`filter_results`]' rule (plaintext beacons added where the table has
+/// beacons): the false positives of a query that is not a DynamoDB request
+/// (SQL rows) dropped the same way.
 pub fn expression_holds(
-    bv: &BeaconVersion,
+    bv: Option<&BeaconVersion>,
     expr: &str,
     names: &Names,
     values: &Item,
     items: &[Item],
 ) -> Result<Vec<bool>> {
-    let filter = ItemFilter::new(bv, expr, "FilterExpression", names, values)?;
+    let filter = [ItemFilter::new(
+        bv,
+        expr,
+        "FilterExpression",
+        names,
+        values,
+    )?];
     items
         .iter()
-        .map(|item| {
-            let plain = bv.generate_plain_beacons(item, 0)?;
-            if plain.is_empty() {
-                return filter.holds(item);
-            }
-            let mut with_beacons = item.clone();
-            with_beacons.extend(plain);
-            filter.holds(&with_beacons)
-        })
+        .map(|item| all_hold(bv, &filter, item))
         .collect()
 }
 
-fn all_hold(filters: &[ItemFilter], item: &Item) -> Result<bool> {
+/// Whether every filter holds for `item`, evaluated with its plaintext
+/// beacons added (FilterItems' GeneratePlainBeacons), computed once for all
+/// filters.
+fn all_hold(bv: Option<&BeaconVersion>, filters: &[ItemFilter], item: &Item) -> Result<bool> {
+    let plain = match bv {
+        Some(bv) => bv.generate_plain_beacons(item, 0)?,
+        None => Item::new(),
+    };
+    let with_beacons;
+    let item = if plain.is_empty() {
+        item
+    } else {
+        let mut copy = item.clone();
+        copy.extend(plain);
+        with_beacons = copy;
+        &with_beacons
+    };
     for f in filters {
         if !f.holds(item)? {
             return Ok(false);

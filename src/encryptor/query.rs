@@ -10,7 +10,6 @@
 //! attributes without a beacon, the multi key store's key id) stay there.
 
 use super::ItemEncryptor;
-use crate::beacon::eval::{parse_condition, Context};
 use crate::beacon::filter::{self, ExprContext, Names};
 use crate::error::{Error, Result};
 use crate::item::{AttributeValue, Item};
@@ -48,28 +47,43 @@ fn placeholders(conditions: &QueryConditions) -> Vec<(String, String)> {
     equal.chain(begins).collect()
 }
 
+/// The conditions as a filter expression.
+struct Expression {
+    expr: String,
+    names: Names,
+    values: Item,
+    /// Each condition's `#name` and `:value`, in [`placeholders`]' order.
+    placeholders: Vec<(String, String)>,
+}
+
 /// The conditions as a filter expression, its names and its values. Names
 /// and values are placeholders, so no attribute name or value is parsed as
 /// expression syntax.
-fn expression(conditions: &QueryConditions) -> Result<(String, Names, Item)> {
+fn expression(conditions: &QueryConditions) -> Result<Expression> {
     let mut terms = Vec::new();
     let mut names = Names::new();
     let mut values = Item::new();
+    let placeholders = placeholders(conditions);
     let all = conditions.equal.iter().chain(&conditions.begins_with);
-    for (i, ((n, v), (name, value))) in placeholders(conditions).into_iter().zip(all).enumerate() {
+    for (i, ((n, v), (name, value))) in placeholders.iter().zip(all).enumerate() {
         terms.push(match i < conditions.equal.len() {
             true => format!("{n} = {v}"),
             false => format!("begins_with({n}, {v})"),
         });
-        names.insert(n, name.clone());
-        values.insert(v, value.clone());
+        names.insert(n.clone(), name.clone());
+        values.insert(v.clone(), value.clone());
     }
     if terms.is_empty() {
         return Err(Error::RequestRefused(
             "a query needs at least one condition".into(),
         ));
     }
-    Ok((terms.join(" AND "), names, values))
+    Ok(Expression {
+        expr: terms.join(" AND "),
+        names,
+        values,
+        placeholders,
+    })
 }
 
 impl ItemEncryptor {
@@ -79,7 +93,12 @@ impl ItemEncryptor {
     /// [`Error::RequestRefused`] naming the attribute.
     /// Spec: ddb-support.md#scaninputforbeacons (the same rewrite)
     pub async fn query_values(&self, conditions: &QueryConditions) -> Result<Vec<QueryValue>> {
-        let (expr, names, values) = expression(conditions)?;
+        let Expression {
+            expr,
+            names,
+            values,
+            placeholders,
+        } = expression(conditions)?;
         // One entry per condition, equalities first, in the order of `expression`.
         let mut out: Vec<QueryValue> =
             [(&conditions.equal, false), (&conditions.begins_with, true)]
@@ -111,7 +130,6 @@ impl ItemEncryptor {
             values,
             names,
         };
-        let placeholders = placeholders(conditions);
         // Every partition's value: a row may be stored under any of them.
         for partition in 0..bv.num_partitions.max(1) {
             // Boxed: the rewrite's state machine stays out of this one (size).
@@ -143,25 +161,8 @@ impl ItemEncryptor {
         conditions: &QueryConditions,
         items: &[Item],
     ) -> Result<Vec<bool>> {
-        let (expr, names, values) = expression(conditions)?;
-        match &self.config.search {
-            Some(search) => filter::expression_holds(search.curr(), &expr, &names, &values, items),
-            None => {
-                let tokens = filter::parse_expr(&expr, "FilterExpression")?;
-                let condition = parse_condition(&tokens, "FilterExpression")?;
-                items
-                    .iter()
-                    .map(|item| {
-                        Context {
-                            item,
-                            names: &names,
-                            values: &values,
-                            what: "FilterExpression",
-                        }
-                        .eval(&condition)
-                    })
-                    .collect()
-            }
-        }
+        let e = expression(conditions)?;
+        let bv = self.config.search.as_ref().map(|search| search.curr());
+        filter::expression_holds(bv, &e.expr, &e.names, &e.values, items)
     }
 }

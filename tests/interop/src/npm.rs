@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::spec::TableSpec;
@@ -132,6 +134,12 @@ pub fn tool_result<'a>(
         ));
     }
     Ok(result)
+}
+
+/// Key bytes (a DER public key) for a tool's keyring options: `{ base64 }`,
+/// which `tests/js/tools/ecdh-interop.mjs` turns back into a `Uint8Array`.
+pub fn bytes_json(bytes: &[u8]) -> Value {
+    json!({ "base64": B64.encode(bytes) })
 }
 
 /// `table` as the npm package's `ItemEncryptor` config (the DB-ESDK's names,

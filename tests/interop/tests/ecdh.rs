@@ -7,6 +7,10 @@
 //! the same ways. Keys: the MPL's own ECC test keys
 //! (../shared/vectors/dbesdk/keys.json); without them a loud skip, a failure
 //! under CI.
+//!
+//! The same both ways through the npm package in Node, where WebCrypto's
+//! deriveBits does the agreements (tests/js/tools/ecdh-interop.mjs, one run
+//! for every case; without pkg/dist or node a loud skip, a failure under CI).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,10 +27,13 @@ use fieldseal::keyring::{RawEcdhKeyring, RawEcdhScheme};
 use fieldseal::primitives::ecdh::EcdhCurve;
 use fieldseal::{CryptoAction, Item, ItemEncryptor};
 use fieldseal_interop::convert::show;
+use fieldseal_interop::manifest::{item_from_json, item_to_json};
 use fieldseal_interop::official::official_curve;
+use fieldseal_interop::runner::{self, ensure};
 use fieldseal_interop::shapes::{all_types, Shape};
 use fieldseal_interop::spec::BOTH_SUITES;
-use fieldseal_interop::{block_on, canonical, ddb_equal, official};
+use fieldseal_interop::{block_on, canonical, ddb_equal, npm, official};
+use serde_json::{json, Value};
 
 /// The MPL's key pairs of one curve: (sender PEM, sender DER, recipient PEM, recipient DER).
 struct Pairs {
@@ -113,6 +120,22 @@ impl Side<'_> {
             },
         };
         RawEcdhKeyring::new(curve, scheme).unwrap()
+    }
+
+    /// The npm package's `RawEcdhKeyring` options, for tests/js/tools/ecdh-interop.mjs.
+    fn npm(&self, curve: EcdhCurve) -> Value {
+        let scheme = match *self {
+            Side::Static { private, public } => json!({"staticPrivateKeyToStaticPublicKey": {
+                "senderStaticPrivateKey": private, "recipientPublicKey": npm::bytes_json(public),
+            }}),
+            Side::Ephemeral { public } => json!({"ephemeralPrivateKeyToStaticPublicKey": {
+                "recipientPublicKey": npm::bytes_json(public),
+            }}),
+            Side::Discovery { private } => json!({"publicKeyDiscovery": {
+                "recipientStaticPrivateKey": private,
+            }}),
+        };
+        json!({"type": "raw", "curve": curve.mpl_name(), "scheme": scheme})
     }
 
     async fn official(&self, curve: EcdhCurve) -> Result<KeyringRef, String> {
@@ -292,4 +315,265 @@ fn raw_ecdh_items_open_both_ways_for_every_scheme_and_curve() {
     // ways x discovery, and the 2 negatives.
     let per_suite = 2 * 3 + 2 + 2;
     assert_eq!(passed, 3 * 2 * per_suite, "every case ran");
+}
+
+/// What the Rust side does with one Node case's result.
+enum Then<'a> {
+    /// The package sealed it: the official opens it with each of `openers`,
+    /// and not with `stranger`.
+    Sealed {
+        openers: &'a [(Side<'a>, &'a str)],
+        stranger: Side<'a>,
+    },
+    /// The package opened the official's record: the plaintext.
+    Opened,
+    /// Another recipient: the package must refuse it, NO_MATCHING_KEY.
+    Refused,
+}
+
+struct NodeCase<'a> {
+    label: String,
+    curve: EcdhCurve,
+    shape: &'a Shape,
+    then: Then<'a>,
+}
+
+/// The official's refusal because no EDK is for its key. Its no-match error
+/// (MPL ErrorMessages.dfy IncorrectDataKeys) decodes each EDK's provider
+/// info as UTF-8 to list it, which fails on ECDH's binary info, so it may
+/// say "invalid utf-8 sequence" instead.
+fn official_no_match(e: &str) -> bool {
+    e.contains("invalid utf-8 sequence") || e.contains("No Encrypted Data Keys found to match")
+}
+
+#[test]
+fn raw_ecdh_items_open_both_ways_through_the_npm_package() {
+    let Some(pairs) = mpl_pairs() else { return };
+    if let Err(why) = npm::package_ready() {
+        assert!(!runner::ci(), "{why} (CI is set, so this is a failure)");
+        eprintln!(
+            "\n==================== SKIP ====================\n\
+             {why}\n\
+             the raw ECDH interop through the npm package did NOT run\n\
+             ==============================================\n"
+        );
+        return;
+    }
+    let shapes: Vec<Shape> = BOTH_SUITES
+        .into_iter()
+        .map(|suite| all_types().with_suite(suite))
+        .collect();
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    let mut run = |label: String, r: Result<(), String>| match r {
+        Ok(()) => passed += 1,
+        Err(e) => failures.push(format!("{label}: {e}")),
+    };
+    // Every side of every curve, kept for the cases that borrow them:
+    // [sender static, recipient static, discovery, ephemeral, stranger (the
+    // sender's private key in discovery)].
+    let sides: Vec<[(Side, &str); 5]> = pairs
+        .iter()
+        .map(|p| {
+            [
+                (
+                    Side::Static {
+                        private: &p.sender_private,
+                        public: &p.recipient_public,
+                    },
+                    "the sender's static",
+                ),
+                (
+                    Side::Static {
+                        private: &p.recipient_private,
+                        public: &p.sender_public,
+                    },
+                    "the recipient's static",
+                ),
+                (
+                    Side::Discovery {
+                        private: &p.recipient_private,
+                    },
+                    "discovery",
+                ),
+                (
+                    Side::Ephemeral {
+                        public: &p.recipient_public,
+                    },
+                    "ephemeral",
+                ),
+                (
+                    Side::Discovery {
+                        private: &p.sender_private,
+                    },
+                    "another recipient's discovery",
+                ),
+            ]
+        })
+        .collect();
+    let mut cases = Vec::new();
+    let mut node = Vec::new();
+    for (p, s) in pairs.iter().zip(&sides) {
+        let curve = p.curve;
+        let stranger = s[4].0;
+        // Who may open what each sealer makes (as in the Rust-core test).
+        let plan: [(Side, &[(Side, &str)]); 2] = [(s[0].0, &s[..3]), (s[3].0, &s[2..3])];
+        for shape in &shapes {
+            let config = npm::encryptor_config_json(&shape.table);
+            let tag = format!("{curve} {:#06x}", shape.table.suite.id());
+            for (sealer, openers) in plan {
+                let what = sealer.label();
+                let mut push = |label: String, op: &str, keyring: Value, item: &Item, then| {
+                    cases.push(json!({
+                        "label": label, "op": op, "config": config,
+                        "keyring": keyring, "item": item_to_json(item),
+                    }));
+                    node.push(NodeCase {
+                        label,
+                        curve,
+                        shape,
+                        then,
+                    });
+                };
+                push(
+                    format!("npm->official {tag} {what}: npm seals"),
+                    "seal",
+                    sealer.npm(curve),
+                    &shape.input,
+                    Then::Sealed { openers, stranger },
+                );
+                match off_seal(shape, sealer, curve) {
+                    Err(e) => run(
+                        format!("official->npm {tag} {what}: official seals"),
+                        Err(e),
+                    ),
+                    Ok(sealed) => {
+                        for (opener, name) in openers {
+                            push(
+                                format!("official->npm {tag} {what}: opened by {name}"),
+                                "open",
+                                opener.npm(curve),
+                                &sealed,
+                                Then::Opened,
+                            );
+                        }
+                        push(
+                            format!(
+                                "official->npm {tag} {what}: another recipient does not open it"
+                            ),
+                            "open",
+                            stranger.npm(curve),
+                            &sealed,
+                            Then::Refused,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let output = match npm::run_tool("ecdh-interop.mjs", &json!({ "cases": cases })) {
+        Ok(run) => run,
+        Err(e) => panic!("node tests/js/tools/ecdh-interop.mjs: {e}"),
+    };
+    // WebCrypto deriveBits calls per item the package sealed or opened.
+    let (mut items, mut derives, mut fewest, mut most) = (0, 0, u64::MAX, 0);
+    let mut refusal_derives = 0;
+    for (i, c) in node.iter().enumerate() {
+        let result = output
+            .output
+            .get("results")
+            .and_then(|l| l.get(i))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let derive_bits = result.get("deriveBits").and_then(Value::as_u64);
+        let mut used_webcrypto = || -> Result<(), String> {
+            let n = derive_bits.ok_or("no deriveBits count")?;
+            (items, derives, fewest, most) = (items + 1, derives + n, fewest.min(n), most.max(n));
+            ensure(n >= 1, || {
+                "the package did not call WebCrypto's deriveBits".to_string()
+            })
+        };
+        let (shape, curve) = (c.shape, c.curve);
+        match &c.then {
+            Then::Sealed { openers, stranger } => {
+                let sealed =
+                    npm::tool_result(&output.output, "results", i, &c.label, "the npm package")
+                        .and_then(|v| {
+                            used_webcrypto()?;
+                            item_from_json(v.get("item").ok_or("no item")?)
+                        });
+                let sealed = match sealed {
+                    Ok(s) => {
+                        run(c.label.clone(), Ok(()));
+                        s
+                    }
+                    Err(e) => {
+                        run(c.label.clone(), Err(format!("{e}\n{}", output.log)));
+                        continue;
+                    }
+                };
+                let base = c.label.trim_end_matches(": npm seals");
+                for (opener, name) in *openers {
+                    run(
+                        format!("{base}: opened by {name}"),
+                        off_open(shape, *opener, curve, &sealed).and_then(|got| check(shape, &got)),
+                    );
+                }
+                run(
+                    format!("{base}: another recipient does not open it"),
+                    match off_open(shape, *stranger, curve, &sealed) {
+                        Ok(_) => Err("the official SDK opened it for another recipient".into()),
+                        Err(e) if official_no_match(&e) => Ok(()),
+                        Err(e) => Err(format!("refused for another reason: {e}")),
+                    },
+                );
+            }
+            Then::Opened => run(
+                c.label.clone(),
+                npm::tool_result(&output.output, "results", i, &c.label, "the npm package")
+                    .and_then(|v| {
+                        used_webcrypto()?;
+                        check(shape, &item_from_json(v.get("item").ok_or("no item")?)?)
+                    }),
+            ),
+            Then::Refused => {
+                refusal_derives += derive_bits.unwrap_or(0);
+                run(
+                    c.label.clone(),
+                    ensure(
+                        result.get("ok") == Some(&Value::Bool(false))
+                            && result.get("code").and_then(Value::as_str)
+                                == Some("NO_MATCHING_KEY"),
+                        || format!("expected NO_MATCHING_KEY, got {result}"),
+                    ),
+                )
+            }
+        }
+    }
+    eprintln!(
+        "raw ECDH npm interop: {passed} passed, {} failed; WebCrypto deriveBits: {derives} calls \
+         over {items} items sealed or opened in Node ({fewest}..{most} per item), \
+         {refusal_derives} on refusals",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Per curve and suite: the package seals static and ephemeral (2); the
+    // official opens them (static: 3 openers, ephemeral: discovery) and its
+    // stranger refuses both (6); the package opens the official's the same
+    // ways and refuses the same (6).
+    let per_suite = 2 + 6 + 6;
+    assert_eq!(passed, 3 * 2 * per_suite, "every case ran");
+    assert_eq!(
+        items,
+        3 * 2 * (2 + 4),
+        "every item the package sealed or opened was counted"
+    );
+    // Each case builds a fresh keyring: one agreement per item, by WebCrypto;
+    // a refusal (no EDK for its key) agrees on nothing.
+    assert_eq!(
+        (fewest, most),
+        (1, 1),
+        "WebCrypto deriveBits calls per item"
+    );
+    assert_eq!(refusal_derives, 0, "deriveBits calls on refusals");
 }

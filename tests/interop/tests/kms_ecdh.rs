@@ -19,8 +19,15 @@
 //! item must take exactly one DeriveSharedSecret and no other KMS call.
 //! The private keys of A, B and C live only in moto, so a record opens only
 //! if KMS really agreed on the key the other implementation used.
+//! The same through the npm package in Node (`AwsKmsEcdhKeyring` from
+//! "fieldseal/kms" over @aws-sdk/client-kms at this moto, `RawEcdhKeyring`
+//! for the local key; tests/js/tools/ecdh-interop.mjs, one run for every
+//! case): it seals A -> B and A -> L, which the official opens the same ways,
+//! and opens the official's records the same ways; its KMS calls and
+//! WebCrypto deriveBits calls are counted per item.
 //! Without moto: a loud skip, a failure under CI (runner::run_with_moto);
-//! without keys.json the local-key cases skip loudly (fail under CI).
+//! without keys.json the local-key cases skip loudly (fail under CI), and
+//! without pkg/dist or node the npm package's cases.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -51,12 +58,14 @@ use fieldseal::primitives::ecdh::EcdhCurve;
 use fieldseal::{CryptoAction, Item, ItemEncryptor};
 use fieldseal_interop::aws_clients::{kms_client, Endpoint, SdkKms};
 use fieldseal_interop::convert::show;
+use fieldseal_interop::manifest::{item_from_json, item_to_json};
 use fieldseal_interop::moto::{Moto, ACCESS_KEY_ID, SECRET_ACCESS_KEY};
 use fieldseal_interop::official::official_curve;
 use fieldseal_interop::runner::{ensure, run_with_moto, Runner};
 use fieldseal_interop::shapes::{all_types, Shape};
 use fieldseal_interop::spec::BOTH_SUITES;
-use fieldseal_interop::{block_on, canonical, ddb_equal, official};
+use fieldseal_interop::{block_on, canonical, ddb_equal, npm, official};
+use serde_json::{json, Value};
 
 const REGION: &str = "us-east-1";
 const DERIVE: &str = "DeriveSharedSecret";
@@ -486,6 +495,8 @@ impl PerItem {
 struct Stats {
     /// [fieldseal, official] x [seal, open] (KMS keyrings only).
     kms: [[PerItem; 2]; 2],
+    /// The npm package in Node: [seal, open] (KMS keyrings only).
+    npm: [PerItem; 2],
 }
 
 impl Stats {
@@ -663,6 +674,7 @@ fn cases(r: &mut Runner, moto: &Moto) {
     };
     let mut stats = Stats::default();
     let mut local_skipped = false;
+    let mut node_work = Vec::new();
     for (curve, spec) in [
         (EcdhCurve::P256, KeySpec::EccNistP256),
         (EcdhCurve::P384, KeySpec::EccNistP384),
@@ -695,6 +707,16 @@ fn cases(r: &mut Runner, moto: &Moto) {
         };
         for suite in BOTH_SUITES {
             let shape = all_types().with_suite(suite);
+            let mut work = NodeWork {
+                curve,
+                shape: shape.clone(),
+                a: a.clone(),
+                b: b.clone(),
+                c: c.clone(),
+                local: local.clone(),
+                official_a_to_b: None,
+                official_a_to_l: None,
+            };
             let at = At {
                 endpoint: &endpoint,
                 shape: &shape,
@@ -732,6 +754,9 @@ fn cases(r: &mut Runner, moto: &Moto) {
                     sealer,
                     kms_a_to_b,
                 ) {
+                    if sealer == Impl::Official {
+                        work.official_a_to_b = Some(sealed.clone());
+                    }
                     for (what, side) in [
                         ("KMS discovery B", discovery_b),
                         ("KMS static A -> B (the sender)", kms_a_to_b),
@@ -777,6 +802,9 @@ fn cases(r: &mut Runner, moto: &Moto) {
                     sealer,
                     kms_a_to_l,
                 ) {
+                    if sealer == Impl::Official {
+                        work.official_a_to_l = Some(sealed.clone());
+                    }
                     for (what, side) in [
                         (
                             "raw ECDH discovery (L's private key)",
@@ -818,8 +846,10 @@ fn cases(r: &mut Runner, moto: &Moto) {
                     );
                 }
             }
+            node_work.push(work);
         }
     }
+    npm_package_cases(r, &endpoint, &mut stats, &node_work);
     println!();
     for (who, row) in [(Impl::Fieldseal, 0), (Impl::Official, 1)] {
         for (op, col) in [("seal", 0), ("open", 1)] {
@@ -827,6 +857,386 @@ fn cases(r: &mut Runner, moto: &Moto) {
                 "kms calls per item, {}",
                 stats.kms[row][col].line(&format!("{who:?} KMS ECDH {op}"))
             );
+        }
+    }
+    for (op, col) in [("seal", 0), ("open", 1)] {
+        println!(
+            "kms calls per item, {}",
+            stats.npm[col].line(&format!("npm package (Node) KMS ECDH {op}"))
+        );
+    }
+}
+
+/// One curve and suite for the npm package's cases: the keys, and what the
+/// official sealed in the cases above (None: it failed, reported there).
+struct NodeWork {
+    curve: EcdhCurve,
+    shape: Shape,
+    a: KmsKey,
+    b: KmsKey,
+    c: KmsKey,
+    /// (L, another local key); None without keys.json (skipped above).
+    local: Option<(LocalKey, LocalKey)>,
+    official_a_to_b: Option<Item>,
+    official_a_to_l: Option<Item>,
+}
+
+impl Side<'_> {
+    /// The npm package's keyring options (`AwsKmsEcdhKeyring` from
+    /// "fieldseal/kms", `RawEcdhKeyring` from "fieldseal"), for
+    /// tests/js/tools/ecdh-interop.mjs.
+    fn npm(&self, curve: EcdhCurve) -> Value {
+        let (kind, scheme) = match *self {
+            Side::KmsStatic {
+                sender,
+                given_sender_public,
+                recipient_public,
+            } => {
+                let mut s = json!({
+                    "senderKmsIdentifier": sender.arn,
+                    "recipientPublicKey": npm::bytes_json(recipient_public),
+                });
+                if given_sender_public {
+                    s["senderPublicKey"] = npm::bytes_json(&sender.public);
+                }
+                ("kms", json!({ "kmsPrivateKeyToStaticPublicKey": s }))
+            }
+            Side::KmsDiscovery { recipient } => (
+                "kms",
+                json!({ "kmsPublicKeyDiscovery": { "recipientKmsIdentifier": recipient.arn } }),
+            ),
+            Side::RawStatic {
+                private,
+                recipient_public,
+            } => (
+                "raw",
+                json!({ "staticPrivateKeyToStaticPublicKey": {
+                    "senderStaticPrivateKey": private,
+                    "recipientPublicKey": npm::bytes_json(recipient_public),
+                }}),
+            ),
+            Side::RawDiscovery { private } => (
+                "raw",
+                json!({ "publicKeyDiscovery": { "recipientStaticPrivateKey": private } }),
+            ),
+        };
+        json!({ "type": kind, "curve": curve.mpl_name(), "scheme": scheme })
+    }
+}
+
+/// What the Rust side does with one Node case's result.
+enum Then<'a> {
+    /// The package sealed it with a KMS keyring: the official opens it with
+    /// each of `openers`, and not with `stranger`.
+    Sealed {
+        openers: Vec<(&'static str, Side<'a>)>,
+        stranger: (&'static str, Side<'a>),
+    },
+    /// The package opened the official's record: the plaintext.
+    Opened,
+    /// Another recipient: the package refuses it, NO_MATCHING_KEY, without
+    /// asking KMS to agree.
+    Refused,
+}
+
+struct NodeCase<'a> {
+    label: String,
+    /// Labels of the official's cases on a sealed item start with this.
+    tag: String,
+    work: &'a NodeWork,
+    op: &'static str,
+    /// What it seals or opens.
+    item: &'a Item,
+    side: Side<'a>,
+    then: Then<'a>,
+}
+
+/// The same records both ways through the npm package in Node
+/// (tests/js/tools/ecdh-interop.mjs, one run for every case, with
+/// @aws-sdk/client-kms KMSClients at this moto whose commands it counts):
+/// it seals KMS A -> B and A -> L, which the official opens as above, and
+/// opens the official's A -> B and A -> L records with the same keyrings as
+/// fieldseal above. Every KMS keyring's item takes one DeriveSharedSecret
+/// (after GetPublicKey once when its key's public key is not given: the
+/// package builds its keyrings at their first use) and no WebCrypto
+/// deriveBits; every raw keyring's item one deriveBits and no KMS call.
+fn npm_package_cases(r: &mut Runner, endpoint: &Endpoint, stats: &mut Stats, work: &[NodeWork]) {
+    if let Err(why) = npm::package_ready() {
+        r.cannot_run(
+            why,
+            "The npm package's cases (fieldseal/kms AwsKmsEcdhKeyring in Node <-> official)",
+            "npm: the npm package can run here (pkg/dist built, node installed)",
+            "npm: the npm package's cases in Node",
+        );
+        return;
+    }
+    let mut node: Vec<NodeCase> = Vec::new();
+    for w in work {
+        let (a, b, c) = (&w.a, &w.b, &w.c);
+        let tag = format!("{} {:#06x}", w.curve, w.shape.table.suite.id());
+        let kms_a_to_b = Side::KmsStatic {
+            sender: a,
+            given_sender_public: false,
+            recipient_public: &b.public,
+        };
+        let b_openers = vec![
+            ("KMS discovery B", Side::KmsDiscovery { recipient: b }),
+            ("KMS static A -> B (the sender)", kms_a_to_b),
+            (
+                "KMS static A -> B (the sender, its public key given)",
+                Side::KmsStatic {
+                    sender: a,
+                    given_sender_public: true,
+                    recipient_public: &b.public,
+                },
+            ),
+            (
+                "KMS static B -> A (the recipient)",
+                Side::KmsStatic {
+                    sender: b,
+                    given_sender_public: false,
+                    recipient_public: &a.public,
+                },
+            ),
+        ];
+        let b_stranger = ("KMS discovery C", Side::KmsDiscovery { recipient: c });
+        let mut plan = vec![(
+            "A -> B",
+            "KMS A -> KMS B",
+            kms_a_to_b,
+            b_openers,
+            b_stranger,
+            &w.official_a_to_b,
+        )];
+        if let Some((l, other)) = &w.local {
+            let kms_a_to_l = Side::KmsStatic {
+                sender: a,
+                given_sender_public: false,
+                recipient_public: &l.public,
+            };
+            plan.push((
+                "A -> L",
+                "KMS A -> local L",
+                kms_a_to_l,
+                vec![
+                    (
+                        "raw ECDH discovery (L's private key)",
+                        Side::RawDiscovery {
+                            private: &l.private,
+                        },
+                    ),
+                    (
+                        "raw ECDH static L -> A",
+                        Side::RawStatic {
+                            private: &l.private,
+                            recipient_public: &a.public,
+                        },
+                    ),
+                    ("KMS static A -> L (the sender)", kms_a_to_l),
+                ],
+                (
+                    "raw ECDH discovery with another local key",
+                    Side::RawDiscovery {
+                        private: &other.private,
+                    },
+                ),
+                &w.official_a_to_l,
+            ));
+        }
+        for (short, long, sealer, openers, stranger, official_sealed) in plan {
+            node.push(NodeCase {
+                label: format!("{tag} npm -> official: npm seals {long}"),
+                tag: format!("{tag} npm -> official ({short})"),
+                work: w,
+                op: "seal",
+                item: &w.shape.input,
+                side: sealer,
+                then: Then::Sealed {
+                    openers: openers.clone(),
+                    stranger,
+                },
+            });
+            let Some(sealed) = official_sealed else {
+                continue;
+            };
+            let open_tag = format!("{tag} official -> npm ({short})");
+            let refusal = (
+                format!("{} does not open it", stranger.0),
+                stranger.1,
+                Then::Refused,
+            );
+            let opens = openers
+                .into_iter()
+                .map(|(what, side)| (format!("opened by {what}"), side, Then::Opened));
+            for (what, side, then) in opens.chain([refusal]) {
+                node.push(NodeCase {
+                    label: format!("{open_tag}: {what}"),
+                    tag: open_tag.clone(),
+                    work: w,
+                    op: "open",
+                    item: sealed,
+                    side,
+                    then,
+                });
+            }
+        }
+    }
+    let cases: Vec<Value> = node
+        .iter()
+        .map(|c| {
+            json!({
+                "label": c.label, "op": c.op, "config": npm::encryptor_config_json(&c.work.shape.table),
+                "keyring": c.side.npm(c.work.curve), "item": item_to_json(c.item),
+            })
+        })
+        .collect();
+    let input = json!({
+        "endpoint": endpoint.url, "region": REGION,
+        "accessKeyId": endpoint.access_key_id, "secretAccessKey": endpoint.secret_access_key,
+        "cases": cases,
+    });
+    let Some(run) = r.case("npm: node tests/js/tools/ecdh-interop.mjs ran", || {
+        let run = npm::run_tool("ecdh-interop.mjs", &input)?;
+        let web_crypto = run.output.get("webCrypto").cloned().unwrap_or(Value::Null);
+        println!("      (WebCrypto in Node: {web_crypto})");
+        Ok(run)
+    }) else {
+        return;
+    };
+    for (i, c) in node.iter().enumerate() {
+        let result = run
+            .output
+            .get("results")
+            .and_then(|l| l.get(i))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let at = At {
+            endpoint,
+            shape: &c.work.shape,
+            curve: c.work.curve,
+        };
+        // The package's KMS calls and deriveBits calls for this item.
+        let counts = || -> Result<(Vec<String>, u64), String> {
+            let calls = result
+                .get("kmsCalls")
+                .and_then(Value::as_array)
+                .ok_or("no kmsCalls")?
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .ok_or("a call is not a string")
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let derive_bits = result
+                .get("deriveBits")
+                .and_then(Value::as_u64)
+                .ok_or("no deriveBits")?;
+            Ok((calls, derive_bits))
+        };
+        // Construction (GetPublicKey once, when the KMS key's public key is
+        // not given) then the item's own calls, which are returned.
+        let split = |calls: Vec<String>| -> Result<Vec<&'static str>, String> {
+            let construction = match c.side {
+                Side::KmsStatic {
+                    given_sender_public,
+                    ..
+                } => usize::from(!given_sender_public),
+                Side::KmsDiscovery { .. } => 1,
+                Side::RawStatic { .. } | Side::RawDiscovery { .. } => 0,
+            };
+            let item: Vec<&'static str> = calls
+                .iter()
+                .skip(construction)
+                .map(|op| match op.as_str() {
+                    DERIVE => DERIVE,
+                    GET_PUBLIC_KEY => GET_PUBLIC_KEY,
+                    _ => "other",
+                })
+                .collect();
+            ensure(
+                calls
+                    .iter()
+                    .take(construction)
+                    .all(|op| op == GET_PUBLIC_KEY)
+                    && calls.len() >= construction,
+                || format!("KMS calls {calls:?}: expected {construction} GetPublicKey first"),
+            )?;
+            Ok(item)
+        };
+        let ok_item = |stats: &mut Stats, open: bool| -> Result<Item, String> {
+            let v = npm::tool_result(&run.output, "results", i, &c.label, "the npm package")
+                .map_err(|e| format!("{e}\n{}", run.log))?;
+            let (calls, derive_bits) = counts()?;
+            let item_calls = split(calls)?;
+            if c.side.is_kms() {
+                ensure(item_calls == [DERIVE] && derive_bits == 0, || {
+                    format!(
+                        "the item made KMS calls {item_calls:?} and {derive_bits} WebCrypto \
+                         deriveBits, expected one {DERIVE} and none"
+                    )
+                })?;
+                stats.npm[usize::from(open)].add(&item_calls);
+            } else {
+                ensure(item_calls.is_empty() && derive_bits == 1, || {
+                    format!(
+                        "the item made KMS calls {item_calls:?} and {derive_bits} WebCrypto \
+                         deriveBits, expected none and one"
+                    )
+                })?;
+            }
+            item_from_json(v.get("item").ok_or("no item")?)
+        };
+        match &c.then {
+            Then::Sealed { openers, stranger } => {
+                let Some(sealed) = r.case(&c.label, || ok_item(stats, false)) else {
+                    continue;
+                };
+                for (what, side) in openers {
+                    open_case(
+                        r,
+                        stats,
+                        &at,
+                        &format!("{}: opened by {what}", c.tag),
+                        Impl::Official,
+                        *side,
+                        &sealed,
+                    );
+                }
+                negative_case(
+                    r,
+                    &at,
+                    &format!("{}: {} does not open it", c.tag, stranger.0),
+                    Impl::Official,
+                    stranger.1,
+                    &sealed,
+                );
+            }
+            Then::Opened => {
+                r.case(&c.label, || check(&c.work.shape, &ok_item(stats, true)?));
+            }
+            Then::Refused => {
+                r.case(&c.label, || {
+                    ensure(
+                        result.get("ok") == Some(&Value::Bool(false))
+                            && result.get("code").and_then(Value::as_str)
+                                == Some("NO_MATCHING_KEY"),
+                        || format!("expected NO_MATCHING_KEY, got {result}"),
+                    )?;
+                    println!(
+                        "      (refused: {})",
+                        first_line(result.get("why").and_then(Value::as_str).unwrap_or(""))
+                    );
+                    let (calls, derive_bits) = counts()?;
+                    let item_calls = split(calls)?;
+                    ensure(item_calls.is_empty() && derive_bits == 0, || {
+                        format!(
+                            "refused, but after KMS calls {item_calls:?} and {derive_bits} \
+                             WebCrypto deriveBits"
+                        )
+                    })
+                });
+            }
         }
     }
 }

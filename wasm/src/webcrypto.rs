@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use fieldseal::base::SecretBytes;
-use fieldseal::primitives::ecdh::{EcdhCurve, RustCryptoEcdh};
+use fieldseal::primitives::ecdh::{EcPrivateKey, EcPublicKey, EcdhCurve, RustCryptoEcdh};
 use fieldseal::primitives::provider::{
     BulkCrypto, CryptoProvider, EcdhProvider, OaepHash, RsaOaepPrivateKey, RsaOaepProvider,
     SecureRandom,
@@ -459,36 +459,33 @@ impl WebCrypto {
 /// where the platform fails (an engine without a curve): the same Z either way.
 #[async_trait(?Send)]
 impl EcdhProvider for WebCrypto {
-    async fn agree(
-        &self,
-        curve: EcdhCurve,
-        private_key_pkcs8: &[u8],
-        public_key: &[u8],
-    ) -> Result<SecretBytes> {
+    async fn agree(&self, private: &EcPrivateKey, public: &EcPublicKey) -> Result<SecretBytes> {
+        let curve = private.curve();
         let platform = async {
-            let private = self
-                .import_secret("pkcs8", private_key_pkcs8, ecdh_params(curve), "deriveBits")
+            let private_key = self
+                .import_secret(
+                    "pkcs8",
+                    private.pkcs8_der(),
+                    ecdh_params(curve),
+                    "deriveBits",
+                )
                 .await?;
-            let public = self.ecdh_public_key(curve, public_key).await?;
-            self.derive_z(curve, &private, public).await
+            let public_key = self.ecdh_public_key(curve, public.uncompressed()).await?;
+            self.derive_z(curve, &private_key, public_key).await
         };
         match platform.await {
             Ok(z) => Ok(z),
-            Err(_) => {
-                RustCryptoEcdh
-                    .agree(curve, private_key_pkcs8, public_key)
-                    .await
-            }
+            Err(_) => RustCryptoEcdh.agree(private, public).await,
         }
     }
 
     /// The ephemeral key pair is the platform's (its own CSPRNG), never extractable.
     async fn ephemeral_agree(
         &self,
-        curve: EcdhCurve,
-        public_key: &[u8],
+        public: &EcPublicKey,
         random: &dyn SecureRandom,
     ) -> Result<(Vec<u8>, SecretBytes)> {
+        let curve = public.curve();
         let platform = async {
             let pair = self
                 .call(
@@ -501,17 +498,13 @@ impl EcdhProvider for WebCrypto {
             let raw = self
                 .call("exportKey", &[JsValue::from_str("raw"), get("publicKey")])
                 .await?;
-            let public = self.ecdh_public_key(curve, public_key).await?;
-            let z = self.derive_z(curve, &get("privateKey"), public).await?;
+            let peer = self.ecdh_public_key(curve, public.uncompressed()).await?;
+            let z = self.derive_z(curve, &get("privateKey"), peer).await?;
             Ok::<_, Error>((bytes(&raw), z))
         };
         match platform.await {
             Ok(out) => Ok(out),
-            Err(_) => {
-                RustCryptoEcdh
-                    .ephemeral_agree(curve, public_key, random)
-                    .await
-            }
+            Err(_) => RustCryptoEcdh.ephemeral_agree(public, random).await,
         }
     }
 }

@@ -199,13 +199,24 @@ impl EcPublicKey {
         &self.uncompressed
     }
 
-    /// The DER SubjectPublicKeyInfo, as the MPL serializes public keys.
+    /// The DER SubjectPublicKeyInfo, as the MPL serializes public keys
+    /// (RFC 5480, fixed lengths per curve: 91, 120 or 158 bytes).
     pub fn to_spki_der(&self) -> Vec<u8> {
-        let mut point = vec![0];
-        point.extend_from_slice(&self.uncompressed);
-        let mut body = algorithm_identifier(self.curve);
-        body.extend(tlv(BIT_STRING, &point));
-        tlv(SEQUENCE, &body)
+        let head: &[u8] = match self.curve {
+            EcdhCurve::P256 => &[
+                0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+                0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+            ],
+            EcdhCurve::P384 => &[
+                0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+                0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+            ],
+            EcdhCurve::P521 => &[
+                0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+                0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00,
+            ],
+        };
+        [head, &self.uncompressed].concat()
     }
 
     /// A short name for messages: the curve's tag byte and the first 8
@@ -217,7 +228,7 @@ impl EcPublicKey {
     }
 }
 
-// A minimal DER reader and writer for the fixed layouts of named-curve EC
+// A minimal DER reader for the fixed layouts of named-curve EC
 // keys (RFC 5480 SubjectPublicKeyInfo, RFC 5208 PKCS#8, RFC 5915
 // ECPrivateKey): far smaller in the wasm than the generic DER codecs
 // instantiated for each curve, and the MPL takes named curves only.
@@ -275,26 +286,6 @@ fn whole_bytes(bits: &[u8]) -> Option<&[u8]> {
     bits.split_first()
         .filter(|(unused, _)| **unused == 0)
         .map(|(_, b)| b)
-}
-
-/// A DER element: `tag`, definite length, `contents`.
-fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let len = contents.len();
-    let mut out = vec![tag];
-    match len {
-        0..=0x7f => out.push(len as u8),
-        0x80..=0xff => out.extend([0x81, len as u8]),
-        _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
-    }
-    out.extend_from_slice(contents);
-    out
-}
-
-/// AlgorithmIdentifier { id-ecPublicKey, namedCurve }.
-fn algorithm_identifier(curve: EcdhCurve) -> Vec<u8> {
-    let mut body = tlv(OID, EC_PUBLIC_KEY);
-    body.extend(tlv(OID, curve.oid()));
-    tlv(SEQUENCE, &body)
 }
 
 /// The curve of the AlgorithmIdentifier that `der` starts with: `None` if
@@ -469,20 +460,40 @@ impl EcPrivateKey {
     /// The key of scalar `d` (valid for `curve`) and its public key.
     fn from_parts(curve: EcdhCurve, d: &[u8], public: EcPublicKey) -> Self {
         // RFC 5915 inside RFC 5208, as RustCrypto and OpenSSL write it:
-        // { 1, d, [1] public key }, no curve (the AlgorithmIdentifier names it).
-        let mut point = vec![0];
-        point.extend_from_slice(public.uncompressed());
-        let mut key = Zeroizing::new(tlv(INTEGER, &[1]));
-        key.extend_from_slice(&Zeroizing::new(tlv(OCTET_STRING, d)));
-        key.extend(tlv(0xa1, &tlv(BIT_STRING, &point)));
-        let key = Zeroizing::new(tlv(SEQUENCE, &key));
-        let mut info = Zeroizing::new(tlv(INTEGER, &[0]));
-        info.extend(algorithm_identifier(curve));
-        info.extend_from_slice(&Zeroizing::new(tlv(OCTET_STRING, &key)));
+        // { 0, { id-ecPublicKey, curve }, { 1, d, [1] public key } }, no
+        // curve in the inner key. Fixed lengths per curve, so a template
+        // (the test key_encodings_match_rustcrypto checks it byte for byte).
+        let (head, middle): (&[u8], &[u8]) = match curve {
+            EcdhCurve::P256 => (
+                &[
+                    0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+                    0x07, 0x04, 0x6d, 0x30, 0x6b, 0x02, 0x01, 0x01, 0x04, 0x20,
+                ],
+                &[0xa1, 0x44, 0x03, 0x42, 0x00],
+            ),
+            EcdhCurve::P384 => (
+                &[
+                    0x30, 0x81, 0xb6, 0x02, 0x01, 0x00, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x04, 0x81,
+                    0x9e, 0x30, 0x81, 0x9b, 0x02, 0x01, 0x01, 0x04, 0x30,
+                ],
+                &[0xa1, 0x64, 0x03, 0x62, 0x00],
+            ),
+            EcdhCurve::P521 => (
+                &[
+                    0x30, 0x81, 0xee, 0x02, 0x01, 0x00, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x04, 0x81,
+                    0xd6, 0x30, 0x81, 0xd3, 0x02, 0x01, 0x01, 0x04, 0x42,
+                ],
+                &[0xa1, 0x81, 0x89, 0x03, 0x81, 0x86, 0x00],
+            ),
+        };
+        let pkcs8 = [head, d, middle, public.uncompressed()].concat();
         EcPrivateKey {
             curve,
             scalar: SecretBytes::from_slice(d),
-            pkcs8: SecretBytes::new(tlv(SEQUENCE, &info)),
+            pkcs8: SecretBytes::new(pkcs8),
             public,
         }
     }

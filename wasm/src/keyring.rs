@@ -390,7 +390,7 @@ impl WasmKeyring {
             let client = kms_client(region, &o.function("kmsCall")?);
             Ok((curve, scheme, key_id, sender, recipient, tokens, client))
         });
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::promise(async move {
             use fieldseal::keyring::{AwsKmsEcdhKeyring, AwsKmsEcdhScheme};
             let (curve, scheme, key_id, sender, recipient, tokens, client) = read.map_err(to_js)?;
             let scheme = match scheme.as_str() {
@@ -442,7 +442,7 @@ impl WasmKeyring {
                 kms_client(region, &o.function("kmsCall")?),
             ))
         });
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::promise(async move {
             let (key_id, tokens, client) = read.map_err(to_js)?;
             public_key_pem(client.as_ref(), &key_id, tokens)
                 .await

@@ -217,7 +217,8 @@ impl WasmKeyring {
             // Keys are parsed and validated in Rust either way; the platform
             // only computes the agreements.
             Ok(match crate::webcrypto::WebCrypto::detect(0) {
-                Some(platform) => keyring.with_ecdh_provider(Arc::new(platform)),
+                Some(platform) => keyring
+                    .with_ecdh_provider(Arc::new(crate::webcrypto::WebCryptoEcdh::new(platform))),
                 None => keyring,
             })
         })

@@ -18,7 +18,7 @@ use fieldseal::keyring::{Keyring, RawEcdhKeyring, RawEcdhScheme};
 use fieldseal::materials::{
     DecryptionMaterials, EncryptedDataKey, EncryptionContext, EncryptionMaterials, SecretBytes,
 };
-use fieldseal::primitives::ecdh::{EcPublicKey, EcdhCurve, RustCryptoEcdh};
+use fieldseal::primitives::ecdh::{EcPrivateKey, EcPublicKey, EcdhCurve, RustCryptoEcdh};
 use fieldseal::primitives::provider::{EcdhProvider, SecureRandom};
 use fieldseal::{
     AlgorithmSuiteId, AttributeValue as V, CryptoAction as A, Error, Item, ItemEncryptor,
@@ -531,21 +531,19 @@ struct Counting(AtomicUsize);
 impl EcdhProvider for Counting {
     async fn agree(
         &self,
-        curve: EcdhCurve,
-        private: &[u8],
-        public: &[u8],
+        private: &EcPrivateKey,
+        public: &EcPublicKey,
     ) -> fieldseal::Result<SecretBytes> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        RustCryptoEcdh.agree(curve, private, public).await
+        RustCryptoEcdh.agree(private, public).await
     }
     async fn ephemeral_agree(
         &self,
-        curve: EcdhCurve,
-        public: &[u8],
+        public: &EcPublicKey,
         random: &dyn SecureRandom,
     ) -> fieldseal::Result<(Vec<u8>, SecretBytes)> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        RustCryptoEcdh.ephemeral_agree(curve, public, random).await
+        RustCryptoEcdh.ephemeral_agree(public, random).await
     }
 }
 
@@ -775,4 +773,82 @@ fn the_mpl_ecc_test_keys_load_and_round_trip() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- key formats
+
+/// The core reads and writes the named-curve key formats itself (a small
+/// DER reader, src/primitives/ecdh.rs); its encodings must be RustCrypto's
+/// byte for byte, and SEC1 / PKCS#8 inputs with and without the optional
+/// fields must give the same key.
+#[test]
+fn key_encodings_match_rustcrypto() {
+    use p384::elliptic_curve::sec1::ToEncodedPoint;
+    macro_rules! check {
+        ($krate:ident, $curve:expr) => {{
+            let curve = $curve;
+            let sk = $krate::SecretKey::random(&mut OsRng);
+            let pkcs8 = sk.to_pkcs8_der().unwrap();
+            let spki = sk.public_key().to_public_key_der().unwrap().into_vec();
+            let point = sk.public_key().to_encoded_point(false);
+            let ours = EcPrivateKey::from_pkcs8_der(pkcs8.as_bytes(), curve).unwrap();
+            assert_eq!(ours.pkcs8_der(), pkcs8.as_bytes(), "{curve}: PKCS#8");
+            assert_eq!(ours.scalar(), sk.to_bytes().as_slice(), "{curve}: d");
+            assert_eq!(ours.public_key().uncompressed(), point.as_bytes());
+            assert_eq!(ours.public_key().to_spki_der(), spki, "{curve}: SPKI");
+            let public = EcPublicKey::from_spki_der(&spki, curve).unwrap();
+            assert_eq!(&public, ours.public_key());
+            // SEC1 PEM (with its curve and public key), the same key.
+            let sec1 = sk.to_sec1_pem(LineEnding::LF).unwrap();
+            let from_sec1 = EcPrivateKey::parse(sec1.as_bytes(), curve).unwrap();
+            assert_eq!(from_sec1.pkcs8_der(), pkcs8.as_bytes(), "{curve}: SEC1");
+            // PKCS#8 PEM, the same key.
+            let pem = sk.to_pkcs8_pem(LineEnding::LF).unwrap();
+            let from_pem = EcPrivateKey::parse(pem.as_bytes(), curve).unwrap();
+            assert_eq!(from_pem.pkcs8_der(), pkcs8.as_bytes(), "{curve}: PEM");
+            // Trailing bytes, a truncated key, another public key: refused.
+            let mut long = pkcs8.as_bytes().to_vec();
+            long.push(0);
+            let err = EcPrivateKey::from_pkcs8_der(&long, curve).unwrap_err();
+            assert_eq!(err.code(), "INVALID_KEY");
+            let short = &pkcs8.as_bytes()[..pkcs8.as_bytes().len() - 1];
+            let err = EcPrivateKey::from_pkcs8_der(short, curve).unwrap_err();
+            assert_eq!(err.code(), "INVALID_KEY");
+            let other = $krate::SecretKey::random(&mut OsRng);
+            let mut mixed = pkcs8.as_bytes().to_vec();
+            let n = point.as_bytes().len();
+            let at = mixed.len() - n;
+            mixed[at..].copy_from_slice(other.public_key().to_encoded_point(false).as_bytes());
+            let err = EcPrivateKey::from_pkcs8_der(&mixed, curve).unwrap_err();
+            assert!(err.to_string().contains("does not belong"), "{err}");
+            // Trailing bytes after an SPKI: refused.
+            let mut long = spki.clone();
+            long.push(0);
+            assert!(EcPublicKey::from_spki_der(&long, curve).is_err());
+        }};
+    }
+    check!(p256, EcdhCurve::P256);
+    check!(p384, EcdhCurve::P384);
+    check!(p521, EcdhCurve::P521);
+}
+
+#[test]
+fn a_non_ec_key_names_its_algorithm_oid() {
+    // An X25519 SPKI (1.3.101.110): not an elliptic-curve key of ours.
+    let mut spki = vec![
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
+    ];
+    spki.extend([9u8; 32]);
+    let err = EcPublicKey::from_spki_der(&spki, EcdhCurve::P256).unwrap_err();
+    assert!(err.to_string().contains("algorithm 1.3.101.110"), "{err}");
+    // secp256k1 (1.3.132.0.10): an EC key on a curve we do not take.
+    let mut k1 = vec![
+        0x30, 0x56, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+    ];
+    k1.extend([
+        0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a, 0x03, 0x42, 0x00, 0x04,
+    ]);
+    k1.extend([1u8; 64]);
+    let err = EcPublicKey::from_spki_der(&k1, EcdhCurve::P256).unwrap_err();
+    assert!(err.to_string().contains("curve 1.3.132.0.10"), "{err}");
 }

@@ -474,16 +474,13 @@ impl KeyProvider for RawEcdhKeyring {
                 )));
             }
             Keys::Static { private, peer } => {
-                let z = self
-                    .agreement
-                    .agree(self.curve, private.pkcs8_der(), peer.uncompressed())
-                    .await?;
+                let z = self.agreement.agree(private, peer).await?;
                 (private.public_key().clone(), z)
             }
             Keys::Ephemeral { recipient } => {
                 let (public, z) = self
                     .agreement
-                    .ephemeral_agree(self.curve, recipient.uncompressed(), request.random)
+                    .ephemeral_agree(recipient, request.random)
                     .await?;
                 let public = EcPublicKey::from_sec1(self.curve, &public).map_err(|e| {
                     Error::KeyProviderFailure(format!(
@@ -567,10 +564,7 @@ impl KeyProvider for RawEcdhKeyring {
             }
         };
         check_wrapped_len(request.wrapped)?;
-        let z = self
-            .agreement
-            .agree(self.curve, private.pkcs8_der(), partner.uncompressed())
-            .await?;
+        let z = self.agreement.agree(private, partner).await?;
         let key = open_intermediate(
             self.curve,
             &z,

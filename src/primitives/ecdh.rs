@@ -13,10 +13,9 @@
 //! compressed points.
 
 use async_trait::async_trait;
-use elliptic_curve::pkcs8::der::pem;
+use der_pem::pem;
 use fieldseal_ec::Curve;
-use fieldseal_ec::ObjectIdentifier;
-use p384::elliptic_curve;
+use p384::elliptic_curve::pkcs8::der as der_pem;
 use zeroize::Zeroizing;
 
 use crate::base::SecretBytes;
@@ -95,15 +94,16 @@ impl EcdhCurve {
         })
     }
 
-    fn from_oid(oid: &elliptic_curve::pkcs8::ObjectIdentifier) -> Option<Self> {
-        EcdhCurve::ALL.into_iter().find(|c| c.oid() == *oid)
+    fn from_oid(oid: &[u8]) -> Option<Self> {
+        EcdhCurve::ALL.into_iter().find(|c| c.oid() == oid)
     }
 
-    fn oid(self) -> elliptic_curve::pkcs8::ObjectIdentifier {
+    /// The named curve's OID, DER contents (RFC 5480: secp256r1, secp384r1, secp521r1).
+    fn oid(self) -> &'static [u8] {
         match self {
-            EcdhCurve::P256 => ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7"),
-            EcdhCurve::P384 => ObjectIdentifier::new_unwrap("1.3.132.0.34"),
-            EcdhCurve::P521 => ObjectIdentifier::new_unwrap("1.3.132.0.35"),
+            EcdhCurve::P256 => &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+            EcdhCurve::P384 => &[0x2b, 0x81, 0x04, 0x00, 0x22],
+            EcdhCurve::P521 => &[0x2b, 0x81, 0x04, 0x00, 0x23],
         }
     }
 }
@@ -161,14 +161,18 @@ impl EcPublicKey {
     /// A DER SubjectPublicKeyInfo (id-ecPublicKey, named curve, uncompressed
     /// point), as the MPL takes public keys; `curve` is the keyring's.
     pub fn from_spki_der(der: &[u8], curve: EcdhCurve) -> Result<Self> {
-        let spki = fieldseal_ec::spki(der).ok_or_else(|| {
-            Error::InvalidKey("not a DER SubjectPublicKeyInfo (BEGIN PUBLIC KEY)".into())
-        })?;
-        let key_curve = named_curve(spki.algorithm, spki.parameters, "public")?;
+        let not_spki =
+            || Error::InvalidKey("not a DER SubjectPublicKeyInfo (BEGIN PUBLIC KEY)".into());
+        let mut spki = Der(Der(der).whole(SEQUENCE).ok_or_else(not_spki)?);
+        let key_curve = algorithm(&mut spki, "public").ok_or_else(not_spki)??;
         if key_curve != curve {
             return Err(curve_mismatch("public", key_curve, curve));
         }
-        let point = spki.point.ok_or_else(|| {
+        let point = spki
+            .take(BIT_STRING)
+            .filter(|_| spki.0.is_empty())
+            .ok_or_else(not_spki)?;
+        let point = whole_bytes(point).ok_or_else(|| {
             Error::InvalidKey("the public key's BIT STRING is not whole bytes".into())
         })?;
         // The MPL refuses SPKIs of any other length than the uncompressed
@@ -195,9 +199,24 @@ impl EcPublicKey {
         &self.uncompressed
     }
 
-    /// The DER SubjectPublicKeyInfo, as the MPL serializes public keys.
+    /// The DER SubjectPublicKeyInfo, as the MPL serializes public keys
+    /// (RFC 5480, fixed lengths per curve: 91, 120 or 158 bytes).
     pub fn to_spki_der(&self) -> Vec<u8> {
-        fieldseal_ec::spki_der(self.curve.ec(), &self.uncompressed).unwrap_or_default()
+        let head: &[u8] = match self.curve {
+            EcdhCurve::P256 => &[
+                0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+                0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+            ],
+            EcdhCurve::P384 => &[
+                0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+                0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+            ],
+            EcdhCurve::P521 => &[
+                0x30, 0x81, 0x9b, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+                0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x03, 0x81, 0x86, 0x00,
+            ],
+        };
+        [head, &self.uncompressed].concat()
     }
 
     /// A short name for messages: the curve's tag byte and the first 8
@@ -209,24 +228,108 @@ impl EcPublicKey {
     }
 }
 
-/// The curve of an id-ecPublicKey algorithm identifier.
-fn named_curve(
-    algorithm: elliptic_curve::pkcs8::ObjectIdentifier,
-    parameters: Option<elliptic_curve::pkcs8::ObjectIdentifier>,
-    which: &str,
-) -> Result<EcdhCurve> {
-    if algorithm != elliptic_curve::ALGORITHM_OID {
-        return Err(Error::InvalidKey(format!(
-            "the {which} key is not an elliptic-curve key (algorithm {algorithm})"
-        )));
+// A minimal DER reader for the fixed layouts of named-curve EC
+// keys (RFC 5480 SubjectPublicKeyInfo, RFC 5208 PKCS#8, RFC 5915
+// ECPrivateKey): far smaller in the wasm than the generic DER codecs
+// instantiated for each curve, and the MPL takes named curves only.
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+const SEQUENCE: u8 = 0x30;
+/// id-ecPublicKey (1.2.840.10045.2.1), DER contents.
+const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+
+/// DER elements, read front to back.
+struct Der<'a>(&'a [u8]);
+
+impl<'a> Der<'a> {
+    /// The contents of the next element, if its tag is `tag` and its
+    /// definite length fits.
+    fn take(&mut self, tag: u8) -> Option<&'a [u8]> {
+        let (&t, rest) = self.0.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = match first {
+            0..=0x7f => (usize::from(first), rest),
+            0x81 => (usize::from(*rest.first()?), rest.get(1..)?),
+            0x82 => (
+                usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?])),
+                rest.get(2..)?,
+            ),
+            _ => return None,
+        };
+        if t != tag || rest.len() < len {
+            return None;
+        }
+        let (contents, rest) = rest.split_at(len);
+        self.0 = rest;
+        Some(contents)
     }
-    let parameters = parameters
-        .ok_or_else(|| Error::InvalidKey(format!("the {which} key does not name its curve")))?;
-    EcdhCurve::from_oid(&parameters).ok_or_else(|| {
+
+    /// The contents of the next element if its tag is `tag`; `Some(None)`
+    /// when another element or nothing follows, `None` when it is malformed.
+    fn optional(&mut self, tag: u8) -> Option<Option<&'a [u8]>> {
+        match self.0.first() {
+            Some(&t) if t == tag => self.take(tag).map(Some),
+            _ => Some(None),
+        }
+    }
+
+    /// The contents of the one element of `tag` that is all of the input.
+    fn whole(mut self, tag: u8) -> Option<&'a [u8]> {
+        self.take(tag).filter(|_| self.0.is_empty())
+    }
+}
+
+/// The bytes of a BIT STRING's contents with no unused bits.
+fn whole_bytes(bits: &[u8]) -> Option<&[u8]> {
+    bits.split_first()
+        .filter(|(unused, _)| **unused == 0)
+        .map(|(_, b)| b)
+}
+
+/// The curve of the AlgorithmIdentifier that `der` starts with: `None` if
+/// it is not DER, `Some(Err)` if it is not an EC key on a named curve of ours.
+fn algorithm(der: &mut Der<'_>, which: &str) -> Option<Result<EcdhCurve>> {
+    let mut id = Der(der.take(SEQUENCE)?);
+    let algorithm = id.take(OID)?;
+    if algorithm != EC_PUBLIC_KEY {
+        return Some(Err(Error::InvalidKey(format!(
+            "the {which} key is not an elliptic-curve key (algorithm {})",
+            oid_text(algorithm)
+        ))));
+    }
+    let Some(parameters) = id.take(OID).filter(|_| id.0.is_empty()) else {
+        return Some(Err(Error::InvalidKey(format!(
+            "the {which} key does not name its curve"
+        ))));
+    };
+    Some(EcdhCurve::from_oid(parameters).ok_or_else(|| {
         Error::InvalidKey(format!(
-            "the {which} key is on curve {parameters}, not P-256, P-384 or P-521"
+            "the {which} key is on curve {}, not P-256, P-384 or P-521",
+            oid_text(parameters)
         ))
-    })
+    }))
+}
+
+/// An OID's dotted form, for messages.
+fn oid_text(der: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut arc = 0u64;
+    for &b in der {
+        arc = (arc << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let first = (arc / 40).min(2);
+                arcs.extend([first, arc - 40 * first]);
+            } else {
+                arcs.push(arc);
+            }
+            arc = 0;
+        }
+    }
+    let text: Vec<String> = arcs.iter().map(u64::to_string).collect();
+    text.join(".")
 }
 
 fn curve_mismatch(which: &str, key_curve: EcdhCurve, curve: EcdhCurve) -> Error {
@@ -238,8 +341,10 @@ fn curve_mismatch(which: &str, key_curve: EcdhCurve, curve: EcdhCurve) -> Error 
 /// A private key of a curve, and its public key.
 pub struct EcPrivateKey {
     curve: EcdhCurve,
+    /// d, big-endian, the curve's field length.
+    scalar: SecretBytes,
     /// The key as PKCS#8 DER (re-encoded, so always PKCS#8 with its public
-    /// key), what agreement providers import.
+    /// key), what platform providers import.
     pkcs8: SecretBytes,
     public: EcPublicKey,
 }
@@ -274,16 +379,9 @@ impl EcPrivateKey {
         match label {
             "PRIVATE KEY" => EcPrivateKey::from_pkcs8_der(&der, curve),
             "EC PRIVATE KEY" => {
-                let parsed = fieldseal_ec::private_key(curve.ec(), &der, false);
-                if parsed.is_none() {
-                    // A SEC1 key names its curve: another curve's key parses there.
-                    for other in EcdhCurve::ALL.into_iter().filter(|c| *c != curve) {
-                        if fieldseal_ec::private_key(other.ec(), &der, false).is_some() {
-                            return Err(curve_mismatch("private", other, curve));
-                        }
-                    }
-                }
-                EcPrivateKey::finish(curve, parsed)
+                EcPrivateKey::from_ec_private_key(&der, curve).ok_or_else(|| {
+                    Error::InvalidKey("the private key is not a SEC1 EC PRIVATE KEY".into())
+                })?
             }
             other => Err(Error::InvalidKey(format!(
                 "the private key PEM is a {other:?}, not a PRIVATE KEY"
@@ -293,28 +391,111 @@ impl EcPrivateKey {
 
     /// A PKCS#8 DER private key of `curve`.
     pub fn from_pkcs8_der(der: &[u8], curve: EcdhCurve) -> Result<Self> {
-        let (algorithm, parameters) = fieldseal_ec::pkcs8_algorithm(der).ok_or_else(|| {
-            Error::InvalidKey("the private key is not PKCS#8 (BEGIN PRIVATE KEY)".into())
-        })?;
-        let key_curve = named_curve(algorithm, parameters, "private")?;
+        let not_pkcs8 =
+            || Error::InvalidKey("the private key is not PKCS#8 (BEGIN PRIVATE KEY)".into());
+        // PrivateKeyInfo / OneAsymmetricKey: version, algorithm, key, then
+        // optional attributes [0] and (v2) public key [1], not needed here.
+        let mut info = Der(Der(der).whole(SEQUENCE).ok_or_else(not_pkcs8)?);
+        info.take(INTEGER)
+            .filter(|v| *v == [0] || *v == [1])
+            .ok_or_else(not_pkcs8)?;
+        let key_curve = algorithm(&mut info, "private").ok_or_else(not_pkcs8)??;
         if key_curve != curve {
             return Err(curve_mismatch("private", key_curve, curve));
         }
-        EcPrivateKey::finish(curve, fieldseal_ec::private_key(curve.ec(), der, true))
+        let key = info.take(OCTET_STRING).ok_or_else(not_pkcs8)?;
+        EcPrivateKey::from_ec_private_key(key, curve).ok_or_else(not_pkcs8)?
     }
 
-    fn finish(curve: EcdhCurve, parsed: Option<(Zeroizing<Vec<u8>>, Vec<u8>)>) -> Result<Self> {
-        let (pkcs8, public) = parsed.ok_or_else(|| {
-            Error::InvalidKey(format!(
-                "the {curve} private key does not parse (a scalar out of range, or a public key \
-                 that does not belong to it)"
-            ))
-        })?;
-        Ok(EcPrivateKey {
+    /// An RFC 5915 ECPrivateKey (SEC1 DER, alone or inside PKCS#8): `None`
+    /// if it is not one. Its optional curve must be `curve`, its optional
+    /// public key d's.
+    fn from_ec_private_key(der: &[u8], curve: EcdhCurve) -> Option<Result<Self>> {
+        let mut key = Der(Der(der).whole(SEQUENCE)?);
+        key.take(INTEGER).filter(|v| *v == [1])?;
+        let d = key.take(OCTET_STRING)?;
+        if let Some(parameters) = key.optional(0xa0)? {
+            let named = Der(parameters).whole(OID)?;
+            match EcdhCurve::from_oid(named) {
+                Some(c) if c == curve => {}
+                Some(other) => return Some(Err(curve_mismatch("private", other, curve))),
+                None => {
+                    return Some(Err(Error::InvalidKey(format!(
+                        "the private key is on curve {}, not P-256, P-384 or P-521",
+                        oid_text(named)
+                    ))))
+                }
+            }
+        }
+        let public = match key.optional(0xa1)? {
+            Some(public) => Some(whole_bytes(Der(public).whole(BIT_STRING)?)?),
+            None => None,
+        };
+        if !key.0.is_empty() {
+            return None;
+        }
+        // RFC 5915: d is the field length; like RustCrypto, also take a
+        // shorter one (>= 24 bytes) that lost its leading zeros.
+        let n = curve.field_len();
+        let mut scalar = Zeroizing::new(vec![0u8; n]);
+        if d.len() > n || d.len() < 24 {
+            return Some(Err(out_of_range(curve)));
+        }
+        scalar[n - d.len()..].copy_from_slice(d);
+        let Some(own) = fieldseal_ec::public_key(curve.ec(), &scalar) else {
+            return Some(Err(out_of_range(curve)));
+        };
+        let own = match EcPublicKey::from_sec1(curve, &own) {
+            Ok(own) => own,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Some(public) = public {
+            if EcPublicKey::from_sec1(curve, public).ok().as_ref() != Some(&own) {
+                return Some(Err(out_of_range(curve)));
+            }
+        }
+        Some(Ok(EcPrivateKey::from_parts(curve, &scalar, own)))
+    }
+
+    /// The key of scalar `d` (valid for `curve`) and its public key.
+    fn from_parts(curve: EcdhCurve, d: &[u8], public: EcPublicKey) -> Self {
+        // RFC 5915 inside RFC 5208, as RustCrypto and OpenSSL write it:
+        // { 0, { id-ecPublicKey, curve }, { 1, d, [1] public key } }, no
+        // curve in the inner key. Fixed lengths per curve, so a template
+        // (the test key_encodings_match_rustcrypto checks it byte for byte).
+        let (head, middle): (&[u8], &[u8]) = match curve {
+            EcdhCurve::P256 => (
+                &[
+                    0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+                    0x07, 0x04, 0x6d, 0x30, 0x6b, 0x02, 0x01, 0x01, 0x04, 0x20,
+                ],
+                &[0xa1, 0x44, 0x03, 0x42, 0x00],
+            ),
+            EcdhCurve::P384 => (
+                &[
+                    0x30, 0x81, 0xb6, 0x02, 0x01, 0x00, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x04, 0x81,
+                    0x9e, 0x30, 0x81, 0x9b, 0x02, 0x01, 0x01, 0x04, 0x30,
+                ],
+                &[0xa1, 0x64, 0x03, 0x62, 0x00],
+            ),
+            EcdhCurve::P521 => (
+                &[
+                    0x30, 0x81, 0xee, 0x02, 0x01, 0x00, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23, 0x04, 0x81,
+                    0xd6, 0x30, 0x81, 0xd3, 0x02, 0x01, 0x01, 0x04, 0x42,
+                ],
+                &[0xa1, 0x81, 0x89, 0x03, 0x81, 0x86, 0x00],
+            ),
+        };
+        let pkcs8 = [head, d, middle, public.uncompressed()].concat();
+        EcPrivateKey {
             curve,
-            pkcs8: SecretBytes::from_slice(&pkcs8),
-            public: EcPublicKey::from_sec1(curve, &public)?,
-        })
+            scalar: SecretBytes::from_slice(d),
+            pkcs8: SecretBytes::new(pkcs8),
+            public,
+        }
     }
 
     pub fn curve(&self) -> EcdhCurve {
@@ -325,10 +506,22 @@ impl EcPrivateKey {
         &self.public
     }
 
-    /// PKCS#8 DER, for an [`EcdhProvider`].
+    /// PKCS#8 DER, for an [`EcdhProvider`] that imports keys.
     pub fn pkcs8_der(&self) -> &[u8] {
         self.pkcs8.expose()
     }
+
+    /// d, big-endian, the curve's field length.
+    pub fn scalar(&self) -> &[u8] {
+        self.scalar.expose()
+    }
+}
+
+fn out_of_range(curve: EcdhCurve) -> Error {
+    Error::InvalidKey(format!(
+        "the {curve} private key does not parse (a scalar out of range, or a public key \
+         that does not belong to it)"
+    ))
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
@@ -343,7 +536,7 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-/// A fresh key pair of `curve` from `random`: (PKCS#8 DER, SEC1 uncompressed public key).
+/// A fresh scalar of `curve` from `random` and its SEC1 uncompressed public key.
 fn generate(curve: EcdhCurve, random: &dyn SecureRandom) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>)> {
     // Rejection sampling: a scalar in [1, n). n is within 2^-32 of the
     // masked range for all three curves, so one draw almost always does.
@@ -352,8 +545,8 @@ fn generate(curve: EcdhCurve, random: &dyn SecureRandom) -> Result<(Zeroizing<Ve
         let mut scalar = Zeroizing::new(vec![0u8; curve.field_len()]);
         random.fill(&mut scalar)?;
         scalar[0] &= top_mask;
-        if let Some(pair) = fieldseal_ec::key_pair(curve.ec(), &scalar) {
-            return Ok(pair);
+        if let Some(public) = fieldseal_ec::public_key(curve.ec(), &scalar) {
+            return Ok((scalar, public));
         }
     }
     Err(Error::KeyProviderFailure(
@@ -365,29 +558,24 @@ fn generate(curve: EcdhCurve, random: &dyn SecureRandom) -> Result<(Zeroizing<Ve
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RustCryptoEcdh;
 
+fn z(curve: EcdhCurve, scalar: &[u8], public: &EcPublicKey) -> Result<SecretBytes> {
+    let z = fieldseal_ec::agree(curve.ec(), scalar, public.uncompressed())
+        .ok_or_else(|| Error::InvalidKey(format!("{curve} key agreement: a key does not parse")))?;
+    Ok(SecretBytes::from_slice(&z))
+}
+
 #[async_trait(?Send)]
 impl EcdhProvider for RustCryptoEcdh {
-    async fn agree(
-        &self,
-        curve: EcdhCurve,
-        private_key_pkcs8: &[u8],
-        public_key: &[u8],
-    ) -> Result<SecretBytes> {
-        let z =
-            fieldseal_ec::agree(curve.ec(), private_key_pkcs8, public_key).ok_or_else(|| {
-                Error::InvalidKey(format!("{curve} key agreement: a key does not parse"))
-            })?;
-        Ok(SecretBytes::from_slice(&z))
+    async fn agree(&self, private: &EcPrivateKey, public: &EcPublicKey) -> Result<SecretBytes> {
+        z(private.curve(), private.scalar(), public)
     }
 
     async fn ephemeral_agree(
         &self,
-        curve: EcdhCurve,
-        public_key: &[u8],
+        public: &EcPublicKey,
         random: &dyn SecureRandom,
     ) -> Result<(Vec<u8>, SecretBytes)> {
-        let (private, public) = generate(curve, random)?;
-        let shared = self.agree(curve, &private, public_key).await?;
-        Ok((public, shared))
+        let (scalar, own) = generate(public.curve(), random)?;
+        Ok((own, z(public.curve(), &scalar, public)?))
     }
 }

@@ -231,35 +231,34 @@ pub trait RsaOaepPrivateKey: MaybeSendSync {
 /// it; [`super::ecdh::RustCryptoEcdh`] is the default.
 ///
 /// Obligations:
-/// - Keys come in checked: the private key is PKCS#8 DER of `curve`
-///   (re-encoded by the core), the public key a SEC1 uncompressed point
-///   that the core has verified is on `curve` and not the identity. An
-///   implementation need not validate again, and must not accept other
-///   encodings in their place.
+/// - Keys come in checked: the private key parsed by the core (its scalar,
+///   and PKCS#8 DER re-encoded by the core, for platforms that import), the
+///   public key a point that the core has verified is on the key's curve and
+///   not the identity. An implementation need not validate again.
 /// - Z is returned whole: exactly the curve's field length (32, 48 or 66
 ///   bytes), big-endian, never hashed or truncated. The core checks the
 ///   length and fails the operation otherwise.
-/// - Nothing secret is kept: an implementation may import the private key
-///   for the call but must not keep it (or Z) beyond it.
+/// - Nothing secret leaves the provider, and no copy of the key bytes or of
+///   Z is kept beyond the call. A provider owned by one keyring may keep a
+///   non-extractable platform handle of a key it imported (a WebCrypto
+///   `CryptoKey`), dropped with the provider, so it imports each key once.
 /// - `ephemeral_agree` draws a fresh key pair for every call and forgets its
 ///   private key once Z is computed. It may use its own CSPRNG instead of
 ///   `random`. It returns the ephemeral public key (SEC1, compressed or
 ///   not), which the core validates and compresses for the EDK.
 #[async_trait(?Send)]
 pub trait EcdhProvider: MaybeSendSync {
-    /// Z of a static private key and a peer's public key.
+    /// Z of a static private key and a peer's public key (of the same curve).
     async fn agree(
         &self,
-        curve: super::ecdh::EcdhCurve,
-        private_key_pkcs8: &[u8],
-        public_key: &[u8],
+        private: &super::ecdh::EcPrivateKey,
+        public: &super::ecdh::EcPublicKey,
     ) -> Result<SecretBytes>;
 
-    /// A fresh ephemeral key pair on `curve`: (its public key, Z with `public_key`).
+    /// A fresh ephemeral key pair on `public`'s curve: (its public key, Z with `public`).
     async fn ephemeral_agree(
         &self,
-        curve: super::ecdh::EcdhCurve,
-        public_key: &[u8],
+        public: &super::ecdh::EcPublicKey,
         random: &dyn SecureRandom,
     ) -> Result<(Vec<u8>, SecretBytes)>;
 }

@@ -10,7 +10,6 @@ use fieldseal::ddb::{sealed_under_key_id, EncryptedTables, Operation, QueryParts
 use fieldseal::{Error, Item};
 use js_sys::{Array, Object, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::args;
 use crate::convert::{item_from_js, item_to_js};
@@ -122,7 +121,7 @@ impl WasmEncryptedTables {
             &values,
         );
         let tables = self.inner.clone();
-        future_to_promise(async move {
+        crate::promise(async move {
             let (operation, parts) = read.map_err(to_js)?;
             let sent = tables
                 .rewrite_query(operation, &parts)
@@ -181,7 +180,7 @@ impl WasmEncryptedTables {
         )
         .and_then(|(op, parts)| Ok((op, parts, items_from_js(&items)?)));
         let tables = self.inner.clone();
-        future_to_promise(async move {
+        crate::promise(async move {
             let (operation, parts, sealed) = read.map_err(to_js)?;
             let encryptor = tables.get(&parts.table).ok_or_else(|| {
                 to_js(Error::Internal(format!(

@@ -7,7 +7,6 @@ use fieldseal::encryptor::query::{QueryConditions, QueryValue};
 use fieldseal::{AlgorithmSuiteId, CryptoAction, Error, Item, ItemEncryptor, ItemEncryptorConfig};
 use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::args::{self, config_error, Fields, Result};
 use crate::convert::{attribute_to_js, item_from_js, item_to_js};
@@ -296,7 +295,7 @@ impl WasmItemEncryptor {
     fn one(&self, direction: Direction, item: &JsValue) -> Promise {
         let parsed = item_from_js(item, "item");
         let encryptor = self.inner.clone();
-        future_to_promise(async move {
+        crate::promise(async move {
             let item = parsed.map_err(to_js)?;
             let out = run(&encryptor, direction, &item).await.map_err(to_js)?;
             Ok(item_to_js(&out))
@@ -307,7 +306,7 @@ impl WasmItemEncryptor {
     fn batch(&self, direction: Direction, items: &JsValue) -> Promise {
         let parsed = items_from_js(items);
         let encryptor = self.inner.clone();
-        future_to_promise(async move {
+        crate::promise(async move {
             let items = parsed?;
             let out = Array::new_with_length(items.len() as u32);
             for (i, item) in items.iter().enumerate() {
@@ -454,7 +453,7 @@ impl WasmItemEncryptor {
     pub fn query_values(&self, equal: JsValue, begins_with: JsValue) -> Promise {
         let parsed = conditions_from_js(&equal, &begins_with);
         let encryptor = self.inner.clone();
-        future_to_promise(async move {
+        crate::promise(async move {
             let conditions = parsed.map_err(to_js)?;
             let values = encryptor.query_values(&conditions).await.map_err(to_js)?;
             Ok(query_values_to_js(&values))

@@ -217,7 +217,8 @@ impl WasmKeyring {
             // Keys are parsed and validated in Rust either way; the platform
             // only computes the agreements.
             Ok(match crate::webcrypto::WebCrypto::detect(0) {
-                Some(platform) => keyring.with_ecdh_provider(Arc::new(platform)),
+                Some(platform) => keyring
+                    .with_ecdh_provider(Arc::new(crate::webcrypto::WebCryptoEcdh::new(platform))),
                 None => keyring,
             })
         })
@@ -390,7 +391,7 @@ impl WasmKeyring {
             let client = kms_client(region, &o.function("kmsCall")?);
             Ok((curve, scheme, key_id, sender, recipient, tokens, client))
         });
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::promise(async move {
             use fieldseal::keyring::{AwsKmsEcdhKeyring, AwsKmsEcdhScheme};
             let (curve, scheme, key_id, sender, recipient, tokens, client) = read.map_err(to_js)?;
             let scheme = match scheme.as_str() {
@@ -442,7 +443,7 @@ impl WasmKeyring {
                 kms_client(region, &o.function("kmsCall")?),
             ))
         });
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::promise(async move {
             let (key_id, tokens, client) = read.map_err(to_js)?;
             public_key_pem(client.as_ref(), &key_id, tokens)
                 .await

@@ -26,7 +26,6 @@ use fieldseal::keystore::{
 use fieldseal::{Error, Item};
 use js_sys::{Array, Function, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::args::{self, config_error, define, Fields, List, Result};
 use crate::clock::JsClock;
@@ -384,7 +383,7 @@ fn run<T>(
     operation: impl FnOnce(Arc<KeyStore>, T) -> Pending,
 ) -> Promise {
     let pending = input.map(|input| operation(store.clone(), input));
-    future_to_promise(async move { pending.map_err(to_js)?.await.map_err(to_js) })
+    crate::promise(async move { pending.map_err(to_js)?.await.map_err(to_js) })
 }
 
 fn context_to_js(context: &BTreeMap<String, String>) -> JsValue {

@@ -25,6 +25,20 @@ mod random;
 mod search;
 pub mod webcrypto;
 
+/// Every async binding's promise, through one instantiation of
+/// `future_to_promise`: each future type would otherwise get its own copy of
+/// wasm-bindgen-futures' task glue (~3 KB of wasm each, 8 call sites). The
+/// cost is one boxed future per call.
+pub(crate) fn promise(
+    future: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> js_sys::Promise {
+    let future: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> =
+        Box::pin(future);
+    wasm_bindgen_futures::future_to_promise(future)
+}
+
+use wasm_bindgen::JsValue;
+
 pub use ddb::WasmEncryptedTables;
 pub use encryptor::{ItemEncryptorOptions, WasmItemEncryptor};
 pub use keyring::{

@@ -45,7 +45,21 @@ import { gzipSync } from "node:zlib";
 // that a SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attribute is present
 // (~2.5 KB raw); ~0.7 KB JS glue and hostile-input checks. The same lazily
 // loaded second module would carry the query path too.
-const BUDGET = Number(process.env.FIELDSEAL_SIZE_BUDGET ?? 512 * 1024);
+// Raised from 512 to 576 KiB by KMS asymmetric keys and key agreement
+// (issue 17): 522,459 -> 587,971 B (+12.5%). Where it went (bytes before
+// wasm-opt): P-521's field and scalar code ~30 KB and the generic point
+// arithmetic (add, double, multiply, decompress) for P-256 and P-521 ~27 KB,
+// which validating a public key on its curve needs even where WebCrypto does
+// the agreement; the keyrings in the core at opt-level 3: raw ECDH ~26 KB,
+// KMS ECDH ~25 KB, KMS RSA ~19 KB, the EC key formats ~12 KB; ~20 KB of
+// bindings. A first cut was 597,898 B: the named-curve DER read and written
+// by the core instead of the generic der/spki/pkcs8/sec1 codecs per curve,
+// and one future_to_promise instantiation for all async bindings took 11 KB
+// off; "z" for the curve crates made it bigger. Every app pays for this on
+// load, ECDH or not. A lazily loaded second module for the asymmetric
+// keyrings (with search and the key store's admin) is the way back under
+// 512 KiB; it is the next size work, not done here.
+const BUDGET = Number(process.env.FIELDSEAL_SIZE_BUDGET ?? 576 * 1024);
 const dist = join(dirname(dirname(fileURLToPath(import.meta.url))), "dist");
 
 function files(dir) {

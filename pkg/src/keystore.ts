@@ -7,7 +7,7 @@ import type { KMSClient } from "@aws-sdk/client-kms";
 import { FieldsealError, guarded, toFieldsealError } from "./errors.js";
 import { defineField, ownKeys, readOptions, reading } from "./hostile.js";
 import { freedError, freeQuietly, Keyring } from "./keyrings.js";
-import { checkProvider, checkString, grantTokens, kmsCall, type KmsClientProvider } from "./kms-client.js";
+import { checkProvider, checkString, grantTokens, kmsCall, optionalPeer, type KmsClientProvider } from "./kms-client.js";
 import type { Item } from "./types.js";
 import { loadedWasm, loadWasm, type Bindings } from "./wasm.js";
 import type { WasmBranchKeyCache, WasmKeyring, WasmKeyStore } from "./wasm/fieldseal_wasm.js";
@@ -88,23 +88,11 @@ function readKnown(value: unknown, what: string, keys: readonly string[]): Recor
 }
 
 type DdbOperation = "GetItem" | "TransactWriteItems" | "DescribeTable" | "CreateTable";
-type DdbModule = typeof import("@aws-sdk/client-dynamodb");
-
-let ddbModule: Promise<DdbModule> | undefined;
-
 /**
- * @aws-sdk/client-dynamodb, imported on the key store's first DynamoDB call:
- * it is an optional peer dependency, so importing "fieldseal/kms" for the KMS
- * keyrings alone must not need it. A failed import is retried on the next call.
+ * @aws-sdk/client-dynamodb, on the key store's first DynamoDB call: importing
+ * "fieldseal/kms" for the KMS keyrings alone must not need it.
  */
-function ddbCommands(): Promise<DdbModule> {
-  ddbModule ??= import("@aws-sdk/client-dynamodb").catch((error: unknown) => {
-    ddbModule = undefined;
-    const why = error instanceof Error ? error.message : String(error);
-    throw Object.assign(new Error(`the key store needs @aws-sdk/client-dynamodb v3, which could not be loaded: ${why}`), { name: "MissingDependency" });
-  });
-  return ddbModule;
-}
+const ddbCommands = optionalPeer(() => import("@aws-sdk/client-dynamodb"), "the key store needs @aws-sdk/client-dynamodb v3");
 
 /** The function the wasm layer calls: one DynamoDB command sent with the user's client. */
 function ddbCall(client: DynamoDbClient): (operation: DdbOperation, input: object) => Promise<unknown> {

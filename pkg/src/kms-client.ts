@@ -17,24 +17,27 @@ export type KmsClientProvider = (region: string) => Pick<KMSClient, "send">;
  */
 export type KmsOperation = "GenerateDataKey" | "Decrypt" | "GenerateDataKeyWithoutPlaintext" | "ReEncrypt" | "GetPublicKey" | "DeriveSharedSecret";
 
-type KmsModule = typeof import("@aws-sdk/client-kms");
-
-let kmsModule: Promise<KmsModule> | undefined;
+/**
+ * An optional peer dependency, imported on its first use, so that what does
+ * not need it loads without it; a failed import is retried on the next call.
+ * `load` keeps its literal `import("...")` so bundlers still see the module.
+ */
+export function optionalPeer<M>(load: () => Promise<M>, needs: string): () => Promise<M> {
+  let loaded: Promise<M> | undefined;
+  return () =>
+    (loaded ??= load().catch((error: unknown) => {
+      loaded = undefined;
+      const why = error instanceof Error ? error.message : String(error);
+      throw Object.assign(new Error(`${needs}, which could not be loaded: ${why}`), { name: "MissingDependency" });
+    }));
+}
 
 /**
- * @aws-sdk/client-kms, imported on the first KMS call: it is an optional peer
- * dependency, so a page that only seals with a KMS RSA public key (no client,
- * no credentials) loads "fieldseal/kms" without it. A failed import is
- * retried on the next call.
+ * @aws-sdk/client-kms, on the first KMS call: a page that only seals with a
+ * KMS RSA public key (no client, no credentials) loads "fieldseal/kms"
+ * without it.
  */
-function kmsCommands(): Promise<KmsModule> {
-  kmsModule ??= import("@aws-sdk/client-kms").catch((error: unknown) => {
-    kmsModule = undefined;
-    const why = error instanceof Error ? error.message : String(error);
-    throw Object.assign(new Error(`KMS calls need @aws-sdk/client-kms v3, which could not be loaded: ${why}`), { name: "MissingDependency" });
-  });
-  return kmsModule;
-}
+const kmsCommands = optionalPeer(() => import("@aws-sdk/client-kms"), "KMS calls need @aws-sdk/client-kms v3");
 
 const clientCaches = new WeakMap<KmsClientProvider, Map<string, Pick<KMSClient, "send">>>();
 

@@ -171,6 +171,37 @@ for arg in "$@"; do
 done
 [ ${#selected[@]} -eq 0 ] && selected=("${step_names[@]}")
 
+# Disk. A full run from a fresh clone writes several GB of build products, and
+# a CI machine once ran out of disk in the interop step. With
+# FIELDSEAL_FREE_DISK=1 (.ci/run sets it: a CI machine is thrown away), or
+# when less than 10 GiB is left, the build products of a step that no later
+# step reads are removed after it; a developer's machine with room keeps them,
+# so a second `make test` builds nothing again. Every step ends with a line of
+# what is left.
+free_mib() { df -Pm . | awk 'NR == 2 { print $4 }'; }
+private_outputs() {
+  case $1 in
+    rust) echo target/debug ;;   # host test and clippy builds; vectors and interop use target/release
+    fuzz) echo fuzz/target ;;
+    interop) echo tests/interop/target ;;
+  esac
+}
+release_outputs() {
+  local dirs
+  dirs=$(private_outputs "$1")
+  [ -n "$dirs" ] || return 0
+  case ${FIELDSEAL_FREE_DISK:-auto} in
+    1) ;;
+    auto) [ "$(free_mib)" -lt 10240 ] || return 0 ;;
+    *) return 0 ;;
+  esac
+  for d in $dirs; do
+    [ -d "$d" ] || continue
+    echo "disk: removing $d ($(du -sm "$d" | cut -f1) MiB), which no later step reads"
+    rm -rf "$d"
+  done
+}
+
 duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 results=()
 failed=()
@@ -189,6 +220,8 @@ for name in "${selected[@]}"; do
   status=$?
   set -e
   took=$(duration $(($(date +%s) - t0)))
+  release_outputs "$name"
+  echo "disk: $(free_mib) MiB free"
   if [ "$status" -eq 0 ]; then
     bold "<== step $name passed in $took"
     results+=("$name ok $took")

@@ -20,8 +20,7 @@
 
 import assert from "node:assert/strict";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -40,6 +39,7 @@ import {
   startDevServer,
 } from "./browser/harness.mjs";
 import { bytesToBase64, errorInfo, fromWire, makeEncryptor, toWire } from "./browser/shared.mjs";
+import { copyAsPublished } from "./helpers/common.mjs";
 
 const inCI = !!process.env.CI && !["0", "false"].includes(process.env.CI.toLowerCase());
 const skip = chromiumPath() || inCI
@@ -208,19 +208,6 @@ async function assertFieldsealError(promise, label) {
     assert.equal(typeof e.code, "string", `${label}: no code`);
     return true;
   });
-}
-
-/** Copy the package as npm would publish it: package.json, its `files`
- *  (everything but node_modules without one), README and LICENSE. */
-async function copyAsPublished(from, to) {
-  const manifest = JSON.parse(await readFile(join(from, "package.json"), "utf8"));
-  const entries = manifest.files && !manifest.files.some((f) => /[*?!]/.test(f))
-    ? ["package.json", ...manifest.files, ...(await readdir(from)).filter((f) => /^(README|LICEN[CS]E)/i.test(f))]
-    : (await readdir(from)).filter((f) => f !== "node_modules");
-  for (const e of new Set(entries)) {
-    const src = join(from, e);
-    if (existsSync(src)) await cp(src, join(to, e), { recursive: true });
-  }
 }
 
 // --------------------------------------------------------------------- tests

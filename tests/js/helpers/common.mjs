@@ -1,4 +1,6 @@
 // Shared by the Node tests: paths, keys and a reference config.
+import { existsSync } from "node:fs";
+import { cp, readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -58,4 +60,17 @@ export async function expectFieldsealError(code, action) {
   assert.equal(error.name, "FieldsealError");
   assert.equal(error.code, code, error.message);
   return error;
+}
+
+/** Copy the package as npm would publish it: package.json, its `files`
+ *  (everything but node_modules without one), README and LICENSE. */
+export async function copyAsPublished(from, to) {
+  const manifest = JSON.parse(await readFile(join(from, "package.json"), "utf8"));
+  const entries = manifest.files && !manifest.files.some((f) => /[*?!]/.test(f))
+    ? ["package.json", ...manifest.files, ...(await readdir(from)).filter((f) => /^(README|LICEN[CS]E)/i.test(f))]
+    : (await readdir(from)).filter((f) => f !== "node_modules");
+  for (const e of new Set(entries)) {
+    const src = join(from, e);
+    if (existsSync(src)) await cp(src, join(to, e), { recursive: true });
+  }
 }

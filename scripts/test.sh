@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# free_mib, frugal, release_dir, release_outputs: what a step leaves on disk.
+. scripts/disk.sh
 
 # name|what it runs (for --list), in the order of a full run.
 steps=(
@@ -111,7 +113,7 @@ step_interop() {
   say "interop oracle against the official aws-db-esdk crate (the key store, KMS RSA and KMS ECDH tests against moto, the first two also through the npm package; fieldseal/sql rows in PostgreSQL)"
   (cd tests/interop && cargo clippy --all-targets -- -D warnings)
   # The lint's output (0.66 GB) is not what the tests run: it goes before the
-  # release build, which is this step's, and a run's, disk peak ("Disk" below).
+  # release build, which is this step's, and a run's, disk peak (scripts/disk.sh).
   if frugal; then release_dir tests/interop/target/debug; fi
   (cd tests/interop && ../../scripts/pg.sh run cargo test --release)
   have_vectors || return 0
@@ -174,41 +176,6 @@ for arg in "$@"; do
   esac
 done
 [ ${#selected[@]} -eq 0 ] && selected=("${step_names[@]}")
-
-# Disk. A full run from a fresh clone writes several GB of build products, and
-# a CI machine once ran out of disk in the interop step. With
-# FIELDSEAL_FREE_DISK=1 (.ci/run sets it: a CI machine is thrown away), or
-# when less than 10 GiB is left, the build products of a step that no later
-# step reads are removed after it; a developer's machine with room keeps them,
-# so a second `make test` builds nothing again. Every step ends with a line of
-# what is left.
-free_mib() { df -Pm . | awk 'NR == 2 { print $4 }'; }
-private_outputs() {
-  case $1 in
-    rust) echo target/debug ;;   # host test and clippy builds; vectors and interop use target/release
-    fuzz) echo fuzz/target ;;
-    interop) echo tests/interop/target ;;
-  esac
-}
-# Whether to remove build products no later step reads (see above).
-frugal() {
-  case ${FIELDSEAL_FREE_DISK:-auto} in
-    1) return 0 ;;
-    auto) [ "$(free_mib)" -lt 10240 ] ;;
-    *) return 1 ;;
-  esac
-}
-release_dir() {
-  [ -d "$1" ] || return 0
-  echo "disk: removing $1 ($(du -sm "$1" | cut -f1) MiB), which no later step reads"
-  rm -rf "$1"
-}
-release_outputs() {
-  local dirs d
-  dirs=$(private_outputs "$1")
-  [ -n "$dirs" ] && frugal || return 0
-  for d in $dirs; do release_dir "$d"; done
-}
 
 duration() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 results=()

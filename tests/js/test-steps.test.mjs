@@ -1,9 +1,11 @@
 // The test command's selectable steps (scripts/test.sh, the Makefile's
 // test-STEP targets, scripts/setup.sh's parts): the names, the order of a
-// full run, and the refusal of an unknown name before anything runs.
+// full run, and the refusal of an unknown name before anything runs; what a
+// step leaves on disk (scripts/disk.sh).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -77,3 +79,29 @@ test(
     assert.notEqual(probe.status, 0, "nothing listens on the port any more");
   },
 );
+
+test("scripts/disk.sh: a step's private output goes after it only when frugal (FIELDSEAL_FREE_DISK=1, or auto under 10 GiB free); .ci/run sets 1", () => {
+  assert.match(readFileSync(join(repoRoot, ".ci/run"), "utf8"), /^export FIELDSEAL_FREE_DISK=1$/m);
+  const outputs = ["target/debug", "target/release", "fuzz/target", "tests/interop/target"];
+  // After each step in turn, in a folder shaped like the repository; prints what is left.
+  const afterEveryStep = (setting, freeMib) => {
+    const dir = mkdtempSync(join(tmpdir(), "fieldseal-disk-"));
+    try {
+      for (const o of outputs) mkdirSync(join(dir, o), { recursive: true });
+      const fake = freeMib === undefined ? "" : `free_mib() { echo ${freeMib}; };`;
+      const script = `set -euo pipefail; . "${join(repoRoot, "scripts/disk.sh")}"; ${fake} for s in ${STEPS.join(" ")}; do release_outputs "$s"; done; echo "left:"; for o in ${outputs.join(" ")}; do [ -d "$o" ] && echo "$o"; done; true`;
+      const r = spawnSync("bash", ["-c", script], { cwd: dir, encoding: "utf8", env: { ...env, FIELDSEAL_FREE_DISK: setting } });
+      assert.equal(r.status, 0, r.stderr);
+      const [said, left] = r.stdout.split("left:\n");
+      return { said, left: left.trim().split("\n").filter(Boolean) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const freed = afterEveryStep("1");
+  assert.deepEqual(freed.left, ["target/release"], "vectors, interop and js read target/release");
+  for (const o of ["target/debug", "fuzz/target", "tests/interop/target"]) assert.match(freed.said, new RegExp(`disk: removing ${o} \\(\\d+ MiB\\)`));
+  assert.deepEqual(afterEveryStep("0").left, outputs, "FIELDSEAL_FREE_DISK=0 keeps everything");
+  assert.deepEqual(afterEveryStep("auto", 50_000).left, outputs, "auto with room keeps everything");
+  assert.deepEqual(afterEveryStep("auto", 5_000).left, ["target/release"], "auto under 10 GiB frees");
+});
